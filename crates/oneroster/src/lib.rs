@@ -1,0 +1,27 @@
+//! The OneRoster 1.2 standard as Rust types, with no I/O.
+//!
+//! # Layout
+//! - [`primitives`]: the spec's primitive types as parse-don't-validate newtypes
+//!   (`SourcedId`, `Status`, `Timestamp`, vocabularies with `ext:` extensions).
+//! - [`model`]: one module per resource (users, orgs, …): the serde type that
+//!   validates and normalises a payload, and the resource's [`ResourceDecl`].
+//! - [`resource`]: what a declaration holds and the registry of all of them.
+//!   Storage, the HTTP service and the OpenAPI document all work from these.
+//! - [`filter`]: the `filter` query language (parser, typed AST, printer).
+//! - [`query`]: a collection request (`limit`, `offset`, `sort`, `orderBy`,
+//!   `filter`, `fields`, `search`) checked against a declaration.
+//! - [`wire`]: the `imsx_StatusInfo` error body and other envelopes shared with clients.
+//! - [`clock`]: time is injected, never read directly.
+
+pub mod clock;
+pub mod filter;
+pub mod model;
+pub mod path;
+pub mod primitives;
+pub mod query;
+pub mod resource;
+pub mod wire;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use primitives::{SourcedId, Status, Timestamp};
+pub use resource::{FieldDecl, FieldKind, RefDecl, ResourceDecl};

@@ -1,0 +1,60 @@
+//! Academic sessions: school years, terms, semesters, grading periods
+//! (`/terms` is a view of these).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Base, GuidRef, normalize_as, nullable_vec};
+use crate::primitives::{Date, vocabulary};
+use crate::resource::{FieldDecl, ModelError, RefDecl, ResourceDecl};
+
+vocabulary!(SessionType, ["gradingPeriod", "semester", "schoolYear", "term"]);
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AcademicSession {
+    #[serde(flatten)]
+    pub base: Base,
+    pub title: String,
+    pub start_date: Date,
+    pub end_date: Date,
+    #[serde(rename = "type")]
+    pub kind: SessionType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<GuidRef>,
+    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<GuidRef>,
+    pub school_year: String,
+}
+
+fn normalize(input: Value) -> Result<Value, ModelError> {
+    normalize_as::<AcademicSession>(input)
+}
+
+pub static ACADEMIC_SESSIONS: ResourceDecl = ResourceDecl {
+    collection: "academicSessions",
+    singular: "academicSession",
+    schema: "AcademicSessionDType",
+    fields: crate::base_fields![
+        FieldDecl::text("title"),
+        FieldDecl::text("type"),
+        FieldDecl::date("startDate"),
+        FieldDecl::date("endDate"),
+        FieldDecl::text("schoolYear"),
+        FieldDecl::text("parent.sourcedId"),
+        FieldDecl::many("children.sourcedId"),
+    ],
+    aliases: &[],
+    selectable: &[
+        "sourcedId", "status", "dateLastModified", "metadata", "title", "startDate", "endDate",
+        "type", "parent", "children", "schoolYear",
+    ],
+    refs: &[
+        RefDecl { path: "parent", collection: "academicSessions", ref_type: "academicSession", with_name: false },
+        RefDecl { path: "children", collection: "academicSessions", ref_type: "academicSession", with_name: false },
+    ],
+    extensions: &[],
+    search: &["title"],
+    write_only: &[],
+    normalize,
+};

@@ -1,0 +1,77 @@
+//! Classes: an instance of a course in a school and term(s).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Base, GuidRef, canonical, nullable_vec, parse_as, require_non_empty};
+use crate::primitives::{Grade, vocabulary};
+use crate::resource::{FieldDecl, ModelError, RefDecl, ResourceDecl};
+
+vocabulary!(ClassType, ["homeroom", "scheduled"]);
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Class {
+    #[serde(flatten)]
+    pub base: Base,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_type: Option<ClassType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
+    pub grades: Vec<Grade>,
+    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
+    pub subjects: Vec<String>,
+    pub course: GuidRef,
+    pub school: GuidRef,
+    pub terms: Vec<GuidRef>,
+    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
+    pub subject_codes: Vec<String>,
+    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
+    pub periods: Vec<String>,
+    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<GuidRef>,
+}
+
+fn normalize(input: Value) -> Result<Value, ModelError> {
+    let class: Class = parse_as(input)?;
+    require_non_empty(&class.terms, "terms")?;
+    canonical(&class)
+}
+
+pub static CLASSES: ResourceDecl = ResourceDecl {
+    collection: "classes",
+    singular: "class",
+    schema: "ClassDType",
+    fields: crate::base_fields![
+        FieldDecl::text("title"),
+        FieldDecl::text("classCode"),
+        FieldDecl::text("classType"),
+        FieldDecl::plain("location"),
+        FieldDecl::text("course.sourcedId"),
+        FieldDecl::text("school.sourcedId"),
+        FieldDecl::many("terms.sourcedId"),
+        FieldDecl::many("grades"),
+        FieldDecl::many("subjects"),
+        FieldDecl::many("periods"),
+    ],
+    aliases: &[],
+    selectable: &[
+        "sourcedId", "status", "dateLastModified", "metadata", "title", "classCode", "classType",
+        "location", "grades", "subjects", "course", "school", "terms", "subjectCodes", "periods",
+        "resources",
+    ],
+    refs: &[
+        RefDecl { path: "course", collection: "courses", ref_type: "course", with_name: false },
+        RefDecl { path: "school", collection: "orgs", ref_type: "org", with_name: false },
+        RefDecl { path: "terms", collection: "academicSessions", ref_type: "academicSession", with_name: false },
+        RefDecl { path: "resources", collection: "resources", ref_type: "resource", with_name: false },
+    ],
+    extensions: &[],
+    search: &["title"],
+    write_only: &[],
+    normalize,
+};

@@ -1,0 +1,61 @@
+//! Enrollments: a user in a class with a role. This is what links users to
+//! classes (`/users/{id}/classes` goes through it).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Base, GuidRef, normalize_as};
+use crate::primitives::{Date, Flag, vocabulary};
+use crate::resource::{FieldDecl, ModelError, RefDecl, ResourceDecl};
+
+vocabulary!(EnrollmentRole, ["administrator", "proctor", "student", "teacher"]);
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Enrollment {
+    #[serde(flatten)]
+    pub base: Base,
+    pub user: GuidRef,
+    pub class: GuidRef,
+    pub school: GuidRef,
+    pub role: EnrollmentRole,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<Flag>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub begin_date: Option<Date>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<Date>,
+}
+
+fn normalize(input: Value) -> Result<Value, ModelError> {
+    normalize_as::<Enrollment>(input)
+}
+
+pub static ENROLLMENTS: ResourceDecl = ResourceDecl {
+    collection: "enrollments",
+    singular: "enrollment",
+    schema: "EnrollmentDType",
+    fields: crate::base_fields![
+        FieldDecl::text("user.sourcedId"),
+        FieldDecl::text("class.sourcedId"),
+        FieldDecl::text("school.sourcedId"),
+        FieldDecl::text("role"),
+        FieldDecl::plain("primary"),
+        FieldDecl::date("beginDate"),
+        FieldDecl::date("endDate"),
+    ],
+    aliases: &[],
+    selectable: &[
+        "sourcedId", "status", "dateLastModified", "metadata", "user", "class", "school", "role",
+        "primary", "beginDate", "endDate",
+    ],
+    refs: &[
+        RefDecl { path: "user", collection: "users", ref_type: "user", with_name: false },
+        RefDecl { path: "class", collection: "classes", ref_type: "class", with_name: false },
+        RefDecl { path: "school", collection: "orgs", ref_type: "org", with_name: false },
+    ],
+    extensions: &[],
+    search: &["role"],
+    write_only: &[],
+    normalize,
+};

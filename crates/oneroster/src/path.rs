@@ -1,0 +1,81 @@
+//! Dotted paths into JSON documents (`roles.org.sourcedId`), walking through
+//! arrays so that a path names every matching element ("any element" semantics).
+
+use serde_json::Value;
+
+/// Every scalar value found at `path`, as text (numbers and booleans in
+/// their JSON spelling). Arrays met along the way are flattened.
+pub fn values_at(doc: &Value, path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    collect(doc, &path.split('.').collect::<Vec<_>>(), &mut out);
+    out
+}
+
+fn collect(node: &Value, segments: &[&str], out: &mut Vec<String>) {
+    match (node, segments.split_first()) {
+        (Value::Array(items), _) => items.iter().for_each(|i| collect(i, segments, out)),
+        (Value::Object(map), Some((head, rest))) => {
+            if let Some(child) = map.get(*head) {
+                collect(child, rest, out);
+            }
+        }
+        (Value::String(s), None) => out.push(s.clone()),
+        (Value::Number(n), None) => out.push(n.to_string()),
+        (Value::Bool(b), None) => out.push(b.to_string()),
+        _ => {}
+    }
+}
+
+/// Calls `f` on every object found at `path` (arrays flattened).
+pub fn for_each_object(doc: &mut Value, path: &str, f: &mut dyn FnMut(&mut serde_json::Map<String, Value>)) {
+    visit(doc, &path.split('.').collect::<Vec<_>>(), f);
+}
+
+fn visit(node: &mut Value, segments: &[&str], f: &mut dyn FnMut(&mut serde_json::Map<String, Value>)) {
+    match (node, segments.split_first()) {
+        (Value::Array(items), _) => items.iter_mut().for_each(|i| visit(i, segments, f)),
+        (Value::Object(map), None) => f(map),
+        (Value::Object(map), Some((head, rest))) => {
+            if let Some(child) = map.get_mut(*head) {
+                visit(child, rest, f);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Removes the key at the end of `path` wherever it occurs.
+pub fn remove_at(doc: &mut Value, path: &str) {
+    match path.rsplit_once('.') {
+        Some((parent, key)) => for_each_object(doc, parent, &mut |m| {
+            m.remove(key);
+        }),
+        None => {
+            if let Value::Object(m) = doc {
+                m.remove(path);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn values_flatten_arrays() {
+        let doc = json!({"roles": [{"role": "teacher", "org": {"sourcedId": "s1"}}, {"role": "aide", "org": {"sourcedId": "s2"}}]});
+        assert_eq!(values_at(&doc, "roles.role"), ["teacher", "aide"]);
+        assert_eq!(values_at(&doc, "roles.org.sourcedId"), ["s1", "s2"]);
+        assert!(values_at(&doc, "roles.missing").is_empty());
+    }
+
+    #[test]
+    fn remove_nested_keys() {
+        let mut doc = json!({"roles": [{"role": "x", "metadata": {}}], "primaryOrg": {"name": "n", "sourcedId": "o"}});
+        remove_at(&mut doc, "roles.metadata");
+        remove_at(&mut doc, "primaryOrg.name");
+        assert_eq!(doc, json!({"roles": [{"role": "x"}], "primaryOrg": {"sourcedId": "o"}}));
+    }
+}

@@ -1,0 +1,349 @@
+//! A collection request checked against a resource declaration: every name
+//! resolved, every value typed, every limit enforced, before any storage
+//! sees it. What comes out can only be compiled, never rejected later.
+
+use crate::filter::{self, FilterExpr, FilterValue, Op};
+use crate::primitives::{Date, Timestamp};
+use crate::resource::{FieldDecl, FieldKind, ResourceDecl};
+
+pub const DEFAULT_LIMIT: u32 = 100;
+/// TimeBack's documented maximum; larger pages are refused, never capped.
+pub const MAX_LIMIT: u32 = 3000;
+/// Longest accepted `search` text.
+pub const MAX_SEARCH_BYTES: usize = 256;
+
+/// The `imsx_codeMinor` a bad query maps to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryErrorKind {
+    InvalidFilterField,
+    InvalidSelectionField,
+    /// Anything else wrong with a parameter (1.2 has no sort code).
+    InvalidData,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct QueryError {
+    pub kind: QueryErrorKind,
+    pub message: String,
+}
+
+impl QueryError {
+    fn new(kind: QueryErrorKind, message: impl Into<String>) -> Self {
+        Self { kind, message: message.into() }
+    }
+    fn data(message: impl Into<String>) -> Self {
+        Self::new(QueryErrorKind::InvalidData, message)
+    }
+    fn filter(message: impl Into<String>) -> Self {
+        Self::new(QueryErrorKind::InvalidFilterField, message)
+    }
+}
+
+/// A filter whose every predicate names a declared field with a typed value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    And(Vec<Filter>),
+    Or(Vec<Filter>),
+    Cond(Condition),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    pub field: &'static FieldDecl,
+    pub op: Op,
+    pub value: FilterValue,
+}
+
+impl Condition {
+    pub fn equals(field: &'static FieldDecl, value: impl Into<String>) -> Self {
+        Self { field, op: Op::Eq, value: FilterValue::One(value.into()) }
+    }
+}
+
+/// A restriction the server applies, which the client's filter can only
+/// narrow: compiled as `(scope) AND (filter)`, so an `OR` cannot escape it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scope {
+    Where(Condition),
+    /// Records whose sourcedId appears as `target` in rows of `via` where
+    /// `key` equals `value`: e.g. classes whose id is the `class.sourcedId`
+    /// of enrollments with `user.sourcedId` = the user.
+    Via {
+        via: &'static ResourceDecl,
+        key: &'static FieldDecl,
+        value: String,
+        target: &'static FieldDecl,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortKey {
+    pub field: &'static FieldDecl,
+    pub descending: bool,
+}
+
+/// A validated collection request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListQuery {
+    pub limit: u32,
+    pub offset: u64,
+    pub sort: Option<SortKey>,
+    pub filter: Option<Filter>,
+    pub search: Option<String>,
+    pub fields: Option<Vec<String>>,
+    pub scope: Vec<Scope>,
+}
+
+impl ListQuery {
+    /// Checks raw `(name, value)` query pairs against `decl`. Unknown
+    /// parameter names are ignored (clients add cache-busters).
+    pub fn from_pairs<'a>(
+        decl: &'static ResourceDecl,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, QueryError> {
+        let raw = RawParams::collect(pairs)?;
+        Ok(Self {
+            limit: parse_limit(raw.limit)?,
+            offset: parse_offset(raw.offset)?,
+            sort: parse_sort(decl, raw.sort, raw.order_by)?,
+            filter: raw.filter.map(|f| resolve_filter(decl, f)).transpose()?,
+            search: parse_search(decl, raw.search)?,
+            fields: raw.fields.map(|f| parse_fields(decl, &f)).transpose()?,
+            scope: Vec::new(),
+        })
+    }
+
+    pub fn with_scope(mut self, scope: Scope) -> Self {
+        self.scope.push(scope);
+        self
+    }
+}
+
+/// Checks `fields` on a single-object read.
+pub fn fields_from_pairs<'a>(
+    decl: &'static ResourceDecl,
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<Option<Vec<String>>, QueryError> {
+    let raw = RawParams::collect(pairs)?;
+    raw.fields.map(|f| parse_fields(decl, &f)).transpose()
+}
+
+#[derive(Default)]
+struct RawParams<'a> {
+    limit: Option<&'a str>,
+    offset: Option<&'a str>,
+    sort: Option<&'a str>,
+    order_by: Option<&'a str>,
+    filter: Option<&'a str>,
+    search: Option<&'a str>,
+    fields: Option<String>,
+}
+
+impl<'a> RawParams<'a> {
+    fn collect(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, QueryError> {
+        let mut raw = Self::default();
+        for (name, value) in pairs {
+            let slot = match name {
+                "limit" => &mut raw.limit,
+                "offset" => &mut raw.offset,
+                "sort" => &mut raw.sort,
+                "orderBy" => &mut raw.order_by,
+                "filter" => &mut raw.filter,
+                "search" => &mut raw.search,
+                // 1.2 declares `fields` as a form-style array: repeats add up.
+                "fields" => {
+                    raw.fields = Some(match raw.fields.take() {
+                        Some(prev) => format!("{prev},{value}"),
+                        None => value.to_owned(),
+                    });
+                    continue;
+                }
+                _ => continue,
+            };
+            if slot.replace(value).is_some() {
+                return Err(QueryError::data(format!("query parameter '{name}' given more than once")));
+            }
+        }
+        Ok(raw)
+    }
+}
+
+fn parse_limit(raw: Option<&str>) -> Result<u32, QueryError> {
+    let Some(raw) = raw else { return Ok(DEFAULT_LIMIT) };
+    let limit: u32 = raw
+        .parse()
+        .map_err(|_| QueryError::data(format!("limit must be an integer from 1 to {MAX_LIMIT}, got '{raw}'")))?;
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(QueryError::data(format!("limit must be from 1 to {MAX_LIMIT}, got {limit}")));
+    }
+    Ok(limit)
+}
+
+fn parse_offset(raw: Option<&str>) -> Result<u64, QueryError> {
+    let Some(raw) = raw else { return Ok(0) };
+    raw.parse::<u64>()
+        .ok()
+        .filter(|o| *o <= i64::MAX as u64)
+        .ok_or_else(|| QueryError::data(format!("offset must be a non-negative integer, got '{raw}'")))
+}
+
+fn parse_sort(
+    decl: &'static ResourceDecl,
+    sort: Option<&str>,
+    order_by: Option<&str>,
+) -> Result<Option<SortKey>, QueryError> {
+    let descending = match order_by {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(other) => return Err(QueryError::data(format!("orderBy must be 'asc' or 'desc', got '{other}'"))),
+    };
+    let Some(name) = sort else {
+        return Ok(descending.then(|| SortKey { field: &decl.fields[0], descending }));
+    };
+    let field = decl.field(name.trim()).ok_or_else(|| {
+        QueryError::data(format!("cannot sort {} by unknown field '{name}'", decl.collection))
+    })?;
+    if !ResourceDecl::is_sortable(field) {
+        return Err(QueryError::data(format!("cannot sort by '{name}': it holds several values per record")));
+    }
+    Ok(Some(SortKey { field, descending }))
+}
+
+fn parse_search(decl: &ResourceDecl, raw: Option<&str>) -> Result<Option<String>, QueryError> {
+    let Some(text) = raw.map(str::trim) else { return Ok(None) };
+    if decl.search.is_empty() {
+        return Err(QueryError::data(format!("search is not supported on {}", decl.collection)));
+    }
+    if text.is_empty() || text.len() > MAX_SEARCH_BYTES {
+        return Err(QueryError::data(format!("search must be 1 to {MAX_SEARCH_BYTES} bytes")));
+    }
+    Ok(Some(text.to_owned()))
+}
+
+fn parse_fields(decl: &ResourceDecl, raw: &str) -> Result<Vec<String>, QueryError> {
+    let mut out = Vec::new();
+    for name in raw.split(',').map(str::trim) {
+        if name.is_empty() {
+            return Err(QueryError::new(QueryErrorKind::InvalidSelectionField, "fields contains a blank field name"));
+        }
+        if !decl.selectable.contains(&name) {
+            return Err(QueryError::new(
+                QueryErrorKind::InvalidSelectionField,
+                format!("unknown field '{name}' in fields; {} has: {}", decl.collection, decl.selectable.join(", ")),
+            ));
+        }
+        if !out.iter().any(|o| o == name) {
+            out.push(name.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+fn resolve_filter(decl: &'static ResourceDecl, raw: &str) -> Result<Filter, QueryError> {
+    let expr = filter::parse(raw).map_err(|e| QueryError::filter(format!("invalid filter: {e}")))?;
+    resolve_expr(decl, expr)
+}
+
+fn resolve_expr(decl: &'static ResourceDecl, expr: FilterExpr) -> Result<Filter, QueryError> {
+    let resolve_all = |items: Vec<FilterExpr>| -> Result<Vec<Filter>, QueryError> {
+        items.into_iter().map(|e| resolve_expr(decl, e)).collect()
+    };
+    Ok(match expr {
+        FilterExpr::And(items) => Filter::And(resolve_all(items)?),
+        FilterExpr::Or(items) => Filter::Or(resolve_all(items)?),
+        FilterExpr::Predicate(p) => {
+            let name = p.field.as_dotted();
+            let field = decl.field(&name).ok_or_else(|| {
+                QueryError::filter(format!(
+                    "unknown filter field '{name}' at position {}; {} can be filtered on: {}",
+                    p.position,
+                    decl.collection,
+                    decl.field_names().join(", ")
+                ))
+            })?;
+            let value = typed_value(field, p.op, p.value)
+                .map_err(|m| QueryError::filter(format!("{m} (field '{name}' at position {})", p.position)))?;
+            Filter::Cond(Condition { field, op: p.op, value })
+        }
+    })
+}
+
+/// Normalises values so stored and supplied forms compare correctly:
+/// date-times become the stored `…sss Z` form, dates are validated.
+fn typed_value(field: &FieldDecl, op: Op, value: FilterValue) -> Result<FilterValue, String> {
+    if op == Op::Contains {
+        return Ok(value);
+    }
+    let convert = |v: String| -> Result<String, String> {
+        match field.kind {
+            FieldKind::Text => Ok(v),
+            FieldKind::DateTime => Timestamp::parse(&v).map(Timestamp::to_wire),
+            FieldKind::Date => Date::parse(&v).map(|_| v),
+        }
+    };
+    Ok(match value {
+        FilterValue::One(v) => FilterValue::One(convert(v)?),
+        FilterValue::List(vs) => FilterValue::List(vs.into_iter().map(convert).collect::<Result<_, _>>()?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::user::USERS;
+
+    fn q(s: &[(&str, &str)]) -> Result<ListQuery, QueryError> {
+        ListQuery::from_pairs(&USERS, s.iter().copied())
+    }
+
+    #[test]
+    fn defaults() {
+        let l = q(&[]).unwrap();
+        assert_eq!((l.limit, l.offset, l.sort, l.filter, l.fields), (100, 0, None, None, None));
+    }
+
+    #[test]
+    fn limit_bounds_are_errors_not_caps() {
+        assert_eq!(q(&[("limit", "3000")]).unwrap().limit, 3000);
+        for bad in ["3001", "0", "-1", "1e3", "ten"] {
+            assert_eq!(q(&[("limit", bad)]).unwrap_err().kind, QueryErrorKind::InvalidData, "{bad}");
+        }
+        assert!(q(&[("offset", "-5")]).is_err());
+    }
+
+    #[test]
+    fn unknown_filter_field_names_it() {
+        let e = q(&[("filter", "shoeSize='9'")]).unwrap_err();
+        assert_eq!(e.kind, QueryErrorKind::InvalidFilterField);
+        assert!(e.message.contains("shoeSize"), "{}", e.message);
+    }
+
+    #[test]
+    fn aliases_and_dates_resolve() {
+        let l = q(&[("filter", "role='teacher' AND dateLastModified>'2026-01-01'")]).unwrap();
+        let Some(Filter::And(items)) = l.filter else { panic!("expected And") };
+        let Filter::Cond(c) = &items[0] else { panic!() };
+        assert_eq!(c.field.name, "roles.role");
+        let Filter::Cond(c) = &items[1] else { panic!() };
+        assert_eq!(c.value, FilterValue::One("2026-01-01T00:00:00.000Z".into()));
+        assert!(q(&[("filter", "dateLastModified>'soon'")]).is_err());
+    }
+
+    #[test]
+    fn sort_and_fields_are_checked() {
+        assert_eq!(q(&[("sort", "nope")]).unwrap_err().kind, QueryErrorKind::InvalidData);
+        assert!(q(&[("sort", "roles.role")]).is_err());
+        assert!(q(&[("orderBy", "up")]).is_err());
+        let l = q(&[("sort", "familyName"), ("orderBy", "desc")]).unwrap();
+        assert!(l.sort.unwrap().descending);
+        assert_eq!(q(&[("fields", "sourcedId,,email")]).unwrap_err().kind, QueryErrorKind::InvalidSelectionField);
+        assert_eq!(q(&[("fields", "password")]).unwrap_err().kind, QueryErrorKind::InvalidSelectionField);
+        assert_eq!(q(&[("fields", "sourcedId"), ("fields", "email")]).unwrap().fields.unwrap(), ["sourcedId", "email"]);
+    }
+
+    #[test]
+    fn repeated_parameters_are_rejected() {
+        assert!(q(&[("limit", "1"), ("limit", "2")]).is_err());
+    }
+}

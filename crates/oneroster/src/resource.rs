@@ -1,0 +1,188 @@
+//! Resource declarations: each OneRoster resource is described once, here,
+//! and storage, the query compiler, the HTTP routes and the OpenAPI document
+//! are all generated from that description.
+
+use serde_json::Value;
+
+use crate::model;
+
+/// How a field's values compare in a filter or sort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// Unicode code-point order.
+    Text,
+    /// An instant: filter values are parsed and normalised so that stored
+    /// (always `…sss Z`) and supplied values compare as time.
+    DateTime,
+    /// `YYYY-MM-DD`, which orders correctly as text once validated.
+    Date,
+}
+
+/// A queryable field: anything a client may name in `filter` or `sort`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct FieldDecl {
+    /// The dotted name used in queries, e.g. `roles.org.sourcedId`.
+    pub name: &'static str,
+    pub kind: FieldKind,
+    /// True when the path crosses an array (`roles.role`): such a field holds
+    /// many values per record and matches when any element matches. Storage
+    /// keeps these in a side table rather than a column; they cannot sort.
+    pub many: bool,
+    /// Kept in an index so equality and range filters stay fast at scale.
+    pub indexed: bool,
+    /// Unique across the collection (case-insensitive), e.g. a user's email.
+    pub unique: bool,
+}
+
+impl FieldDecl {
+    /// A scalar text field, indexed.
+    pub const fn text(name: &'static str) -> Self {
+        Self { name, kind: FieldKind::Text, many: false, indexed: true, unique: false }
+    }
+
+    /// A scalar text field left out of any index (rarely queried).
+    pub const fn plain(name: &'static str) -> Self {
+        Self { name, kind: FieldKind::Text, many: false, indexed: false, unique: false }
+    }
+
+    pub const fn date(name: &'static str) -> Self {
+        Self { name, kind: FieldKind::Date, many: false, indexed: false, unique: false }
+    }
+
+    pub const fn datetime(name: &'static str) -> Self {
+        Self { name, kind: FieldKind::DateTime, many: false, indexed: true, unique: false }
+    }
+
+    /// A field inside an array: any element may match.
+    pub const fn many(name: &'static str) -> Self {
+        Self { name, kind: FieldKind::Text, many: true, indexed: true, unique: false }
+    }
+
+    pub const fn unique(name: &'static str) -> Self {
+        Self { name, kind: FieldKind::Text, many: false, indexed: true, unique: true }
+    }
+
+    /// The column a scalar field lives in: its name with dots made safe.
+    pub fn column(&self) -> String {
+        format!("f_{}", self.name.replace('.', "_"))
+    }
+}
+
+/// A GUID reference inside a resource, rendered as `{href, sourcedId, type}`.
+#[derive(Debug)]
+pub struct RefDecl {
+    /// Dotted path to the reference object (arrays are walked).
+    pub path: &'static str,
+    /// Collection the reference points into (for `href`).
+    pub collection: &'static str,
+    /// The GUIDRef `type` constant, e.g. `org`.
+    pub ref_type: &'static str,
+    /// TimeBack adds the target's `name` to this reference (e.g. `primaryOrg.name`).
+    pub with_name: bool,
+}
+
+/// A whole OneRoster resource.
+#[derive(Debug)]
+pub struct ResourceDecl {
+    /// Collection path segment and list wrapper, e.g. `users`.
+    pub collection: &'static str,
+    /// Single-object wrapper, e.g. `user`.
+    pub singular: &'static str,
+    /// Name of the 1.2 schema, e.g. `UserDType`, for the OpenAPI document.
+    pub schema: &'static str,
+    /// Filterable fields; scalar ones are also sortable.
+    pub fields: &'static [FieldDecl],
+    /// Legacy names accepted in queries: `(alias, field)`.
+    pub aliases: &'static [(&'static str, &'static str)],
+    /// Top-level keys a client may select with `fields`.
+    pub selectable: &'static [&'static str],
+    pub refs: &'static [RefDecl],
+    /// Dotted paths TimeBack emits but strict 1.2 schemas forbid.
+    pub extensions: &'static [&'static str],
+    /// Fields the TimeBack `search` parameter matches (contains, any case).
+    pub search: &'static [&'static str],
+    /// Fields accepted on write but never returned (hashed secrets).
+    pub write_only: &'static [&'static str],
+    /// Validates a full record and returns its canonical stored form.
+    pub normalize: fn(Value) -> Result<Value, ModelError>,
+}
+
+/// Resources are identified by their collection name.
+impl PartialEq for ResourceDecl {
+    fn eq(&self, other: &Self) -> bool {
+        self.collection == other.collection
+    }
+}
+
+impl ResourceDecl {
+    /// Finds a queryable field by name or legacy alias.
+    pub fn field(&self, name: &str) -> Option<&'static FieldDecl> {
+        let name = self
+            .aliases
+            .iter()
+            .find(|(alias, _)| *alias == name)
+            .map_or(name, |(_, target)| target);
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    pub fn field_names(&self) -> Vec<&'static str> {
+        self.fields.iter().map(|f| f.name).collect()
+    }
+
+    pub fn is_sortable(field: &FieldDecl) -> bool {
+        !field.many
+    }
+}
+
+/// A payload that is well-formed JSON but breaks the model (HTTP 422).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ModelError(pub String);
+
+/// Fields every resource shares and can be filtered and sorted on.
+#[macro_export]
+macro_rules! base_fields {
+    ($($extra:expr),* $(,)?) => {
+        &[
+            $crate::FieldDecl::text("sourcedId"),
+            $crate::FieldDecl::text("status"),
+            $crate::FieldDecl::datetime("dateLastModified"),
+            $($extra),*
+        ]
+    };
+}
+
+/// Every declared resource, in the order routes and documents list them.
+pub fn all() -> [&'static ResourceDecl; 7] {
+    [
+        &model::user::USERS,
+        &model::org::ORGS,
+        &model::academic_session::ACADEMIC_SESSIONS,
+        &model::course::COURSES,
+        &model::class::CLASSES,
+        &model::enrollment::ENROLLMENTS,
+        &model::demographics::DEMOGRAPHICS,
+    ]
+}
+
+/// Looks a resource up by its collection name.
+pub fn by_collection(collection: &str) -> Option<&'static ResourceDecl> {
+    all().into_iter().find(|r| r.collection == collection)
+}
+
+/// A named subset of a collection served under its own path, e.g.
+/// `/schools` = orgs whose `type` is `school`; reads only, as in 1.2.
+#[derive(Debug)]
+pub struct ViewDecl {
+    pub path: &'static str,
+    pub base: &'static ResourceDecl,
+    pub field: &'static str,
+    pub value: &'static str,
+}
+
+pub const VIEWS: &[ViewDecl] = &[
+    ViewDecl { path: "schools", base: &model::org::ORGS, field: "type", value: "school" },
+    ViewDecl { path: "terms", base: &model::academic_session::ACADEMIC_SESSIONS, field: "type", value: "term" },
+    ViewDecl { path: "students", base: &model::user::USERS, field: "roles.role", value: "student" },
+    ViewDecl { path: "teachers", base: &model::user::USERS, field: "roles.role", value: "teacher" },
+];

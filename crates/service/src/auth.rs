@@ -1,0 +1,184 @@
+//! OAuth 2.0 client credentials: clients (secrets hashed at rest), signed
+//! bearer tokens (HS256), and their verification. Tokens carry everything
+//! needed to check them, so any instance sharing the signing key accepts
+//! any other's tokens without shared session state.
+
+use std::sync::{Arc, LazyLock};
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use oneroster::Clock;
+use oneroster::wire::TokenResponse;
+use rollcall_store::{ClientRecord, Store};
+use serde::{Deserialize, Serialize};
+
+use crate::{ServiceError, scope, secret};
+
+/// Token lifetime: one hour, the common OneRoster provider default.
+pub const TOKEN_TTL_SECS: u64 = 3600;
+const ISSUER: &str = "rollcall";
+
+/// The claims inside a Rollcall access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The client id.
+    pub sub: String,
+    /// Space-separated granted scopes (full v1p2 URIs).
+    pub scope: String,
+    pub iss: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+impl Claims {
+    /// Whether the token grants `short` (e.g. `roster.readonly`).
+    pub fn has_scope(&self, short: &str) -> bool {
+        self.scope.split_whitespace().any(|s| scope::short_name(s) == Some(short))
+    }
+}
+
+/// Why authentication failed. Messages are safe to show: they never contain
+/// the secret or the token.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// RFC 6749 `invalid_client`: unknown client, wrong secret, or disabled.
+    #[error("client authentication failed")]
+    InvalidClient,
+    /// RFC 6749 `invalid_scope`.
+    #[error("{0}")]
+    InvalidScope(String),
+    /// A missing, malformed, forged or expired bearer token.
+    #[error("{0}")]
+    InvalidToken(String),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+#[derive(Clone)]
+pub struct Auth {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+/// A newly created client's credentials: shown once, never stored in clear.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct NewClient {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl std::fmt::Debug for NewClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewClient").field("client_id", &self.client_id).finish_non_exhaustive()
+    }
+}
+
+impl Auth {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, signing_key: Vec<u8>) -> Self {
+        Self {
+            store,
+            clock,
+            encoding: EncodingKey::from_secret(&signing_key),
+            decoding: DecodingKey::from_secret(&signing_key),
+        }
+    }
+
+    /// The client-credentials grant. `requested` (space-separated) may ask
+    /// for a subset of the client's scopes; absent, all of them are granted.
+    pub async fn issue_token(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        requested: Option<&str>,
+    ) -> Result<TokenResponse, AuthError> {
+        let client = self.store.client(client_id).await.map_err(ServiceError::from)?;
+        let Some(client) = client.filter(|c| !c.disabled) else {
+            // Spend the same time as a real check, so ids cannot be probed.
+            secret::verify(client_secret.to_owned(), DUMMY_HASH.clone()).await;
+            return Err(AuthError::InvalidClient);
+        };
+        if !secret::verify(client_secret.to_owned(), client.secret_hash.clone()).await {
+            return Err(AuthError::InvalidClient);
+        }
+        let granted = grant(&client, requested)?;
+        let now = self.clock.now().timestamp();
+        let claims = Claims {
+            sub: client.client_id,
+            scope: granted.join(" "),
+            iss: ISSUER.into(),
+            iat: now,
+            exp: now + TOKEN_TTL_SECS as i64,
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok(TokenResponse {
+            access_token: token,
+            token_type: "Bearer".into(),
+            expires_in: TOKEN_TTL_SECS,
+            scope: Some(claims.scope),
+        })
+    }
+
+    /// Checks a bearer token's signature, issuer and expiry (against the
+    /// injected clock).
+    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.validate_exp = false;
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map_err(|_| AuthError::InvalidToken("the access token is invalid".into()))?
+            .claims;
+        if claims.exp <= self.clock.now().timestamp() {
+            return Err(AuthError::InvalidToken("the access token has expired".into()));
+        }
+        Ok(claims)
+    }
+
+    /// Creates a client with a random id and secret.
+    pub async fn create_client(&self, name: &str, scopes: &[String]) -> Result<NewClient, ServiceError> {
+        let client = NewClient { client_id: secret::random_token(12), client_secret: secret::random_token(32) };
+        self.put_client(&client.client_id, name, &client.client_secret, scopes).await?;
+        Ok(client)
+    }
+
+    /// Creates or updates a client with known credentials (the bootstrap client).
+    pub async fn put_client(&self, id: &str, name: &str, secret_text: &str, scopes: &[String]) -> Result<(), ServiceError> {
+        let scopes = scopes
+            .iter()
+            .map(|s| scope::short_name(s).map(scope::uri).ok_or_else(|| ServiceError::Invalid(format!("unknown scope '{s}'"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let record = ClientRecord {
+            client_id: id.to_owned(),
+            name: name.to_owned(),
+            secret_hash: secret::hash(secret_text.to_owned()).await?,
+            scopes,
+            disabled: false,
+        };
+        Ok(self.store.put_client(record).await?)
+    }
+}
+
+/// An argon2 hash of a random string, verified against when the client is
+/// unknown so that the response time does not reveal which ids exist.
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| secret::hash_blocking(&secret::random_token(16)).unwrap_or_default());
+
+fn grant(client: &ClientRecord, requested: Option<&str>) -> Result<Vec<String>, AuthError> {
+    let Some(requested) = requested.filter(|r| !r.trim().is_empty()) else {
+        return Ok(client.scopes.clone());
+    };
+    requested
+        .split_whitespace()
+        .map(|asked| {
+            let short = scope::short_name(asked).ok_or_else(|| AuthError::InvalidScope(format!("unknown scope '{asked}'")))?;
+            let uri = scope::uri(short);
+            if client.scopes.contains(&uri) {
+                Ok(uri)
+            } else {
+                Err(AuthError::InvalidScope(format!("scope '{asked}' is not granted to this client")))
+            }
+        })
+        .collect()
+}

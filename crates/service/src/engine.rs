@@ -1,0 +1,260 @@
+//! The generic resource engine: every OneRoster resource goes through these
+//! operations, parameterised only by its [`ResourceDecl`].
+//!
+//! Writes always: take the client's object, set the server-owned fields
+//! (`sourcedId` from the path, `dateLastModified` from the clock, `status`
+//! defaulting to `active`), hash write-only secrets, then run the
+//! declaration's `normalize`, which validates and produces the stored form.
+//! Updates run that last step inside the store's write transaction.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use oneroster::model::class::CLASSES;
+use oneroster::model::demographics::DEMOGRAPHICS;
+use oneroster::model::enrollment::ENROLLMENTS;
+use oneroster::model::user::USERS;
+use oneroster::path;
+use oneroster::query::{ListQuery, Scope};
+use oneroster::resource::ModelError;
+use oneroster::{Clock, ResourceDecl, SourcedId, Status, Timestamp};
+use rollcall_store::{Page, Store, StoreError};
+use serde_json::{Map, Value};
+
+use crate::{ServiceError, secret};
+
+/// What `create` reports: the id the client supplied (if any) and the one stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourcedIdPair {
+    pub supplied: Option<String>,
+    pub allocated: String,
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Engine {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub async fn get(&self, decl: &'static ResourceDecl, id: &str) -> Result<Value, ServiceError> {
+        self.store.get(decl, id).await?.ok_or_else(|| not_found(decl, id))
+    }
+
+    pub async fn list(&self, decl: &'static ResourceDecl, query: &ListQuery) -> Result<Page, ServiceError> {
+        Ok(self.store.list(decl, query).await?)
+    }
+
+    /// POST: stores a new record; the server allocates a UUID when the
+    /// client supplies no sourcedId.
+    pub async fn create(&self, decl: &'static ResourceDecl, input: Value) -> Result<SourcedIdPair, ServiceError> {
+        let mut object = into_object(decl, input)?;
+        let supplied = match object.get("sourcedId") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(parse_id(s)?.to_string()),
+            Some(other) => return Err(ServiceError::Invalid(format!("sourcedId: expected a string, found {other}"))),
+        };
+        let id = supplied.clone().unwrap_or_else(|| SourcedId::allocate().to_string());
+        hash_write_only(decl, &mut object).await?;
+        let doc = self.stamp(decl, object, &id)?;
+        self.store.insert(decl, doc).await?;
+        Ok(SourcedIdPair { supplied, allocated: id })
+    }
+
+    /// PUT: replaces an existing record with the body. A stored password is
+    /// kept when the body omits it (send `"password": null` to clear it).
+    pub async fn replace(&self, decl: &'static ResourceDecl, id: &str, input: Value) -> Result<Value, ServiceError> {
+        let mut object = into_object(decl, input)?;
+        check_body_id(&object, id)?;
+        hash_write_only(decl, &mut object).await?;
+        let (engine, id_owned) = (self.clone(), id.to_owned());
+        let update = Box::new(move |current: Value| {
+            for key in decl.write_only.iter().filter(|k| !k.contains('.')) {
+                if let (false, Some(kept)) = (object.contains_key(*key), current.get(*key)) {
+                    object.insert((*key).to_owned(), kept.clone());
+                }
+            }
+            engine.stamp(decl, object, &id_owned).map_err(|e| ModelError(e.to_string()))
+        });
+        self.store.update(decl, id, update).await.map_err(|e| map_missing(e, decl, id))
+    }
+
+    /// PATCH: changes only the top-level fields sent; `null` removes a field
+    /// (RFC 7396 merge semantics at the top level).
+    pub async fn patch(&self, decl: &'static ResourceDecl, id: &str, input: Value) -> Result<Value, ServiceError> {
+        let mut changes = into_object(decl, input)?;
+        check_body_id(&changes, id)?;
+        hash_write_only(decl, &mut changes).await?;
+        let (engine, id_owned) = (self.clone(), id.to_owned());
+        let update = Box::new(move |current: Value| {
+            let mut merged = match current {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            };
+            for (key, value) in changes {
+                if value.is_null() {
+                    merged.remove(&key);
+                } else {
+                    merged.insert(key, value);
+                }
+            }
+            engine.stamp(decl, merged, &id_owned).map_err(|e| ModelError(e.to_string()))
+        });
+        self.store.update(decl, id, update).await.map_err(|e| map_missing(e, decl, id))
+    }
+
+    /// DELETE: a soft delete. The record stays readable as `tobedeleted`
+    /// with a new `dateLastModified`, so delta consumers see it go.
+    pub async fn delete(&self, decl: &'static ResourceDecl, id: &str) -> Result<(), ServiceError> {
+        let now = Timestamp::new(self.clock.now()).to_wire();
+        let update = Box::new(move |mut current: Value| {
+            if let Value::Object(m) = &mut current {
+                m.insert("status".into(), Value::String(Status::Tobedeleted.as_str().into()));
+                m.insert("dateLastModified".into(), Value::String(now));
+            }
+            Ok(current)
+        });
+        self.store.update(decl, id, update).await.map_err(|e| map_missing(e, decl, id))?;
+        Ok(())
+    }
+
+    /// getUserWithDemographics: the user and the demographics record that
+    /// shares its sourcedId, if any.
+    pub async fn user_with_demographics(&self, id: &str) -> Result<(Value, Option<Value>), ServiceError> {
+        let user = self
+            .store
+            .get(&USERS, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound("User not found.".into()))?;
+        let demographics = self.store.get(&DEMOGRAPHICS, id).await?;
+        Ok((user, demographics))
+    }
+
+    /// getClassesForUser: classes the user has an enrollment in.
+    pub async fn classes_for_user(&self, id: &str, query: ListQuery) -> Result<Page, ServiceError> {
+        self.get(&USERS, id).await?;
+        let field = |name| ENROLLMENTS.field(name).expect("declared enrollment field");
+        let query = query.with_scope(Scope::Via {
+            via: &ENROLLMENTS,
+            key: field("user.sourcedId"),
+            value: id.to_owned(),
+            target: field("class.sourcedId"),
+        });
+        self.list(&CLASSES, &query).await
+    }
+
+    /// The `name` of each referenced record, for references rendered with
+    /// names (TimeBack's `primaryOrg.name`).
+    pub async fn names(&self, decl: &'static ResourceDecl, ids: Vec<String>) -> Result<HashMap<String, String>, ServiceError> {
+        let docs = self.store.get_many(decl, ids).await?;
+        Ok(docs
+            .iter()
+            .filter_map(|d| Some((d.get("sourcedId")?.as_str()?.to_owned(), d.get("name")?.as_str()?.to_owned())))
+            .collect())
+    }
+
+    /// Sets the server-owned fields and validates into the stored form.
+    fn stamp(&self, decl: &ResourceDecl, mut object: Map<String, Value>, id: &str) -> Result<Value, ServiceError> {
+        object.insert("sourcedId".into(), Value::String(id.to_owned()));
+        object.insert("dateLastModified".into(), Value::String(Timestamp::new(self.clock.now()).to_wire()));
+        if object.get("status").is_none_or(Value::is_null) {
+            object.insert("status".into(), Value::String(Status::Active.as_str().into()));
+        }
+        (decl.normalize)(Value::Object(object)).map_err(|e| ServiceError::Invalid(e.0))
+    }
+}
+
+fn not_found(decl: &ResourceDecl, id: &str) -> ServiceError {
+    ServiceError::NotFound(format!("{} '{id}' not found", decl.singular))
+}
+
+fn map_missing(e: StoreError, decl: &ResourceDecl, id: &str) -> ServiceError {
+    match e {
+        StoreError::NotFound => not_found(decl, id),
+        other => other.into(),
+    }
+}
+
+fn parse_id(raw: &str) -> Result<SourcedId, ServiceError> {
+    SourcedId::parse(raw).map_err(|e| ServiceError::Invalid(format!("sourcedId: {e}")))
+}
+
+fn into_object(decl: &ResourceDecl, input: Value) -> Result<Map<String, Value>, ServiceError> {
+    match input {
+        Value::Object(m) => Ok(m),
+        other => Err(ServiceError::Invalid(format!(
+            "{}: expected an object, found {}",
+            decl.singular,
+            kind_of(&other)
+        ))),
+    }
+}
+
+/// A body may repeat the path's sourcedId but not name a different record.
+fn check_body_id(object: &Map<String, Value>, id: &str) -> Result<(), ServiceError> {
+    match object.get("sourcedId") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(s)) if s == id => Ok(()),
+        Some(other) => Err(ServiceError::Invalid(format!(
+            "sourcedId in the body ({other}) does not match the sourcedId in the path ('{id}')"
+        ))),
+    }
+}
+
+/// Replaces every write-only value (passwords) with its argon2 hash.
+async fn hash_write_only(decl: &ResourceDecl, object: &mut Map<String, Value>) -> Result<(), ServiceError> {
+    let mut doc = Value::Object(std::mem::take(object));
+    for field in decl.write_only {
+        let (parent, key) = field.rsplit_once('.').unwrap_or(("", field));
+        let mut plain = Vec::new();
+        let mut collect = |m: &mut Map<String, Value>| {
+            if let Some(Value::String(s)) = m.get(key) {
+                plain.push(s.clone());
+            }
+        };
+        visit(&mut doc, parent, &mut collect);
+        let mut hashes = Vec::with_capacity(plain.len());
+        for p in plain {
+            hashes.push(secret::hash(p).await?);
+        }
+        let mut hashes = hashes.into_iter();
+        visit(&mut doc, parent, &mut |m: &mut Map<String, Value>| {
+            if let Some(Value::String(_)) = m.get(key) {
+                m.insert(key.to_owned(), Value::String(hashes.next().unwrap_or_default()));
+            }
+        });
+    }
+    if let Value::Object(m) = doc {
+        *object = m;
+    }
+    Ok(())
+}
+
+fn visit(doc: &mut Value, parent: &str, f: &mut dyn FnMut(&mut Map<String, Value>)) {
+    if parent.is_empty() {
+        if let Value::Object(m) = doc {
+            f(m);
+        }
+    } else {
+        path::for_each_object(doc, parent, f);
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

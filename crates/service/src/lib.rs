@@ -1,0 +1,68 @@
+//! The service layer: every OneRoster operation and the OAuth flows,
+//! independent of HTTP. The server adapts requests to these calls; the CLI
+//! calls them directly (e.g. to manage clients).
+//!
+//! # Layout
+//! - [`engine`]: the generic resource engine (create, replace, patch, soft
+//!   delete, get, list, relations) driven by `ResourceDecl`s.
+//! - [`auth`]: OAuth clients, token issue and verification.
+//! - [`scope`]: the OneRoster OAuth scopes.
+//! - [`secret`]: argon2 hashing of passwords and client secrets.
+
+pub mod auth;
+pub mod engine;
+pub mod scope;
+pub mod secret;
+
+use std::sync::Arc;
+
+use oneroster::Clock;
+use rollcall_store::{Store, StoreError};
+
+pub use auth::{Auth, AuthError, Claims};
+pub use engine::Engine;
+
+/// The service layer's one error type; the server maps each variant to one
+/// HTTP status and imsx code.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// 404 `unknownobject`.
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: a sourcedId or unique field is already taken.
+    #[error("{0}")]
+    Conflict(String),
+    /// 422: well-formed JSON that breaks the model.
+    #[error("{0}")]
+    Invalid(String),
+    /// 500; the message is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound("not found".into()),
+            StoreError::Conflict(m) => Self::Conflict(m),
+            StoreError::Invalid(m) => Self::Invalid(m.0),
+            StoreError::Backend(m) => Self::Internal(m),
+        }
+    }
+}
+
+/// Everything a request handler needs, cheap to clone.
+#[derive(Clone)]
+pub struct Rollcall {
+    pub engine: Engine,
+    pub auth: Auth,
+}
+
+impl Rollcall {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, signing_key: Vec<u8>) -> Self {
+        Self {
+            engine: Engine::new(store.clone(), clock.clone()),
+            auth: Auth::new(store, clock, signing_key),
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Dedicated database threads: one writer, `readers` readers.
+
+use std::path::Path;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use rollcall_store::StoreError;
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::oneshot;
+
+use crate::{backend, migrate};
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// A handle to the database threads; cheap to clone. The threads stop when
+/// the last handle is dropped.
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: Sender<Job>,
+    readers: Sender<Job>,
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path, readers: usize) -> Result<Self, StoreError> {
+        let mut conn = connect(path, false)?;
+        migrate::run(&mut conn)?;
+        let writer = spawn_writer(conn);
+        let (reader_tx, reader_rx) = channel::<Job>();
+        let shared = Arc::new(Mutex::new(reader_rx));
+        for i in 0..readers.max(1) {
+            let conn = connect(path, true)?;
+            spawn_shared_reader(format!("rollcall-sqlite-reader-{i}"), shared.clone(), conn);
+        }
+        Ok(Self { writer, readers: reader_tx })
+    }
+
+    /// Runs `f` on a reader connection.
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        submit(&self.readers, move |c| f(c)).await
+    }
+
+    /// Runs `f` on the writer connection.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        submit(&self.writer, f).await
+    }
+}
+
+async fn submit<T, F>(queue: &Sender<Job>, f: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+{
+    let (tx, rx) = oneshot::channel();
+    let job: Job = Box::new(move |conn| {
+        let _ = tx.send(f(conn));
+    });
+    queue
+        .send(job)
+        .map_err(|_| StoreError::Backend("database threads have stopped".into()))?;
+    rx.await
+        .map_err(|_| StoreError::Backend("database thread dropped a request".into()))?
+}
+
+fn connect(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags).map_err(backend)?;
+    // WAL: readers never wait for the writer. synchronous=FULL: a write is
+    // acknowledged only once it is durable, so it survives a power loss.
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; \
+         PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
+    )
+    .map_err(backend)?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(conn)
+}
+
+fn spawn_writer(mut conn: Connection) -> Sender<Job> {
+    let (tx, rx) = channel::<Job>();
+    thread::Builder::new()
+        .name("rollcall-sqlite-writer".to_owned())
+        .spawn(move || {
+            for job in rx {
+                job(&mut conn);
+            }
+        })
+        .expect("spawn database thread");
+    tx
+}
+
+/// Readers share one queue, so a slow query does not hold up the others.
+fn spawn_shared_reader(name: String, queue: Arc<Mutex<Receiver<Job>>>, mut conn: Connection) {
+    thread::Builder::new()
+        .name(name)
+        .spawn(move || {
+            loop {
+                let next = queue.lock().expect("reader queue lock").recv();
+                let Ok(job) = next else { return };
+                job(&mut conn);
+            }
+        })
+        .expect("spawn database thread");
+}

@@ -1,0 +1,285 @@
+//! Compiles a validated [`ListQuery`] into SQL. Everything that differs
+//! between SQLite and PostgreSQL goes through [`Dialect`]; the shape of the
+//! query is decided once, here, for both.
+//!
+//! The WHERE clause is always `(scope…) AND (search) AND (filter)`, each part
+//! parenthesised, so a client's `OR` can only narrow what the server scoped.
+
+use oneroster::filter::{FilterValue, Op};
+use oneroster::query::{Condition, Filter, ListQuery, Scope};
+use oneroster::{FieldDecl, ResourceDecl};
+
+use crate::terms;
+
+/// A bound parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqlValue {
+    Text(String),
+    Int(i64),
+}
+
+/// The dialect-specific spellings the compiler needs.
+pub trait Dialect {
+    /// The placeholder for the `n`th parameter (1-based): `?1` or `$1`.
+    fn placeholder(&self, n: usize) -> String;
+    /// A case-insensitive `LIKE` operator.
+    fn like_ci(&self) -> &'static str;
+}
+
+/// A statement and its parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compiled {
+    pub sql: String,
+    pub params: Vec<SqlValue>,
+}
+
+/// Quotes an identifier (names come from declarations, never from clients).
+pub fn quote(ident: &str) -> String {
+    format!("\"{ident}\"")
+}
+
+/// The column holding a scalar field.
+pub fn column(field: &FieldDecl) -> String {
+    if field.name == "sourcedId" { "sourced_id".to_owned() } else { quote(&field.column()) }
+}
+
+/// The page query (`SELECT doc …`) and the matching `count(*)`.
+pub fn list(dialect: &dyn Dialect, decl: &ResourceDecl, query: &ListQuery) -> (Compiled, Compiled) {
+    let mut count = Builder::new(dialect);
+    count.sql.push_str(&format!("SELECT count(*) FROM {}", quote(decl.collection)));
+    count.where_clause(decl, query);
+
+    let mut page = Builder::new(dialect);
+    page.sql.push_str(&format!("SELECT doc FROM {}", quote(decl.collection)));
+    page.where_clause(decl, query);
+    page.order_by(query);
+    let limit = page.param(SqlValue::Int(i64::from(query.limit)));
+    let offset = page.param(SqlValue::Int(query.offset as i64));
+    page.sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
+    (page.finish(), count.finish())
+}
+
+struct Builder<'d> {
+    dialect: &'d dyn Dialect,
+    sql: String,
+    params: Vec<SqlValue>,
+}
+
+impl<'d> Builder<'d> {
+    fn new(dialect: &'d dyn Dialect) -> Self {
+        Self { dialect, sql: String::new(), params: Vec::new() }
+    }
+
+    fn finish(self) -> Compiled {
+        Compiled { sql: self.sql, params: self.params }
+    }
+
+    fn param(&mut self, value: SqlValue) -> String {
+        self.params.push(value);
+        self.dialect.placeholder(self.params.len())
+    }
+
+    fn text(&mut self, value: &str) -> String {
+        self.param(SqlValue::Text(value.to_owned()))
+    }
+
+    fn where_clause(&mut self, decl: &ResourceDecl, query: &ListQuery) {
+        let mut parts = Vec::new();
+        for scope in &query.scope {
+            parts.push(self.scope(decl, scope));
+        }
+        if let Some(text) = &query.search {
+            parts.push(self.search(decl, text));
+        }
+        if let Some(filter) = &query.filter {
+            parts.push(self.filter(decl, filter));
+        }
+        if !parts.is_empty() {
+            self.sql.push_str(" WHERE (");
+            self.sql.push_str(&parts.join(") AND ("));
+            self.sql.push(')');
+        }
+    }
+
+    fn scope(&mut self, decl: &ResourceDecl, scope: &Scope) -> String {
+        match scope {
+            Scope::Where(cond) => self.condition(decl, cond),
+            Scope::Via { via, key, value, target } => {
+                let value = self.text(value);
+                format!(
+                    "sourced_id IN (SELECT {} FROM {} WHERE {} = {value})",
+                    column(target),
+                    quote(via.collection),
+                    column(key)
+                )
+            }
+        }
+    }
+
+    fn search(&mut self, decl: &ResourceDecl, text: &str) -> String {
+        let pattern = self.text(&like_pattern(text));
+        let like = self.dialect.like_ci();
+        decl.search
+            .iter()
+            .filter_map(|name| decl.field(name))
+            .map(|f| format!("{} {like} {pattern} ESCAPE '\\'", column(f)))
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    }
+
+    fn filter(&mut self, decl: &ResourceDecl, filter: &Filter) -> String {
+        let (items, joiner) = match filter {
+            Filter::Cond(cond) => return self.condition(decl, cond),
+            Filter::And(items) => (items, " AND "),
+            Filter::Or(items) => (items, " OR "),
+        };
+        let parts: Vec<String> = items.iter().map(|f| format!("({})", self.filter(decl, f))).collect();
+        parts.join(joiner)
+    }
+
+    fn condition(&mut self, decl: &ResourceDecl, cond: &Condition) -> String {
+        if !cond.field.many {
+            let column = column(cond.field);
+            return self.comparison(&column, cond, true);
+        }
+        // "Any element matches"; for != "no element equals".
+        let (negate, op) = match cond.op {
+            Op::Ne => (true, Op::Eq),
+            op => (false, op),
+        };
+        let field = self.text(cond.field.name);
+        let inner = Condition { op, ..cond.clone() };
+        let test = self.comparison("value", &inner, false);
+        format!(
+            "sourced_id {}IN (SELECT sourced_id FROM {} WHERE field = {field} AND {test})",
+            if negate { "NOT " } else { "" },
+            quote(&terms::table(decl))
+        )
+    }
+
+    /// `nullable`: an absent scalar counts as "not equal" to anything.
+    fn comparison(&mut self, column: &str, cond: &Condition, nullable: bool) -> String {
+        let one = |v: &FilterValue| match v {
+            FilterValue::One(s) => s.clone(),
+            FilterValue::List(items) => items.join(","),
+        };
+        match cond.op {
+            Op::In => {
+                let items = match &cond.value {
+                    FilterValue::List(items) => items.clone(),
+                    FilterValue::One(s) => vec![s.clone()],
+                };
+                let marks: Vec<String> = items.iter().map(|i| self.text(i)).collect();
+                format!("{column} IN ({})", marks.join(", "))
+            }
+            Op::Contains => {
+                let p = self.text(&like_pattern(&one(&cond.value)));
+                format!("{column} {} {p} ESCAPE '\\'", self.dialect.like_ci())
+            }
+            Op::Ne if nullable => {
+                let p = self.text(&one(&cond.value));
+                format!("({column} IS NULL OR {column} <> {p})")
+            }
+            op => {
+                let p = self.text(&one(&cond.value));
+                format!("{column} {} {p}", sql_operator(op))
+            }
+        }
+    }
+
+    fn order_by(&mut self, query: &ListQuery) {
+        match query.sort {
+            Some(key) if key.field.name != "sourcedId" => {
+                let dir = if key.descending { "DESC NULLS LAST" } else { "ASC NULLS FIRST" };
+                let tie = if key.descending { "DESC" } else { "ASC" };
+                self.sql.push_str(&format!(" ORDER BY {} {dir}, sourced_id {tie}", column(key.field)));
+            }
+            Some(key) if key.descending => self.sql.push_str(" ORDER BY sourced_id DESC"),
+            _ => self.sql.push_str(" ORDER BY sourced_id ASC"),
+        }
+    }
+}
+
+fn sql_operator(op: Op) -> &'static str {
+    match op {
+        Op::Eq => "=",
+        Op::Ne => "<>",
+        Op::Gt => ">",
+        Op::Ge => ">=",
+        Op::Lt => "<",
+        Op::Le => "<=",
+        Op::Contains | Op::In => unreachable!("handled by the caller"),
+    }
+}
+
+/// `%text%` with LIKE's own wildcards escaped, so `~'50%'` means the text.
+fn like_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oneroster::model::user::USERS;
+
+    struct Numbered;
+    impl Dialect for Numbered {
+        fn placeholder(&self, n: usize) -> String {
+            format!("?{n}")
+        }
+        fn like_ci(&self) -> &'static str {
+            "LIKE"
+        }
+    }
+
+    fn compile(pairs: &[(&str, &str)]) -> (Compiled, Compiled) {
+        let q = ListQuery::from_pairs(&USERS, pairs.iter().copied()).unwrap();
+        list(&Numbered, &USERS, &q)
+    }
+
+    #[test]
+    fn count_uses_the_same_filter_as_the_page() {
+        let (page, count) = compile(&[("filter", "familyName='Ng'")]);
+        assert!(page.sql.contains("WHERE (\"f_familyName\" = ?1)"), "{}", page.sql);
+        assert!(count.sql.ends_with("WHERE (\"f_familyName\" = ?1)"), "{}", count.sql);
+        assert_eq!(count.params, vec![SqlValue::Text("Ng".into())]);
+    }
+
+    #[test]
+    fn sort_applies_before_paging_with_a_tie_breaker() {
+        let (page, _) = compile(&[("sort", "familyName"), ("orderBy", "desc"), ("limit", "5"), ("offset", "10")]);
+        assert!(
+            page.sql.ends_with("ORDER BY \"f_familyName\" DESC NULLS LAST, sourced_id DESC LIMIT ?1 OFFSET ?2"),
+            "{}",
+            page.sql
+        );
+        assert_eq!(page.params, vec![SqlValue::Int(5), SqlValue::Int(10)]);
+    }
+
+    #[test]
+    fn user_or_cannot_escape_scope() {
+        let field = USERS.field("status").unwrap();
+        let q = ListQuery::from_pairs(&USERS, [("filter", "givenName='a' OR givenName='b'")])
+            .unwrap()
+            .with_scope(Scope::Where(Condition::equals(field, "active")));
+        let (page, _) = list(&Numbered, &USERS, &q);
+        assert!(
+            page.sql.contains("WHERE (\"f_status\" = ?1) AND ((\"f_givenName\" = ?2) OR (\"f_givenName\" = ?3))"),
+            "{}",
+            page.sql
+        );
+    }
+
+    #[test]
+    fn many_fields_go_through_the_terms_table() {
+        let (page, _) = compile(&[("filter", "roles.role!='student'")]);
+        assert!(page.sql.contains("sourced_id NOT IN (SELECT sourced_id FROM \"users__terms\" WHERE field = ?1 AND value = ?2)"), "{}", page.sql);
+    }
+
+    #[test]
+    fn contains_escapes_wildcards() {
+        let (page, _) = compile(&[("filter", "email~'50%_x'")]);
+        assert_eq!(page.params[0], SqlValue::Text("%50\\%\\_x%".into()));
+    }
+}

@@ -1,0 +1,86 @@
+//! The storage traits, split by capability.
+
+use async_trait::async_trait;
+use oneroster::ResourceDecl;
+use oneroster::query::ListQuery;
+use oneroster::resource::ModelError;
+use serde_json::Value;
+
+use crate::StoreError;
+
+/// One page of a collection and the size of the whole filtered collection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub items: Vec<Value>,
+    pub total: u64,
+}
+
+/// A read-modify-write step run inside the backend's write transaction, so
+/// concurrent updates to one record serialise instead of losing writes.
+pub type Update = Box<dyn FnOnce(Value) -> Result<Value, ModelError> + Send>;
+
+/// Records of every declared OneRoster resource, stored as canonical JSON.
+#[async_trait]
+pub trait ResourceStore: Send + Sync {
+    async fn get(&self, decl: &'static ResourceDecl, id: &str) -> Result<Option<Value>, StoreError>;
+
+    /// Records with the given ids (missing ones are skipped), for resolving
+    /// references such as `primaryOrg.name` in one round trip.
+    async fn get_many(&self, decl: &'static ResourceDecl, ids: Vec<String>) -> Result<Vec<Value>, StoreError>;
+
+    async fn list(&self, decl: &'static ResourceDecl, query: &ListQuery) -> Result<Page, StoreError>;
+
+    /// Stores a new record; `Conflict` if its sourcedId or a unique field is taken.
+    async fn insert(&self, decl: &'static ResourceDecl, doc: Value) -> Result<(), StoreError>;
+
+    /// Replaces a record with `change(current)`; `NotFound` if absent.
+    /// Returns the stored result.
+    async fn update(&self, decl: &'static ResourceDecl, id: &str, change: Update) -> Result<Value, StoreError>;
+}
+
+/// An OAuth client. The secret is only ever held as an argon2 hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientRecord {
+    pub client_id: String,
+    pub name: String,
+    pub secret_hash: String,
+    pub scopes: Vec<String>,
+    pub disabled: bool,
+}
+
+impl std::fmt::Debug for ClientRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientRecord")
+            .field("client_id", &self.client_id)
+            .field("name", &self.name)
+            .field("secret_hash", &"<redacted>")
+            .field("scopes", &self.scopes)
+            .field("disabled", &self.disabled)
+            .finish()
+    }
+}
+
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError>;
+    /// Creates or replaces the client with this id.
+    async fn put_client(&self, client: ClientRecord) -> Result<(), StoreError>;
+    async fn clients(&self) -> Result<Vec<ClientRecord>, StoreError>;
+    /// Returns false when there was no such client.
+    async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError>;
+}
+
+/// Server-wide settings shared by every instance (e.g. the token signing key).
+#[async_trait]
+pub trait SettingsStore: Send + Sync {
+    /// Stores `value` under `key` unless a value is already there, and
+    /// returns whichever value is stored: safe when instances start together.
+    async fn setting_or_insert(&self, key: &str, value: &str) -> Result<String, StoreError>;
+    /// Cheap round trip, for health checks.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Everything a backend provides.
+pub trait Store: ResourceStore + ClientStore + SettingsStore {}
+
+impl<T: ResourceStore + ClientStore + SettingsStore> Store for T {}
