@@ -1,1 +1,35 @@
-fn main() {}
+//! The `rollcall` binary: parses configuration and calls the libraries.
+
+mod clients;
+mod config;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "rollcall", version, about = "A OneRoster 1.2 rostering service")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve(config::ServeArgs),
+    /// Manage OAuth clients in the database.
+    Clients(clients::ClientsArgs),
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=info".into()),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => config::serve(args).await,
+        Command::Clients(args) => clients::run(args).await,
+    }
+}

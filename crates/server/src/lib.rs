@@ -1,1 +1,104 @@
+//! The HTTP face of Rollcall.
+//!
+//! # Layout
+//! - [`app`] builds the router from the resource declarations; [`serve`]
+//!   runs it on an already-bound listener until a shutdown future resolves
+//!   (tests bind port 0; the binary binds the configured address).
+//! - `routes/`: handlers, one file per concern; they only adapt HTTP to the
+//!   service layer.
+//! - [`error`]: `ApiError`, the one mapping to the imsx error body.
+//! - [`extract`]: bearer auth, query pairs, JSON bodies (failures as imsx).
+//! - [`render`]: stored record to response, per response [`render::Profile`].
+//! - [`paging`]: body totals and the `Link` header.
+//! - [`openapi`], [`docs`]: the generated contract and its HTML reference.
 
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod paging;
+pub mod render;
+pub mod routes;
+pub mod state;
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use oneroster::resource::{self, VIEWS};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+pub use render::Profile;
+pub use state::{AppState, ServerConfig};
+
+/// How long one request may take before it is answered with an error.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The complete application.
+pub fn app(state: AppState) -> Router {
+    let mut router = Router::new()
+        .route("/healthz", get(routes::meta::healthz))
+        .route("/openapi.json", get(routes::meta::openapi))
+        .route("/docs", get(docs::page))
+        .route("/oauth2/token", post(routes::oauth::token))
+        .merge(routes::users::routes());
+    for decl in resource::all() {
+        router = router.merge(routes::collection::routes(decl));
+    }
+    for view in VIEWS {
+        router = router.merge(routes::collection::view_routes(view));
+    }
+    let request_id = HeaderName::from_static("x-request-id");
+    router
+        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .layer(DefaultBodyLimit::max(state.config.body_limit))
+        .layer(CatchPanicLayer::custom(|_| ApiError::Internal("a handler panicked".into()).into_response()))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(axum::middleware::map_response(ensure_imsx))
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Errors produced below the handlers (405 from routing, 413 from the body
+/// limit, timeouts) carry no imsx body; give them one, keeping headers such
+/// as `Allow`.
+async fn ensure_imsx(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !status.is_client_error() && !status.is_server_error() || is_json {
+        return response;
+    }
+    let message = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method not allowed on this endpoint".to_owned(),
+        StatusCode::PAYLOAD_TOO_LARGE => "request body too large".to_owned(),
+        StatusCode::SERVICE_UNAVAILABLE => "the request took too long".to_owned(),
+        s => s.canonical_reason().unwrap_or("error").to_owned(),
+    };
+    let (parts, _) = response.into_parts();
+    let mut fixed = ApiError::Status { status, message }.into_response();
+    for name in [header::ALLOW, header::WWW_AUTHENTICATE, header::RETRY_AFTER] {
+        if let Some(v) = parts.headers.get(&name) {
+            fixed.headers_mut().insert(name, v.clone());
+        }
+    }
+    fixed
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then drains.
+pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}

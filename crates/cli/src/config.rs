@@ -1,0 +1,99 @@
+//! `rollcall serve`: configuration from flags or environment, then start.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use oneroster::SystemClock;
+use rollcall_server::{AppState, Profile, ServerConfig};
+use rollcall_service::{Rollcall, scope, secret};
+use rollcall_store::Store;
+
+#[derive(Args, Clone)]
+pub struct DatabaseArgs {
+    /// Where the data lives: `sqlite://PATH` (created if missing).
+    #[arg(long, env = "ROLLCALL_DATABASE_URL", default_value = "sqlite://rollcall.db")]
+    pub database_url: String,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "ROLLCALL_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    db: DatabaseArgs,
+    /// A client with every scope, created or updated at start.
+    #[arg(long, env = "ROLLCALL_BOOTSTRAP_CLIENT_ID", requires = "bootstrap_client_secret")]
+    bootstrap_client_id: Option<String>,
+    #[arg(long, env = "ROLLCALL_BOOTSTRAP_CLIENT_SECRET", hide_env_values = true, requires = "bootstrap_client_id")]
+    bootstrap_client_secret: Option<String>,
+    /// Token signing key. When absent, one is generated on first start and
+    /// kept in the database, so every instance on that database shares it.
+    #[arg(long, env = "ROLLCALL_SIGNING_KEY", hide_env_values = true)]
+    signing_key: Option<String>,
+    /// Response shape: timeback, oneroster (strict 1.2) or timeback-2025-04.
+    #[arg(long, env = "ROLLCALL_PROFILE", default_value = "timeback")]
+    profile: Profile,
+    /// Public base URL used in hrefs and Link headers (default: from the Host header).
+    #[arg(long, env = "ROLLCALL_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "ROLLCALL_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    body_limit: usize,
+}
+
+/// Opens the store named by the database URL.
+pub fn open_store(url: &str) -> Result<Arc<dyn Store>> {
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        let store = rollcall_store_sqlite::open(&PathBuf::from(path))
+            .with_context(|| format!("opening SQLite database {path}"))?;
+        return Ok(Arc::new(store));
+    }
+    bail!("unsupported ROLLCALL_DATABASE_URL '{url}': expected sqlite://PATH")
+}
+
+pub async fn serve(args: ServeArgs) -> Result<()> {
+    let store = open_store(&args.db.database_url)?;
+    let key = match args.signing_key {
+        Some(k) => k,
+        None => store.setting_or_insert("token_signing_key", &secret::random_token(32)).await?,
+    };
+    let rollcall = Rollcall::new(store.clone(), Arc::new(SystemClock), key.into_bytes());
+    if let (Some(id), Some(secret_text)) = (&args.bootstrap_client_id, &args.bootstrap_client_secret) {
+        let all: Vec<String> = scope::ALL.iter().map(|s| (*s).to_owned()).collect();
+        rollcall.auth.put_client(id, "bootstrap", secret_text, &all).await?;
+        tracing::info!(client_id = %id, "bootstrap client ready");
+    } else if store.clients().await?.is_empty() {
+        eprintln!(
+            "No OAuth clients exist yet. Create one with\n  \
+             rollcall clients create --name admin --scopes admin\n\
+             or restart with ROLLCALL_BOOTSTRAP_CLIENT_ID and ROLLCALL_BOOTSTRAP_CLIENT_SECRET set.\n\
+             Then: curl -u ID:SECRET -d grant_type=client_credentials http://{}/oauth2/token",
+            args.listen
+        );
+    }
+    let config = ServerConfig { public_url: args.public_url, profile: args.profile, body_limit: args.body_limit };
+    let app = rollcall_server::app(AppState { rollcall, config: Arc::new(config) });
+    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    tracing::info!(address = %listener.local_addr()?, profile = args.profile.as_str(), "rollcall listening");
+    rollcall_server::serve(listener, app, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

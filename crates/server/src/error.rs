@@ -1,0 +1,134 @@
+//! The one place errors become HTTP responses: every failure, from a bad
+//! filter to a panic, leaves as an `imsx_StatusInfo` body with its status.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use oneroster::query::{QueryError, QueryErrorKind};
+use oneroster::wire::{CodeMinor, StatusInfo};
+use rollcall_service::{AuthError, ServiceError};
+
+/// An API failure. Each variant documents its status and code.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: malformed JSON, a bad query parameter or filter.
+    #[error("{message}")]
+    BadRequest { code: CodeMinor, message: String },
+    /// 401 `unauthorisedrequest`, with `WWW-Authenticate: Bearer`.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403 `forbidden`.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404 `unknownobject`.
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: the sourcedId or a unique field is taken.
+    #[error("{0}")]
+    Conflict(String),
+    /// 422: well-formed JSON that breaks the model.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// Any other status produced below the handlers (405, 408, 413, 415…).
+    #[error("{message}")]
+    Status { status: StatusCode, message: String },
+    /// 500. The cause is logged here and never sent to the client.
+    #[error("internal error")]
+    Internal(String),
+    /// A token-endpoint failure: the imsx body plus RFC 6749's `error` field,
+    /// so both OneRoster and generic OAuth clients understand it.
+    #[error("{message}")]
+    OAuth { status: StatusCode, error: &'static str, message: String },
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::BadRequest { code: CodeMinor::InvalidData, message: message.into() }
+    }
+
+    fn parts(&self) -> (StatusCode, CodeMinor, String) {
+        use StatusCode as S;
+        match self {
+            Self::BadRequest { code, message } => (S::BAD_REQUEST, *code, message.clone()),
+            Self::Unauthorized(m) => (S::UNAUTHORIZED, CodeMinor::UnauthorisedRequest, m.clone()),
+            Self::Forbidden(m) => (S::FORBIDDEN, CodeMinor::Forbidden, m.clone()),
+            Self::NotFound(m) => (S::NOT_FOUND, CodeMinor::UnknownObject, m.clone()),
+            Self::Conflict(m) => (S::CONFLICT, CodeMinor::InvalidData, m.clone()),
+            Self::Unprocessable(m) => (S::UNPROCESSABLE_ENTITY, CodeMinor::InvalidData, m.clone()),
+            Self::Status { status, message } => (*status, code_for_status(*status), message.clone()),
+            Self::Internal(_) => (S::INTERNAL_SERVER_ERROR, CodeMinor::InternalServerError, "internal server error".into()),
+            Self::OAuth { status, message, .. } => (*status, code_for_status(*status), message.clone()),
+        }
+    }
+}
+
+fn code_for_status(status: StatusCode) -> CodeMinor {
+    match status {
+        StatusCode::UNAUTHORIZED => CodeMinor::UnauthorisedRequest,
+        StatusCode::FORBIDDEN => CodeMinor::Forbidden,
+        StatusCode::NOT_FOUND => CodeMinor::UnknownObject,
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => CodeMinor::ServerBusy,
+        s if s.is_server_error() => CodeMinor::InternalServerError,
+        _ => CodeMinor::InvalidData,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(cause) = &self {
+            tracing::error!(%cause, "request failed");
+        }
+        let (status, code, description) = self.parts();
+        let mut body = serde_json::to_value(StatusInfo::failure(code, description)).expect("imsx body serialises");
+        if let Self::OAuth { error, message, .. } = &self {
+            body["error"] = (*error).into();
+            body["error_description"] = message.clone().into();
+        }
+        let mut response = (status, axum::Json(body)).into_response();
+        let challenge = match &self {
+            Self::Unauthorized(_) => Some("Bearer realm=\"rollcall\", error=\"invalid_token\""),
+            Self::OAuth { status: StatusCode::UNAUTHORIZED, .. } => Some("Basic realm=\"rollcall\""),
+            _ => None,
+        };
+        if let Some(challenge) = challenge {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
+        response
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::NotFound(m) => Self::NotFound(m),
+            ServiceError::Conflict(m) => Self::Conflict(m),
+            ServiceError::Invalid(m) => Self::Unprocessable(m),
+            ServiceError::Internal(m) => Self::Internal(m),
+        }
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> Self {
+        let code = match e.kind {
+            QueryErrorKind::InvalidFilterField => CodeMinor::InvalidFilterField,
+            QueryErrorKind::InvalidSelectionField => CodeMinor::InvalidSelectionField,
+            QueryErrorKind::InvalidData => CodeMinor::InvalidData,
+        };
+        Self::BadRequest { code, message: e.message }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::InvalidClient => Self::OAuth {
+                status: StatusCode::UNAUTHORIZED,
+                error: "invalid_client",
+                message: e.to_string(),
+            },
+            AuthError::InvalidScope(m) => Self::OAuth { status: StatusCode::BAD_REQUEST, error: "invalid_scope", message: m },
+            AuthError::InvalidToken(m) => Self::Unauthorized(m),
+            AuthError::Service(s) => s.into(),
+        }
+    }
+}

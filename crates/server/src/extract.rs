@@ -1,0 +1,92 @@
+//! Request extractors whose failures come out in the imsx envelope.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use rollcall_service::Claims;
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A caller holding a valid bearer token.
+pub struct Authenticated(pub Claims);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::Unauthorized("an Authorization: Bearer token is required".into()))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
+            .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'".into()))?;
+        Ok(Self(state.rollcall.auth.verify(token)?))
+    }
+}
+
+/// The decoded query string as `(name, value)` pairs, in order.
+pub struct QueryPairs(pub Vec<(String, String)>);
+
+impl QueryPairs {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let raw = parts.uri.query().unwrap_or("");
+        Ok(Self(form_urlencoded::parse(raw.as_bytes()).into_owned().collect()))
+    }
+}
+
+/// A JSON request body: 415 unless declared as JSON, 413 past the size
+/// limit, 400 when it does not parse.
+pub struct JsonBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|m| m.trim().to_ascii_lowercase())
+            .is_some_and(|m| m == "application/json" || m.ends_with("+json"));
+        if !is_json {
+            return Err(ApiError::Status {
+                status: axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                message: "the request body must be JSON (Content-Type: application/json)".into(),
+            });
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| ApiError::Status {
+            status: e.status(),
+            message: e.body_text(),
+        })?;
+        serde_json::from_slice(&bytes)
+            .map(Self)
+            .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))
+    }
+}
+
+/// Takes the resource object out of its wrapper (`{"user": {…}}`).
+pub fn unwrap_body(body: Value, wrapper: &str) -> Result<Value, ApiError> {
+    match body {
+        Value::Object(mut m) => m
+            .remove(wrapper)
+            .ok_or_else(|| ApiError::Unprocessable(format!("the body must be an object with a '{wrapper}' member"))),
+        _ => Err(ApiError::Unprocessable(format!("the body must be an object with a '{wrapper}' member"))),
+    }
+}

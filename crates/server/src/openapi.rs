@@ -1,0 +1,235 @@
+//! The OpenAPI 3.1 document, generated from the resource declarations, the
+//! same source the routes are built from, so the two cannot drift.
+
+use oneroster::resource::{self, VIEWS};
+use oneroster::{FieldKind, ResourceDecl};
+use serde_json::{Map, Value, json};
+
+use crate::routes::API_PREFIX;
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    let mut schemas = Map::new();
+    for decl in resource::all() {
+        collection_paths(&mut paths, decl);
+        schemas.insert(decl.schema.to_owned(), resource_schema(decl));
+    }
+    for view in VIEWS {
+        let tag = view.base.collection;
+        let list = op_list(view.base, &format!("getAll{}", title(view.path)), tag);
+        paths.insert(format!("{API_PREFIX}/{}", view.path), json!({ "get": list }));
+        let one = op_get(view.base, &format!("get{}", title(view.path)), tag);
+        paths.insert(format!("{API_PREFIX}/{}/{{sourcedId}}", view.path), json!({ "get": one }));
+    }
+    user_relation_paths(&mut paths);
+    paths.insert("/oauth2/token".into(), token_path());
+    schemas.insert("GUIDRef".into(), guid_ref());
+    schemas.insert("imsx_StatusInfo".into(), status_info());
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Rollcall OneRoster 1.2 API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "OneRoster 1.2 rostering with TimeBack's users-management extensions. \
+                Collections accept limit (1-3000, default 100), offset, sort, orderBy (asc|desc), \
+                filter (1.2 grammar plus parentheses and the @ list operator), fields and search.",
+        },
+        "servers": [{ "url": "/" }],
+        "security": [{ "OAuth2CC": [] }],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": { "OAuth2CC": {
+                "type": "oauth2",
+                "flows": { "clientCredentials": { "tokenUrl": "/oauth2/token", "scopes": scopes() } }
+            }},
+            "responses": { "Error": { "description": "An imsx_StatusInfo error", "content": {
+                "application/json": { "schema": { "$ref": "#/components/schemas/imsx_StatusInfo" } } } } }
+        }
+    })
+}
+
+fn collection_paths(paths: &mut Map<String, Value>, decl: &ResourceDecl) {
+    let name = title(decl.collection);
+    let one = title(decl.singular);
+    let tag = decl.collection;
+    paths.insert(
+        format!("{API_PREFIX}/{}", decl.collection),
+        json!({
+            "get": op_list(decl, &format!("getAll{name}"), tag),
+            "post": op_write(decl, &format!("create{one}"), tag, "201", "Created; the allocated sourcedId is returned in sourcedIdPairs"),
+        }),
+    );
+    paths.insert(
+        format!("{API_PREFIX}/{}/{{sourcedId}}", decl.collection),
+        json!({
+            "get": op_get(decl, &format!("get{one}"), tag),
+            "put": op_write(decl, &format!("update{one}"), tag, "200", "Replaced; the stored record"),
+            "patch": op_write(decl, &format!("patch{one}"), tag, "200", "Only the fields sent changed (null removes a field)"),
+            "delete": { "operationId": format!("delete{one}"), "tags": [tag],
+                "parameters": [id_param()],
+                "responses": errors(json!({ "204": { "description": "Soft-deleted: status is now tobedeleted" } })) },
+        }),
+    );
+}
+
+fn user_relation_paths(paths: &mut Map<String, Value>) {
+    let users = &oneroster::model::user::USERS;
+    let classes = &oneroster::model::class::CLASSES;
+    let mut with_demo = op_get(users, "getUserWithDemographics", "users");
+    with_demo["description"] = "The user with its demographics record embedded (or null).".into();
+    paths.insert(format!("{API_PREFIX}/users/{{sourcedId}}/demographics"), json!({ "get": with_demo }));
+    let mut classes_op = op_list(classes, "getClassesForUser", "users");
+    classes_op["parameters"].as_array_mut().expect("array").insert(0, id_param());
+    paths.insert(format!("{API_PREFIX}/users/{{sourcedId}}/classes"), json!({ "get": classes_op }));
+}
+
+fn op_list(decl: &ResourceDecl, id: &str, tag: &str) -> Value {
+    let fields: Vec<&str> = decl.field_names();
+    json!({
+        "operationId": id, "tags": [tag],
+        "parameters": [
+            query_param("limit", "Page size, 1 to 3000 (default 100); larger is a 400", json!({"type": "integer", "minimum": 1, "maximum": 3000, "default": 100})),
+            query_param("offset", "Index of the first record (default 0)", json!({"type": "integer", "minimum": 0, "default": 0})),
+            query_param("sort", &format!("Field to sort by: {}", fields.join(", ")), json!({"type": "string"})),
+            query_param("orderBy", "Sort direction", json!({"type": "string", "enum": ["asc", "desc"]})),
+            query_param("filter", &format!("Filter expression on: {}", fields.join(", ")), json!({"type": "string", "maxLength": 4096})),
+            query_param("fields", &format!("Comma-separated fields to return: {}", decl.selectable.join(", ")), json!({"type": "string"})),
+            query_param("search", &format!("Case-insensitive partial match on: {}", decl.search.join(", ")), json!({"type": "string"})),
+        ],
+        "responses": errors(json!({ "200": {
+            "description": "A page; totals in X-Total-Count and Link headers (and in the body for TimeBack profiles)",
+            "headers": {
+                "X-Total-Count": { "schema": { "type": "integer" } },
+                "Link": { "schema": { "type": "string" }, "description": "RFC 8288 first, prev, next, last" }
+            },
+            "content": { "application/json": { "schema": {
+                "type": "object",
+                "properties": {
+                    decl.collection: { "type": "array", "items": schema_ref(decl) },
+                    "totalCount": {"type": "integer"}, "pageCount": {"type": "integer"},
+                    "pageNumber": {"type": "integer"}, "offset": {"type": "integer"}, "limit": {"type": "integer"}
+                },
+                "required": [decl.collection]
+            }}}
+        }})),
+    })
+}
+
+fn op_get(decl: &ResourceDecl, id: &str, tag: &str) -> Value {
+    json!({
+        "operationId": id, "tags": [tag],
+        "parameters": [id_param(), query_param("fields", "Comma-separated fields to return", json!({"type": "string"}))],
+        "responses": errors(json!({ "200": { "description": "The record", "content": { "application/json": {
+            "schema": { "type": "object", "properties": { decl.singular: schema_ref(decl) }, "required": [decl.singular] }
+        }}}})),
+    })
+}
+
+fn op_write(decl: &ResourceDecl, id: &str, tag: &str, status: &str, description: &str) -> Value {
+    let mut parameters = Vec::new();
+    if !id.starts_with("create") {
+        parameters.push(id_param());
+    }
+    json!({
+        "operationId": id, "tags": [tag], "parameters": parameters,
+        "requestBody": { "required": true, "content": { "application/json": { "schema": {
+            "type": "object", "properties": { decl.singular: schema_ref(decl) }, "required": [decl.singular]
+        }}}},
+        "responses": errors(json!({ status: { "description": description } })),
+    })
+}
+
+fn errors(mut responses: Value) -> Value {
+    for code in ["400", "401", "403", "404", "409", "413", "415", "422", "429", "500"] {
+        responses[code] = json!({ "$ref": "#/components/responses/Error" });
+    }
+    responses
+}
+
+fn resource_schema(decl: &ResourceDecl) -> Value {
+    let mut properties = Map::new();
+    for key in decl.selectable {
+        properties.insert((*key).to_owned(), property_schema(decl, key));
+    }
+    json!({ "type": "object", "properties": properties })
+}
+
+/// A property's schema, inferred from the declaration: references, typed
+/// fields, multi-valued fields; anything else is left open.
+fn property_schema(decl: &ResourceDecl, key: &str) -> Value {
+    let guid = json!({ "$ref": "#/components/schemas/GUIDRef" });
+    if let Some(r) = decl.refs.iter().find(|r| r.path == key) {
+        let many = decl.fields.iter().any(|f| f.many && f.name == format!("{}.sourcedId", r.path));
+        return if many || key == "agents" || key == "resources" { json!({ "type": "array", "items": guid }) } else { guid };
+    }
+    match decl.fields.iter().find(|f| f.name == key) {
+        Some(f) if f.many => json!({ "type": "array", "items": { "type": "string" } }),
+        Some(f) => match f.kind {
+            FieldKind::DateTime => json!({ "type": "string", "format": "date-time" }),
+            FieldKind::Date => json!({ "type": "string", "format": "date" }),
+            FieldKind::Text => json!({ "type": "string" }),
+        },
+        None if key == "metadata" => json!({ "type": "object" }),
+        None => json!({}),
+    }
+}
+
+fn token_path() -> Value {
+    json!({ "post": {
+        "operationId": "token", "tags": ["oauth"], "security": [],
+        "description": "OAuth 2.0 client credentials; client authentication by HTTP Basic or form fields.",
+        "requestBody": { "required": true, "content": { "application/x-www-form-urlencoded": { "schema": {
+            "type": "object", "required": ["grant_type"],
+            "properties": { "grant_type": {"const": "client_credentials"}, "client_id": {"type": "string"},
+                "client_secret": {"type": "string"}, "scope": {"type": "string"} }
+        }}}},
+        "responses": errors(json!({ "200": { "description": "An access token", "content": { "application/json": { "schema": {
+            "type": "object", "required": ["access_token", "token_type", "expires_in"],
+            "properties": { "access_token": {"type": "string"}, "token_type": {"const": "Bearer"},
+                "expires_in": {"type": "integer"}, "scope": {"type": "string"} }
+        }}}}})),
+    }})
+}
+
+fn scopes() -> Value {
+    rollcall_service::scope::ALL
+        .iter()
+        .map(|s| (rollcall_service::scope::uri(s), Value::String(format!("OneRoster scope {s}"))))
+        .collect::<Map<_, _>>()
+        .into()
+}
+
+fn guid_ref() -> Value {
+    json!({ "type": "object", "required": ["href", "sourcedId", "type"], "properties": {
+        "href": {"type": "string", "format": "uri"}, "sourcedId": {"type": "string"}, "type": {"type": "string"} } })
+}
+
+fn status_info() -> Value {
+    json!({ "type": "object", "required": ["imsx_codeMajor", "imsx_severity"], "properties": {
+        "imsx_codeMajor": {"enum": ["success", "processing", "failure", "unsupported"]},
+        "imsx_severity": {"enum": ["status", "warning", "error"]},
+        "imsx_description": {"type": "string"},
+        "imsx_CodeMinor": {"type": "object", "properties": {"imsx_codeMinorField": {"type": "array", "items": {
+            "type": "object", "required": ["imsx_codeMinorFieldName", "imsx_codeMinorFieldValue"],
+            "properties": {"imsx_codeMinorFieldName": {"type": "string"}, "imsx_codeMinorFieldValue": {"type": "string"}}}}}}
+    }})
+}
+
+fn id_param() -> Value {
+    json!({ "name": "sourcedId", "in": "path", "required": true, "schema": { "type": "string" } })
+}
+
+fn query_param(name: &str, description: &str, schema: Value) -> Value {
+    json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema })
+}
+
+fn schema_ref(decl: &ResourceDecl) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{}", decl.schema) })
+}
+
+fn title(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+}

@@ -1,0 +1,191 @@
+//! The generic collection routes every declared resource gets: list,
+//! create, get, replace (PUT), patch, soft delete; plus read-only views
+//! such as `/schools`.
+
+use axum::Router;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use oneroster::ResourceDecl;
+use oneroster::path;
+use oneroster::query::{self, Condition, ListQuery, Scope};
+use oneroster::resource::ViewDecl;
+use rollcall_store::Page;
+use serde_json::{Value, json};
+
+use super::{API_PREFIX, IdParam, render_all};
+use crate::error::ApiError;
+use crate::extract::{Authenticated, JsonBody, QueryPairs, unwrap_body};
+use crate::paging;
+use crate::render::Profile;
+use crate::state::AppState;
+
+/// Routes for one resource, under its collection path (with and without
+/// the trailing slash TimeBack clients send).
+pub fn routes(decl: &'static ResourceDecl) -> Router<AppState> {
+    let collection = format!("{API_PREFIX}/{}", decl.collection);
+    let list_create = get(move |s, a, q, h, u| list(decl, None, s, a, q, h, u))
+        .post(move |s, a, h, b| create(decl, s, a, h, b));
+    let item = get(move |s, a, i, q, h| get_one(decl, None, s, a, i, q, h))
+        .put(move |s, a, i, h, b| replace(decl, s, a, i, h, b))
+        .patch(move |s, a, i, h, b| patch(decl, s, a, i, h, b))
+        .delete(move |s, a, i| delete(decl, s, a, i));
+    Router::new()
+        .route(&collection, list_create.clone())
+        .route(&format!("{collection}/"), list_create)
+        .route(&format!("{collection}/{{sourcedId}}"), item)
+}
+
+/// Read-only routes for a view (a scoped subset of a collection).
+pub fn view_routes(view: &'static ViewDecl) -> Router<AppState> {
+    let collection = format!("{API_PREFIX}/{}", view.path);
+    let scope = view.base.field(view.field).map(|f| (f, view.value));
+    let list_route = get(move |s, a, q, h, u| list(view.base, scope, s, a, q, h, u));
+    Router::new()
+        .route(&collection, list_route.clone())
+        .route(&format!("{collection}/"), list_route)
+        .route(
+            &format!("{collection}/{{sourcedId}}"),
+            get(move |s, a, i, q, h| get_one(view.base, scope, s, a, i, q, h)),
+        )
+}
+
+type ViewScope = Option<(&'static oneroster::FieldDecl, &'static str)>;
+
+async fn list(
+    decl: &'static ResourceDecl,
+    scope: ViewScope,
+    State(state): State<AppState>,
+    _: Authenticated,
+    pairs: QueryPairs,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, ApiError> {
+    let mut query = ListQuery::from_pairs(decl, pairs.iter())?;
+    if let Some((field, value)) = scope {
+        query = query.with_scope(Scope::Where(Condition::equals(field, value)));
+    }
+    let page = state.rollcall.engine.list(decl, &query).await?;
+    respond_page(&state, &headers, uri.path(), decl, &pairs, &query, page).await
+}
+
+/// A page of a collection: the wrapper array, TimeBack's body totals (by
+/// profile), and `X-Total-Count` plus an RFC 8288 `Link` header.
+pub async fn respond_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    path: &str,
+    decl: &'static ResourceDecl,
+    pairs: &QueryPairs,
+    query: &ListQuery,
+    page: Page,
+) -> Result<Response, ApiError> {
+    let items = render_all(state, headers, decl, page.items, query.fields.as_deref()).await?;
+    let mut body = json!({ decl.collection: items });
+    if state.config.profile.body_totals() {
+        let totals = paging::Totals::new(page.total, query.offset, query.limit);
+        body["totalCount"] = totals.total.into();
+        body["pageCount"] = totals.page_count.into();
+        body["pageNumber"] = totals.page_number.into();
+        body["offset"] = query.offset.into();
+        body["limit"] = query.limit.into();
+    }
+    let origin = super::origin(state, headers);
+    let link = paging::link_header(&format!("{origin}{path}"), pairs, query.offset, query.limit, page.total);
+    let mut response = axum::Json(body).into_response();
+    let h = response.headers_mut();
+    h.insert("x-total-count", HeaderValue::from(page.total));
+    if let Ok(link) = HeaderValue::from_str(&link) {
+        h.insert(header::LINK, link);
+    }
+    Ok(response)
+}
+
+async fn get_one(
+    decl: &'static ResourceDecl,
+    scope: ViewScope,
+    State(state): State<AppState>,
+    _: Authenticated,
+    IdParam(id): IdParam,
+    pairs: QueryPairs,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let fields = query::fields_from_pairs(decl, pairs.iter())?;
+    let doc = state.rollcall.engine.get(decl, &id).await?;
+    if let Some((field, value)) = scope {
+        if !path::values_at(&doc, field.name).iter().any(|v| v == value) {
+            return Err(ApiError::NotFound(format!("{} '{id}' not found", decl.singular)));
+        }
+    }
+    single(&state, &headers, decl, doc, fields.as_deref()).await
+}
+
+/// `{"<singular>": record}`.
+pub async fn single(
+    state: &AppState,
+    headers: &HeaderMap,
+    decl: &'static ResourceDecl,
+    doc: Value,
+    fields: Option<&[String]>,
+) -> Result<Response, ApiError> {
+    let mut rendered = render_all(state, headers, decl, vec![doc], fields).await?;
+    Ok(axum::Json(json!({ decl.singular: rendered.pop() })).into_response())
+}
+
+async fn create(
+    decl: &'static ResourceDecl,
+    State(state): State<AppState>,
+    _: Authenticated,
+    _headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let object = unwrap_body(body, decl.singular)?;
+    let pair = state.rollcall.engine.create(decl, object).await?;
+    let pair = json!({
+        "suppliedSourcedId": pair.supplied.unwrap_or_else(|| pair.allocated.clone()),
+        "allocatedSourcedId": pair.allocated,
+    });
+    // 1.2 (gradebook) sends an array of pairs; TimeBack a single object.
+    let body = match state.config.profile {
+        Profile::OneRoster => json!({ "sourcedIdPairs": [pair] }),
+        _ => json!({ "sourcedIdPairs": pair }),
+    };
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+async fn replace(
+    decl: &'static ResourceDecl,
+    State(state): State<AppState>,
+    _: Authenticated,
+    IdParam(id): IdParam,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let object = unwrap_body(body, decl.singular)?;
+    let doc = state.rollcall.engine.replace(decl, &id, object).await?;
+    single(&state, &headers, decl, doc, None).await
+}
+
+async fn patch(
+    decl: &'static ResourceDecl,
+    State(state): State<AppState>,
+    _: Authenticated,
+    IdParam(id): IdParam,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let object = unwrap_body(body, decl.singular)?;
+    let doc = state.rollcall.engine.patch(decl, &id, object).await?;
+    single(&state, &headers, decl, doc, None).await
+}
+
+async fn delete(
+    decl: &'static ResourceDecl,
+    State(state): State<AppState>,
+    _: Authenticated,
+    IdParam(id): IdParam,
+) -> Result<StatusCode, ApiError> {
+    state.rollcall.engine.delete(decl, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

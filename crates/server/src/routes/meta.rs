@@ -1,0 +1,25 @@
+//! Health, the OpenAPI document and the browsable reference.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// 200 once the server accepts requests and its database answers.
+pub async fn healthz(State(state): State<AppState>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    state
+        .rollcall
+        .engine
+        .store()
+        .ping()
+        .await
+        .map_err(|e| ApiError::Status { status: StatusCode::SERVICE_UNAVAILABLE, message: format!("database unavailable: {e}") })?;
+    Ok((StatusCode::OK, Json(json!({"status": "ok"}))))
+}
+
+pub async fn openapi() -> Json<Value> {
+    Json(crate::openapi::document())
+}

@@ -1,0 +1,176 @@
+//! `TestApp`: a real server on 127.0.0.1:0 over a fresh SQLite file, with a
+//! seeded OAuth client and typed request helpers.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use oneroster::SystemClock;
+use rollcall_server::{AppState, Profile, ServerConfig};
+use rollcall_service::{Rollcall, scope};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub const CLIENT_ID: &str = "test-client";
+pub const CLIENT_SECRET: &str = "test-secret-value";
+pub const API: &str = "/ims/oneroster/rostering/v1p2";
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub token: String,
+    pub rollcall: Rollcall,
+    dir: PathBuf,
+    _shutdown: oneshot::Sender<()>,
+}
+
+/// A response with its status, headers and JSON body (Null when empty).
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an imsx error body with the given status and code minor.
+    #[track_caller]
+    pub fn assert_imsx(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(self.body["imsx_codeMajor"], "failure", "body: {}", self.body);
+        assert_eq!(self.body["imsx_severity"], "error");
+        assert_eq!(self.body["imsx_CodeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldName"], "TargetEndSystem");
+        assert_eq!(self.body["imsx_CodeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldValue"], code, "body: {}", self.body);
+        assert!(self.body["imsx_description"].as_str().is_some_and(|d| !d.is_empty()));
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(Profile::Timeback).await
+    }
+
+    pub async fn spawn_with(profile: Profile) -> Self {
+        let dir = std::env::temp_dir().join(format!("rollcall-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Arc::new(rollcall_store_sqlite::open(&dir.join("rollcall.db")).unwrap());
+        let rollcall = Rollcall::new(store, Arc::new(SystemClock), b"test-signing-key".to_vec());
+        let all: Vec<String> = scope::ALL.iter().map(|s| s.to_string()).collect();
+        rollcall.auth.put_client(CLIENT_ID, "tests", CLIENT_SECRET, &all).await.unwrap();
+        let config = ServerConfig { profile, body_limit: 64 * 1024, ..ServerConfig::default() };
+        let app = rollcall_server::app(AppState { rollcall: rollcall.clone(), config: Arc::new(config) });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(rollcall_server::serve(listener, app, async {
+            let _ = rx.await;
+        }));
+        let http = reqwest::Client::new();
+        let mut app = Self { base, http, token: String::new(), rollcall, dir, _shutdown: tx };
+        app.token = app.fetch_token(None).await;
+        app
+    }
+
+    /// A token from the real token endpoint (HTTP Basic).
+    pub async fn fetch_token(&self, scope: Option<&str>) -> String {
+        let mut form = vec![("grant_type", "client_credentials")];
+        if let Some(s) = scope {
+            form.push(("scope", s));
+        }
+        let r = self
+            .http
+            .post(format!("{}/oauth2/token", self.base))
+            .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with('/') { format!("{}{path}", self.base) } else { format!("{}{API}/{path}", self.base) }
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let bytes = r.bytes().await.unwrap();
+        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        Reply { status, headers, body }
+    }
+
+    /// `path` relative to the OneRoster base (`users?limit=1`) or absolute (`/healthz`).
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(self.http.get(self.url(path)).bearer_auth(&self.token)).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(self.http.post(self.url(path)).bearer_auth(&self.token).json(&body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.send(self.http.put(self.url(path)).bearer_auth(&self.token).json(&body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.send(self.http.patch(self.url(path)).bearer_auth(&self.token).json(&body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(self.http.delete(self.url(path)).bearer_auth(&self.token)).await
+    }
+
+    /// Creates a record through the API and returns its sourcedId.
+    pub async fn create(&self, collection: &str, wrapper: &str, record: Value) -> String {
+        let r = self.post(collection, json!({ wrapper: record })).await;
+        assert_eq!(r.status, 201, "creating {collection}: {}", r.body);
+        r.body["sourcedIdPairs"]["allocatedSourcedId"].as_str().unwrap().to_owned()
+    }
+
+    /// A small district: an org, a term, a course, a class, and users.
+    pub async fn seed_school(&self) {
+        self.create("orgs", "org", org("school-1", "North High")).await;
+        self.create("academicSessions", "academicSession", json!({"sourcedId": "term-1", "title": "Fall",
+            "type": "term", "startDate": "2026-08-15", "endDate": "2026-12-20", "schoolYear": "2027"})).await;
+        self.create("courses", "course", json!({"sourcedId": "course-1", "title": "Algebra", "courseCode": "ALG1",
+            "org": {"sourcedId": "school-1"}})).await;
+        self.create("classes", "class", class("class-1", "Algebra 1A")).await;
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn org(id: &str, name: &str) -> Value {
+    json!({"sourcedId": id, "name": name, "type": "school", "identifier": format!("ID-{id}")})
+}
+
+pub fn class(id: &str, title: &str) -> Value {
+    json!({"sourcedId": id, "title": title, "course": {"sourcedId": "course-1"},
+           "school": {"sourcedId": "school-1"}, "terms": [{"sourcedId": "term-1"}]})
+}
+
+/// A valid user as a TimeBack client would send it (boolean enabledUser).
+pub fn user(id: &str, given: &str, family: &str) -> Value {
+    json!({
+        "sourcedId": id,
+        "enabledUser": true,
+        "givenName": given,
+        "familyName": family,
+        "email": format!("{}@example.org", id),
+        "roles": [{"roleType": "primary", "role": "student", "org": {"sourcedId": "school-1"}}],
+    })
+}
+
+pub fn enrollment(id: &str, user: &str, class: &str) -> Value {
+    json!({"sourcedId": id, "user": {"sourcedId": user}, "class": {"sourcedId": class},
+           "school": {"sourcedId": "school-1"}, "role": "student"})
+}

@@ -1,0 +1,11 @@
+//! One integration-test binary: every test starts the real server on a
+//! random port over its own SQLite file and talks to it over HTTP.
+
+mod helpers;
+
+mod auth;
+mod collections;
+mod errors;
+mod query;
+mod schemas;
+mod users;
