@@ -47,13 +47,22 @@ pub async fn run(args: ClientsArgs) -> Result<()> {
             if json {
                 println!("{}", serde_json::to_string(&client)?);
             } else {
-                println!("client_id:     {}\nclient_secret: {}\n(the secret is shown only once)", client.client_id, client.client_secret);
+                println!(
+                    "client_id:     {}\nclient_secret: {}\n(the secret is shown only once)",
+                    client.client_id, client.client_secret
+                );
             }
         }
         ClientsCommand::List => {
             for c in store.clients().await? {
                 let state = if c.disabled { "disabled" } else { "enabled" };
-                println!("{}\t{}\t{}\t{}", c.client_id, c.name, state, c.scopes.join(" "));
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    c.client_id,
+                    c.name,
+                    state,
+                    c.scopes.join(" ")
+                );
             }
         }
         ClientsCommand::Delete { client_id } => {

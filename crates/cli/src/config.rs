@@ -14,7 +14,11 @@ use rollcall_store::Store;
 #[derive(Args, Clone)]
 pub struct DatabaseArgs {
     /// Where the data lives: `sqlite://PATH` (created if missing).
-    #[arg(long, env = "ROLLCALL_DATABASE_URL", default_value = "sqlite://rollcall.db")]
+    #[arg(
+        long,
+        env = "ROLLCALL_DATABASE_URL",
+        default_value = "sqlite://rollcall.db"
+    )]
     pub database_url: String,
 }
 
@@ -26,9 +30,18 @@ pub struct ServeArgs {
     #[command(flatten)]
     db: DatabaseArgs,
     /// A client with every scope, created or updated at start.
-    #[arg(long, env = "ROLLCALL_BOOTSTRAP_CLIENT_ID", requires = "bootstrap_client_secret")]
+    #[arg(
+        long,
+        env = "ROLLCALL_BOOTSTRAP_CLIENT_ID",
+        requires = "bootstrap_client_secret"
+    )]
     bootstrap_client_id: Option<String>,
-    #[arg(long, env = "ROLLCALL_BOOTSTRAP_CLIENT_SECRET", hide_env_values = true, requires = "bootstrap_client_id")]
+    #[arg(
+        long,
+        env = "ROLLCALL_BOOTSTRAP_CLIENT_SECRET",
+        hide_env_values = true,
+        requires = "bootstrap_client_id"
+    )]
     bootstrap_client_secret: Option<String>,
     /// Token signing key. When absent, one is generated on first start and
     /// kept in the database, so every instance on that database shares it.
@@ -47,7 +60,10 @@ pub struct ServeArgs {
 
 /// Opens the store named by the database URL.
 pub fn open_store(url: &str) -> Result<Arc<dyn Store>> {
-    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
         let store = rollcall_store_sqlite::open(&PathBuf::from(path))
             .with_context(|| format!("opening SQLite database {path}"))?;
         return Ok(Arc::new(store));
@@ -59,12 +75,21 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     let store = open_store(&args.db.database_url)?;
     let key = match args.signing_key {
         Some(k) => k,
-        None => store.setting_or_insert("token_signing_key", &secret::random_token(32)).await?,
+        None => {
+            store
+                .setting_or_insert("token_signing_key", &secret::random_token(32))
+                .await?
+        }
     };
     let rollcall = Rollcall::new(store.clone(), Arc::new(SystemClock), key.into_bytes());
-    if let (Some(id), Some(secret_text)) = (&args.bootstrap_client_id, &args.bootstrap_client_secret) {
+    if let (Some(id), Some(secret_text)) =
+        (&args.bootstrap_client_id, &args.bootstrap_client_secret)
+    {
         let all: Vec<String> = scope::ALL.iter().map(|s| (*s).to_owned()).collect();
-        rollcall.auth.put_client(id, "bootstrap", secret_text, &all).await?;
+        rollcall
+            .auth
+            .put_client(id, "bootstrap", secret_text, &all)
+            .await?;
         tracing::info!(client_id = %id, "bootstrap client ready");
     } else if store.clients().await?.is_empty() {
         eprintln!(
@@ -75,9 +100,18 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             args.listen
         );
     }
-    let config = ServerConfig { public_url: args.public_url, profile: args.profile, body_limit: args.body_limit };
-    let app = rollcall_server::app(AppState { rollcall, config: Arc::new(config) });
-    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    let config = ServerConfig {
+        public_url: args.public_url,
+        profile: args.profile,
+        body_limit: args.body_limit,
+    };
+    let app = rollcall_server::app(AppState {
+        rollcall,
+        config: Arc::new(config),
+    });
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, profile = args.profile.as_str(), "rollcall listening");
     rollcall_server::serve(listener, app, shutdown_signal()).await?;
     Ok(())
@@ -89,7 +123,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

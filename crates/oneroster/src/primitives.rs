@@ -23,7 +23,10 @@ impl SourcedId {
         if raw.len() > MAX_SOURCED_ID_LEN {
             return Err(format!("sourcedId longer than {MAX_SOURCED_ID_LEN} bytes"));
         }
-        if raw.chars().any(|c| c.is_control() || matches!(c, '/' | '?' | '#')) {
+        if raw
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '/' | '?' | '#'))
+        {
             return Err("sourcedId must not contain control characters, '/', '?' or '#'".into());
         }
         Ok(Self(raw.to_owned()))
@@ -253,7 +256,10 @@ mod tests {
     fn timestamp_normalises_to_utc_millis() {
         let t = Timestamp::parse("2026-01-02T03:04:05+02:00").unwrap();
         assert_eq!(t.to_wire(), "2026-01-02T01:04:05.000Z");
-        assert_eq!(Timestamp::parse("2026-01-02").unwrap().to_wire(), "2026-01-02T00:00:00.000Z");
+        assert_eq!(
+            Timestamp::parse("2026-01-02").unwrap().to_wire(),
+            "2026-01-02T00:00:00.000Z"
+        );
         assert!(Timestamp::parse("yesterday").is_err());
     }
 
@@ -269,7 +275,10 @@ mod tests {
     #[test]
     fn grade_accepts_numbers_and_strings() {
         let g: Vec<Grade> = serde_json::from_str(r#"[5, "05", "KG", -1]"#).unwrap();
-        assert_eq!(serde_json::to_string(&g).unwrap(), r#"["5","05","KG","-1"]"#);
+        assert_eq!(
+            serde_json::to_string(&g).unwrap(),
+            r#"["5","05","KG","-1"]"#
+        );
         assert!(serde_json::from_str::<Grade>("1.5").is_err());
     }
 

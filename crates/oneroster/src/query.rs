@@ -30,7 +30,10 @@ pub struct QueryError {
 
 impl QueryError {
     fn new(kind: QueryErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into() }
+        Self {
+            kind,
+            message: message.into(),
+        }
     }
     fn data(message: impl Into<String>) -> Self {
         Self::new(QueryErrorKind::InvalidData, message)
@@ -57,7 +60,11 @@ pub struct Condition {
 
 impl Condition {
     pub fn equals(field: &'static FieldDecl, value: impl Into<String>) -> Self {
-        Self { field, op: Op::Eq, value: FilterValue::One(value.into()) }
+        Self {
+            field,
+            op: Op::Eq,
+            value: FilterValue::One(value.into()),
+        }
     }
 }
 
@@ -162,7 +169,9 @@ impl<'a> RawParams<'a> {
                 _ => continue,
             };
             if slot.replace(value).is_some() {
-                return Err(QueryError::data(format!("query parameter '{name}' given more than once")));
+                return Err(QueryError::data(format!(
+                    "query parameter '{name}' given more than once"
+                )));
             }
         }
         Ok(raw)
@@ -170,12 +179,18 @@ impl<'a> RawParams<'a> {
 }
 
 fn parse_limit(raw: Option<&str>) -> Result<u32, QueryError> {
-    let Some(raw) = raw else { return Ok(DEFAULT_LIMIT) };
-    let limit: u32 = raw
-        .parse()
-        .map_err(|_| QueryError::data(format!("limit must be an integer from 1 to {MAX_LIMIT}, got '{raw}'")))?;
+    let Some(raw) = raw else {
+        return Ok(DEFAULT_LIMIT);
+    };
+    let limit: u32 = raw.parse().map_err(|_| {
+        QueryError::data(format!(
+            "limit must be an integer from 1 to {MAX_LIMIT}, got '{raw}'"
+        ))
+    })?;
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(QueryError::data(format!("limit must be from 1 to {MAX_LIMIT}, got {limit}")));
+        return Err(QueryError::data(format!(
+            "limit must be from 1 to {MAX_LIMIT}, got {limit}"
+        )));
     }
     Ok(limit)
 }
@@ -185,7 +200,11 @@ fn parse_offset(raw: Option<&str>) -> Result<u64, QueryError> {
     raw.parse::<u64>()
         .ok()
         .filter(|o| *o <= i64::MAX as u64)
-        .ok_or_else(|| QueryError::data(format!("offset must be a non-negative integer, got '{raw}'")))
+        .ok_or_else(|| {
+            QueryError::data(format!(
+                "offset must be a non-negative integer, got '{raw}'"
+            ))
+        })
 }
 
 fn parse_sort(
@@ -196,27 +215,46 @@ fn parse_sort(
     let descending = match order_by {
         None | Some("asc") => false,
         Some("desc") => true,
-        Some(other) => return Err(QueryError::data(format!("orderBy must be 'asc' or 'desc', got '{other}'"))),
+        Some(other) => {
+            return Err(QueryError::data(format!(
+                "orderBy must be 'asc' or 'desc', got '{other}'"
+            )));
+        }
     };
     let Some(name) = sort else {
-        return Ok(descending.then(|| SortKey { field: &decl.fields[0], descending }));
+        return Ok(descending.then(|| SortKey {
+            field: &decl.fields[0],
+            descending,
+        }));
     };
     let field = decl.field(name.trim()).ok_or_else(|| {
-        QueryError::data(format!("cannot sort {} by unknown field '{name}'", decl.collection))
+        QueryError::data(format!(
+            "cannot sort {} by unknown field '{name}'",
+            decl.collection
+        ))
     })?;
     if !ResourceDecl::is_sortable(field) {
-        return Err(QueryError::data(format!("cannot sort by '{name}': it holds several values per record")));
+        return Err(QueryError::data(format!(
+            "cannot sort by '{name}': it holds several values per record"
+        )));
     }
     Ok(Some(SortKey { field, descending }))
 }
 
 fn parse_search(decl: &ResourceDecl, raw: Option<&str>) -> Result<Option<String>, QueryError> {
-    let Some(text) = raw.map(str::trim) else { return Ok(None) };
+    let Some(text) = raw.map(str::trim) else {
+        return Ok(None);
+    };
     if decl.search.is_empty() {
-        return Err(QueryError::data(format!("search is not supported on {}", decl.collection)));
+        return Err(QueryError::data(format!(
+            "search is not supported on {}",
+            decl.collection
+        )));
     }
     if text.is_empty() || text.len() > MAX_SEARCH_BYTES {
-        return Err(QueryError::data(format!("search must be 1 to {MAX_SEARCH_BYTES} bytes")));
+        return Err(QueryError::data(format!(
+            "search must be 1 to {MAX_SEARCH_BYTES} bytes"
+        )));
     }
     Ok(Some(text.to_owned()))
 }
@@ -225,12 +263,19 @@ fn parse_fields(decl: &ResourceDecl, raw: &str) -> Result<Vec<String>, QueryErro
     let mut out = Vec::new();
     for name in raw.split(',').map(str::trim) {
         if name.is_empty() {
-            return Err(QueryError::new(QueryErrorKind::InvalidSelectionField, "fields contains a blank field name"));
+            return Err(QueryError::new(
+                QueryErrorKind::InvalidSelectionField,
+                "fields contains a blank field name",
+            ));
         }
         if !decl.selectable.contains(&name) {
             return Err(QueryError::new(
                 QueryErrorKind::InvalidSelectionField,
-                format!("unknown field '{name}' in fields; {} has: {}", decl.collection, decl.selectable.join(", ")),
+                format!(
+                    "unknown field '{name}' in fields; {} has: {}",
+                    decl.collection,
+                    decl.selectable.join(", ")
+                ),
             ));
         }
         if !out.iter().any(|o| o == name) {
@@ -241,7 +286,8 @@ fn parse_fields(decl: &ResourceDecl, raw: &str) -> Result<Vec<String>, QueryErro
 }
 
 fn resolve_filter(decl: &'static ResourceDecl, raw: &str) -> Result<Filter, QueryError> {
-    let expr = filter::parse(raw).map_err(|e| QueryError::filter(format!("invalid filter: {e}")))?;
+    let expr =
+        filter::parse(raw).map_err(|e| QueryError::filter(format!("invalid filter: {e}")))?;
     resolve_expr(decl, expr)
 }
 
@@ -262,9 +308,14 @@ fn resolve_expr(decl: &'static ResourceDecl, expr: FilterExpr) -> Result<Filter,
                     decl.field_names().join(", ")
                 ))
             })?;
-            let value = typed_value(field, p.op, p.value)
-                .map_err(|m| QueryError::filter(format!("{m} (field '{name}' at position {})", p.position)))?;
-            Filter::Cond(Condition { field, op: p.op, value })
+            let value = typed_value(field, p.op, p.value).map_err(|m| {
+                QueryError::filter(format!("{m} (field '{name}' at position {})", p.position))
+            })?;
+            Filter::Cond(Condition {
+                field,
+                op: p.op,
+                value,
+            })
         }
     })
 }
@@ -284,7 +335,9 @@ fn typed_value(field: &FieldDecl, op: Op, value: FilterValue) -> Result<FilterVa
     };
     Ok(match value {
         FilterValue::One(v) => FilterValue::One(convert(v)?),
-        FilterValue::List(vs) => FilterValue::List(vs.into_iter().map(convert).collect::<Result<_, _>>()?),
+        FilterValue::List(vs) => {
+            FilterValue::List(vs.into_iter().map(convert).collect::<Result<_, _>>()?)
+        }
     })
 }
 
@@ -300,14 +353,21 @@ mod tests {
     #[test]
     fn defaults() {
         let l = q(&[]).unwrap();
-        assert_eq!((l.limit, l.offset, l.sort, l.filter, l.fields), (100, 0, None, None, None));
+        assert_eq!(
+            (l.limit, l.offset, l.sort, l.filter, l.fields),
+            (100, 0, None, None, None)
+        );
     }
 
     #[test]
     fn limit_bounds_are_errors_not_caps() {
         assert_eq!(q(&[("limit", "3000")]).unwrap().limit, 3000);
         for bad in ["3001", "0", "-1", "1e3", "ten"] {
-            assert_eq!(q(&[("limit", bad)]).unwrap_err().kind, QueryErrorKind::InvalidData, "{bad}");
+            assert_eq!(
+                q(&[("limit", bad)]).unwrap_err().kind,
+                QueryErrorKind::InvalidData,
+                "{bad}"
+            );
         }
         assert!(q(&[("offset", "-5")]).is_err());
     }
@@ -322,7 +382,9 @@ mod tests {
     #[test]
     fn aliases_and_dates_resolve() {
         let l = q(&[("filter", "role='teacher' AND dateLastModified>'2026-01-01'")]).unwrap();
-        let Some(Filter::And(items)) = l.filter else { panic!("expected And") };
+        let Some(Filter::And(items)) = l.filter else {
+            panic!("expected And")
+        };
         let Filter::Cond(c) = &items[0] else { panic!() };
         assert_eq!(c.field.name, "roles.role");
         let Filter::Cond(c) = &items[1] else { panic!() };
@@ -332,14 +394,29 @@ mod tests {
 
     #[test]
     fn sort_and_fields_are_checked() {
-        assert_eq!(q(&[("sort", "nope")]).unwrap_err().kind, QueryErrorKind::InvalidData);
+        assert_eq!(
+            q(&[("sort", "nope")]).unwrap_err().kind,
+            QueryErrorKind::InvalidData
+        );
         assert!(q(&[("sort", "roles.role")]).is_err());
         assert!(q(&[("orderBy", "up")]).is_err());
         let l = q(&[("sort", "familyName"), ("orderBy", "desc")]).unwrap();
         assert!(l.sort.unwrap().descending);
-        assert_eq!(q(&[("fields", "sourcedId,,email")]).unwrap_err().kind, QueryErrorKind::InvalidSelectionField);
-        assert_eq!(q(&[("fields", "password")]).unwrap_err().kind, QueryErrorKind::InvalidSelectionField);
-        assert_eq!(q(&[("fields", "sourcedId"), ("fields", "email")]).unwrap().fields.unwrap(), ["sourcedId", "email"]);
+        assert_eq!(
+            q(&[("fields", "sourcedId,,email")]).unwrap_err().kind,
+            QueryErrorKind::InvalidSelectionField
+        );
+        assert_eq!(
+            q(&[("fields", "password")]).unwrap_err().kind,
+            QueryErrorKind::InvalidSelectionField
+        );
+        assert_eq!(
+            q(&[("fields", "sourcedId"), ("fields", "email")])
+                .unwrap()
+                .fields
+                .unwrap(),
+            ["sourcedId", "email"]
+        );
     }
 
     #[test]

@@ -37,29 +37,65 @@ pub struct FieldDecl {
 impl FieldDecl {
     /// A scalar text field, indexed.
     pub const fn text(name: &'static str) -> Self {
-        Self { name, kind: FieldKind::Text, many: false, indexed: true, unique: false }
+        Self {
+            name,
+            kind: FieldKind::Text,
+            many: false,
+            indexed: true,
+            unique: false,
+        }
     }
 
     /// A scalar text field left out of any index (rarely queried).
     pub const fn plain(name: &'static str) -> Self {
-        Self { name, kind: FieldKind::Text, many: false, indexed: false, unique: false }
+        Self {
+            name,
+            kind: FieldKind::Text,
+            many: false,
+            indexed: false,
+            unique: false,
+        }
     }
 
     pub const fn date(name: &'static str) -> Self {
-        Self { name, kind: FieldKind::Date, many: false, indexed: false, unique: false }
+        Self {
+            name,
+            kind: FieldKind::Date,
+            many: false,
+            indexed: false,
+            unique: false,
+        }
     }
 
     pub const fn datetime(name: &'static str) -> Self {
-        Self { name, kind: FieldKind::DateTime, many: false, indexed: true, unique: false }
+        Self {
+            name,
+            kind: FieldKind::DateTime,
+            many: false,
+            indexed: true,
+            unique: false,
+        }
     }
 
     /// A field inside an array: any element may match.
     pub const fn many(name: &'static str) -> Self {
-        Self { name, kind: FieldKind::Text, many: true, indexed: true, unique: false }
+        Self {
+            name,
+            kind: FieldKind::Text,
+            many: true,
+            indexed: true,
+            unique: false,
+        }
     }
 
     pub const fn unique(name: &'static str) -> Self {
-        Self { name, kind: FieldKind::Text, many: false, indexed: true, unique: true }
+        Self {
+            name,
+            kind: FieldKind::Text,
+            many: false,
+            indexed: true,
+            unique: true,
+        }
     }
 
     /// The column a scalar field lives in: its name with dots made safe.
@@ -181,8 +217,28 @@ pub struct ViewDecl {
 }
 
 pub const VIEWS: &[ViewDecl] = &[
-    ViewDecl { path: "schools", base: &model::org::ORGS, field: "type", value: "school" },
-    ViewDecl { path: "terms", base: &model::academic_session::ACADEMIC_SESSIONS, field: "type", value: "term" },
-    ViewDecl { path: "students", base: &model::user::USERS, field: "roles.role", value: "student" },
-    ViewDecl { path: "teachers", base: &model::user::USERS, field: "roles.role", value: "teacher" },
+    ViewDecl {
+        path: "schools",
+        base: &model::org::ORGS,
+        field: "type",
+        value: "school",
+    },
+    ViewDecl {
+        path: "terms",
+        base: &model::academic_session::ACADEMIC_SESSIONS,
+        field: "type",
+        value: "term",
+    },
+    ViewDecl {
+        path: "students",
+        base: &model::user::USERS,
+        field: "roles.role",
+        value: "student",
+    },
+    ViewDecl {
+        path: "teachers",
+        base: &model::user::USERS,
+        field: "roles.role",
+        value: "teacher",
+    },
 ];

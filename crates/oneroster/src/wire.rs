@@ -59,7 +59,10 @@ impl StatusInfo {
             severity: "error".into(),
             description: description.into(),
             code_minor: CodeMinorList {
-                fields: vec![CodeMinorField { name: "TargetEndSystem".into(), value: code }],
+                fields: vec![CodeMinorField {
+                    name: "TargetEndSystem".into(),
+                    value: code,
+                }],
             },
         }
     }

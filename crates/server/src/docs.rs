@@ -15,7 +15,11 @@ fn render(doc: &Value) -> String {
          code{background:#f4f4f4;padding:0 .2em}.op{border-left:4px solid #888;padding-left:.8em;margin:1em 0}\
          td{padding:.1em .6em;vertical-align:top}</style></head><body>",
     );
-    out += &format!("<h1>{}</h1><p>{}</p>", esc(&doc["info"]["title"]), esc(&doc["info"]["description"]));
+    out += &format!(
+        "<h1>{}</h1><p>{}</p>",
+        esc(&doc["info"]["title"]),
+        esc(&doc["info"]["description"])
+    );
     out += "<p>Machine-readable: <a href=\"/openapi.json\">/openapi.json</a>. Authenticate at <code>POST /oauth2/token</code> \
             (client credentials), then send <code>Authorization: Bearer &lt;token&gt;</code>.</p>";
     if let Some(paths) = doc["paths"].as_object() {
@@ -42,7 +46,14 @@ fn operation(path: &str, method: &str, op: &Value) -> String {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|p| format!("<tr><td><code>{}</code> ({})</td><td>{}</td></tr>", esc(&p["name"]), esc(&p["in"]), esc(&p["description"])))
+        .map(|p| {
+            format!(
+                "<tr><td><code>{}</code> ({})</td><td>{}</td></tr>",
+                esc(&p["name"]),
+                esc(&p["in"]),
+                esc(&p["description"])
+            )
+        })
         .collect();
     if !params.is_empty() {
         out += &format!("<table>{}</table>", params.join(""));
@@ -55,5 +66,8 @@ fn esc(v: &Value) -> String {
 }
 
 fn esc_str(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

@@ -37,12 +37,19 @@ pub enum ApiError {
     /// A token-endpoint failure: the imsx body plus RFC 6749's `error` field,
     /// so both OneRoster and generic OAuth clients understand it.
     #[error("{message}")]
-    OAuth { status: StatusCode, error: &'static str, message: String },
+    OAuth {
+        status: StatusCode,
+        error: &'static str,
+        message: String,
+    },
 }
 
 impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::BadRequest { code: CodeMinor::InvalidData, message: message.into() }
+        Self::BadRequest {
+            code: CodeMinor::InvalidData,
+            message: message.into(),
+        }
     }
 
     fn parts(&self) -> (StatusCode, CodeMinor, String) {
@@ -54,9 +61,17 @@ impl ApiError {
             Self::NotFound(m) => (S::NOT_FOUND, CodeMinor::UnknownObject, m.clone()),
             Self::Conflict(m) => (S::CONFLICT, CodeMinor::InvalidData, m.clone()),
             Self::Unprocessable(m) => (S::UNPROCESSABLE_ENTITY, CodeMinor::InvalidData, m.clone()),
-            Self::Status { status, message } => (*status, code_for_status(*status), message.clone()),
-            Self::Internal(_) => (S::INTERNAL_SERVER_ERROR, CodeMinor::InternalServerError, "internal server error".into()),
-            Self::OAuth { status, message, .. } => (*status, code_for_status(*status), message.clone()),
+            Self::Status { status, message } => {
+                (*status, code_for_status(*status), message.clone())
+            }
+            Self::Internal(_) => (
+                S::INTERNAL_SERVER_ERROR,
+                CodeMinor::InternalServerError,
+                "internal server error".into(),
+            ),
+            Self::OAuth {
+                status, message, ..
+            } => (*status, code_for_status(*status), message.clone()),
         }
     }
 }
@@ -78,7 +93,8 @@ impl IntoResponse for ApiError {
             tracing::error!(%cause, "request failed");
         }
         let (status, code, description) = self.parts();
-        let mut body = serde_json::to_value(StatusInfo::failure(code, description)).expect("imsx body serialises");
+        let mut body = serde_json::to_value(StatusInfo::failure(code, description))
+            .expect("imsx body serialises");
         if let Self::OAuth { error, message, .. } = &self {
             body["error"] = (*error).into();
             body["error_description"] = message.clone().into();
@@ -86,11 +102,17 @@ impl IntoResponse for ApiError {
         let mut response = (status, axum::Json(body)).into_response();
         let challenge = match &self {
             Self::Unauthorized(_) => Some("Bearer realm=\"rollcall\", error=\"invalid_token\""),
-            Self::OAuth { status: StatusCode::UNAUTHORIZED, .. } => Some("Basic realm=\"rollcall\""),
+            Self::OAuth {
+                status: StatusCode::UNAUTHORIZED,
+                ..
+            } => Some("Basic realm=\"rollcall\""),
             _ => None,
         };
         if let Some(challenge) = challenge {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
         }
         response
     }
@@ -114,7 +136,10 @@ impl From<QueryError> for ApiError {
             QueryErrorKind::InvalidSelectionField => CodeMinor::InvalidSelectionField,
             QueryErrorKind::InvalidData => CodeMinor::InvalidData,
         };
-        Self::BadRequest { code, message: e.message }
+        Self::BadRequest {
+            code,
+            message: e.message,
+        }
     }
 }
 
@@ -126,7 +151,11 @@ impl From<AuthError> for ApiError {
                 error: "invalid_client",
                 message: e.to_string(),
             },
-            AuthError::InvalidScope(m) => Self::OAuth { status: StatusCode::BAD_REQUEST, error: "invalid_scope", message: m },
+            AuthError::InvalidScope(m) => Self::OAuth {
+                status: StatusCode::BAD_REQUEST,
+                error: "invalid_scope",
+                message: m,
+            },
             AuthError::InvalidToken(m) => Self::Unauthorized(m),
             AuthError::Service(s) => s.into(),
         }

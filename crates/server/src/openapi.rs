@@ -18,9 +18,15 @@ pub fn document() -> Value {
     for view in VIEWS {
         let tag = view.base.collection;
         let list = op_list(view.base, &format!("getAll{}", title(view.path)), tag);
-        paths.insert(format!("{API_PREFIX}/{}", view.path), json!({ "get": list }));
+        paths.insert(
+            format!("{API_PREFIX}/{}", view.path),
+            json!({ "get": list }),
+        );
         let one = op_get(view.base, &format!("get{}", title(view.path)), tag);
-        paths.insert(format!("{API_PREFIX}/{}/{{sourcedId}}", view.path), json!({ "get": one }));
+        paths.insert(
+            format!("{API_PREFIX}/{}/{{sourcedId}}", view.path),
+            json!({ "get": one }),
+        );
     }
     user_relation_paths(&mut paths);
     paths.insert("/oauth2/token".into(), token_path());
@@ -79,10 +85,19 @@ fn user_relation_paths(paths: &mut Map<String, Value>) {
     let classes = &oneroster::model::class::CLASSES;
     let mut with_demo = op_get(users, "getUserWithDemographics", "users");
     with_demo["description"] = "The user with its demographics record embedded (or null).".into();
-    paths.insert(format!("{API_PREFIX}/users/{{sourcedId}}/demographics"), json!({ "get": with_demo }));
+    paths.insert(
+        format!("{API_PREFIX}/users/{{sourcedId}}/demographics"),
+        json!({ "get": with_demo }),
+    );
     let mut classes_op = op_list(classes, "getClassesForUser", "users");
-    classes_op["parameters"].as_array_mut().expect("array").insert(0, id_param());
-    paths.insert(format!("{API_PREFIX}/users/{{sourcedId}}/classes"), json!({ "get": classes_op }));
+    classes_op["parameters"]
+        .as_array_mut()
+        .expect("array")
+        .insert(0, id_param());
+    paths.insert(
+        format!("{API_PREFIX}/users/{{sourcedId}}/classes"),
+        json!({ "get": classes_op }),
+    );
 }
 
 fn op_list(decl: &ResourceDecl, id: &str, tag: &str) -> Value {
@@ -142,7 +157,9 @@ fn op_write(decl: &ResourceDecl, id: &str, tag: &str, status: &str, description:
 }
 
 fn errors(mut responses: Value) -> Value {
-    for code in ["400", "401", "403", "404", "409", "413", "415", "422", "429", "500"] {
+    for code in [
+        "400", "401", "403", "404", "409", "413", "415", "422", "429", "500",
+    ] {
         responses[code] = json!({ "$ref": "#/components/responses/Error" });
     }
     responses
@@ -161,8 +178,15 @@ fn resource_schema(decl: &ResourceDecl) -> Value {
 fn property_schema(decl: &ResourceDecl, key: &str) -> Value {
     let guid = json!({ "$ref": "#/components/schemas/GUIDRef" });
     if let Some(r) = decl.refs.iter().find(|r| r.path == key) {
-        let many = decl.fields.iter().any(|f| f.many && f.name == format!("{}.sourcedId", r.path));
-        return if many || key == "agents" || key == "resources" { json!({ "type": "array", "items": guid }) } else { guid };
+        let many = decl
+            .fields
+            .iter()
+            .any(|f| f.many && f.name == format!("{}.sourcedId", r.path));
+        return if many || key == "agents" || key == "resources" {
+            json!({ "type": "array", "items": guid })
+        } else {
+            guid
+        };
     }
     match decl.fields.iter().find(|f| f.name == key) {
         Some(f) if f.many => json!({ "type": "array", "items": { "type": "string" } }),
@@ -196,7 +220,12 @@ fn token_path() -> Value {
 fn scopes() -> Value {
     rollcall_service::scope::ALL
         .iter()
-        .map(|s| (rollcall_service::scope::uri(s), Value::String(format!("OneRoster scope {s}"))))
+        .map(|s| {
+            (
+                rollcall_service::scope::uri(s),
+                Value::String(format!("OneRoster scope {s}")),
+            )
+        })
         .collect::<Map<_, _>>()
         .into()
 }
@@ -231,5 +260,8 @@ fn schema_ref(decl: &ResourceDecl) -> Value {
 
 fn title(s: &str) -> String {
     let mut chars = s.chars();
-    chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+    chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
 }

@@ -48,7 +48,9 @@ impl FromStr for Profile {
             "timeback" => Ok(Self::Timeback),
             "oneroster" => Ok(Self::OneRoster),
             "timeback-2025-04" => Ok(Self::Timeback202504),
-            other => Err(format!("unknown profile '{other}': expected timeback, oneroster or timeback-2025-04")),
+            other => Err(format!(
+                "unknown profile '{other}': expected timeback, oneroster or timeback-2025-04"
+            )),
         }
     }
 }
@@ -70,7 +72,9 @@ pub fn render(decl: &ResourceDecl, mut doc: Value, ctx: &RenderContext<'_>) -> V
     }
     for r in decl.refs {
         let with_name = r.with_name && ctx.profile != Profile::OneRoster;
-        path::for_each_object(&mut doc, r.path, &mut |m| complete_ref(m, r, ctx, with_name));
+        path::for_each_object(&mut doc, r.path, &mut |m| {
+            complete_ref(m, r, ctx, with_name)
+        });
     }
     match ctx.profile {
         Profile::OneRoster => {
@@ -85,25 +89,45 @@ pub fn render(decl: &ResourceDecl, mut doc: Value, ctx: &RenderContext<'_>) -> V
     select(doc, ctx.fields)
 }
 
-fn complete_ref(m: &mut Map<String, Value>, r: &oneroster::RefDecl, ctx: &RenderContext<'_>, with_name: bool) {
-    let Some(id) = m.get("sourcedId").and_then(Value::as_str).map(str::to_owned) else { return };
+fn complete_ref(
+    m: &mut Map<String, Value>,
+    r: &oneroster::RefDecl,
+    ctx: &RenderContext<'_>,
+    with_name: bool,
+) {
+    let Some(id) = m
+        .get("sourcedId")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+    else {
+        return;
+    };
     let href = format!("{}/{}/{}", ctx.api_base, r.collection, encode_segment(&id));
     let mut out = Map::new();
     out.insert("href".into(), href.into());
     out.insert("sourcedId".into(), id.clone().into());
     out.insert("type".into(), r.ref_type.into());
-    if with_name {
-        if let Some(name) = ctx.names.get(&id) {
-            out.insert("name".into(), name.clone().into());
-        }
+    if let Some(name) = ctx.names.get(&id).filter(|_| with_name) {
+        out.insert("name".into(), name.clone().into());
     }
     *m = out;
 }
 
 /// The ids a page of records references through `with_name` references.
-pub fn named_ref_ids<'a>(decl: &ResourceDecl, docs: impl IntoIterator<Item = &'a Value>) -> Vec<String> {
-    let paths: Vec<String> = decl.refs.iter().filter(|r| r.with_name).map(|r| format!("{}.sourcedId", r.path)).collect();
-    let mut ids: Vec<String> = docs.into_iter().flat_map(|d| paths.iter().flat_map(|p| path::values_at(d, p))).collect();
+pub fn named_ref_ids<'a>(
+    decl: &ResourceDecl,
+    docs: impl IntoIterator<Item = &'a Value>,
+) -> Vec<String> {
+    let paths: Vec<String> = decl
+        .refs
+        .iter()
+        .filter(|r| r.with_name)
+        .map(|r| format!("{}.sourcedId", r.path))
+        .collect();
+    let mut ids: Vec<String> = docs
+        .into_iter()
+        .flat_map(|d| paths.iter().flat_map(|p| path::values_at(d, p)))
+        .collect();
     ids.sort();
     ids.dedup();
     ids
@@ -121,25 +145,28 @@ fn strip_nulls(v: &mut Value) {
 }
 
 fn flag_as_bool(doc: &mut Value, key: &str) {
-    if let Some(v) = doc.get_mut(key) {
-        if let Some(s) = v.as_str() {
-            *v = Value::Bool(s == "true");
-        }
+    if let Some(v) = doc.get_mut(key).filter(|v| v.is_string()) {
+        *v = Value::Bool(v.as_str() == Some("true"));
     }
 }
 
 fn select(doc: Value, fields: Option<&[String]>) -> Value {
     match (doc, fields) {
-        (Value::Object(mut m), Some(fields)) => {
-            Value::Object(fields.iter().filter_map(|f| m.remove_entry(f.as_str())).collect())
-        }
+        (Value::Object(mut m), Some(fields)) => Value::Object(
+            fields
+                .iter()
+                .filter_map(|f| m.remove_entry(f.as_str()))
+                .collect(),
+        ),
         (doc, _) => doc,
     }
 }
 
 /// Percent-encodes a path segment (sourcedIds may hold spaces or `%`).
 pub fn encode_segment(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
+    form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 #[cfg(test)]
@@ -149,7 +176,12 @@ mod tests {
     use serde_json::json;
 
     fn ctx<'a>(profile: Profile, names: &'a HashMap<String, String>) -> RenderContext<'a> {
-        RenderContext { profile, api_base: "http://h/ims/oneroster/rostering/v1p2", names, fields: None }
+        RenderContext {
+            profile,
+            api_base: "http://h/ims/oneroster/rostering/v1p2",
+            names,
+            fields: None,
+        }
     }
 
     fn user() -> Value {
@@ -162,7 +194,10 @@ mod tests {
     fn timeback_adds_names_and_hrefs_and_hides_password() {
         let names = HashMap::from([("o1".to_string(), "North High".to_string())]);
         let out = render(&USERS, user(), &ctx(Profile::Timeback, &names));
-        assert_eq!(out["primaryOrg"], json!({"href": "http://h/ims/oneroster/rostering/v1p2/orgs/o1", "sourcedId": "o1", "type": "org", "name": "North High"}));
+        assert_eq!(
+            out["primaryOrg"],
+            json!({"href": "http://h/ims/oneroster/rostering/v1p2/orgs/o1", "sourcedId": "o1", "type": "org", "name": "North High"})
+        );
         assert_eq!(out["roles"][0]["metadata"], json!({"a": 1}));
         assert!(out.get("password").is_none());
     }
@@ -177,7 +212,11 @@ mod tests {
 
     #[test]
     fn old_timeback_gets_boolean_enabled_user() {
-        let out = render(&USERS, user(), &ctx(Profile::Timeback202504, &HashMap::new()));
+        let out = render(
+            &USERS,
+            user(),
+            &ctx(Profile::Timeback202504, &HashMap::new()),
+        );
         assert_eq!(out["enabledUser"], json!(true));
     }
 }

@@ -19,7 +19,11 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { public_url: None, profile: Profile::Timeback, body_limit: 1024 * 1024 }
+        Self {
+            public_url: None,
+            profile: Profile::Timeback,
+            body_limit: 1024 * 1024,
+        }
     }
 }
 

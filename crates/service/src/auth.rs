@@ -32,7 +32,9 @@ pub struct Claims {
 impl Claims {
     /// Whether the token grants `short` (e.g. `roster.readonly`).
     pub fn has_scope(&self, short: &str) -> bool {
-        self.scope.split_whitespace().any(|s| scope::short_name(s) == Some(short))
+        self.scope
+            .split_whitespace()
+            .any(|s| scope::short_name(s) == Some(short))
     }
 }
 
@@ -70,7 +72,9 @@ pub struct NewClient {
 
 impl std::fmt::Debug for NewClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewClient").field("client_id", &self.client_id).finish_non_exhaustive()
+        f.debug_struct("NewClient")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -92,7 +96,11 @@ impl Auth {
         client_secret: &str,
         requested: Option<&str>,
     ) -> Result<TokenResponse, AuthError> {
-        let client = self.store.client(client_id).await.map_err(ServiceError::from)?;
+        let client = self
+            .store
+            .client(client_id)
+            .await
+            .map_err(ServiceError::from)?;
         let Some(client) = client.filter(|c| !c.disabled) else {
             // Spend the same time as a real check, so ids cannot be probed.
             secret::verify(client_secret.to_owned(), DUMMY_HASH.clone()).await;
@@ -131,23 +139,43 @@ impl Auth {
             .map_err(|_| AuthError::InvalidToken("the access token is invalid".into()))?
             .claims;
         if claims.exp <= self.clock.now().timestamp() {
-            return Err(AuthError::InvalidToken("the access token has expired".into()));
+            return Err(AuthError::InvalidToken(
+                "the access token has expired".into(),
+            ));
         }
         Ok(claims)
     }
 
     /// Creates a client with a random id and secret.
-    pub async fn create_client(&self, name: &str, scopes: &[String]) -> Result<NewClient, ServiceError> {
-        let client = NewClient { client_id: secret::random_token(12), client_secret: secret::random_token(32) };
-        self.put_client(&client.client_id, name, &client.client_secret, scopes).await?;
+    pub async fn create_client(
+        &self,
+        name: &str,
+        scopes: &[String],
+    ) -> Result<NewClient, ServiceError> {
+        let client = NewClient {
+            client_id: secret::random_token(12),
+            client_secret: secret::random_token(32),
+        };
+        self.put_client(&client.client_id, name, &client.client_secret, scopes)
+            .await?;
         Ok(client)
     }
 
     /// Creates or updates a client with known credentials (the bootstrap client).
-    pub async fn put_client(&self, id: &str, name: &str, secret_text: &str, scopes: &[String]) -> Result<(), ServiceError> {
+    pub async fn put_client(
+        &self,
+        id: &str,
+        name: &str,
+        secret_text: &str,
+        scopes: &[String],
+    ) -> Result<(), ServiceError> {
         let scopes = scopes
             .iter()
-            .map(|s| scope::short_name(s).map(scope::uri).ok_or_else(|| ServiceError::Invalid(format!("unknown scope '{s}'"))))
+            .map(|s| {
+                scope::short_name(s)
+                    .map(scope::uri)
+                    .ok_or_else(|| ServiceError::Invalid(format!("unknown scope '{s}'")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let record = ClientRecord {
             client_id: id.to_owned(),
@@ -172,12 +200,15 @@ fn grant(client: &ClientRecord, requested: Option<&str>) -> Result<Vec<String>, 
     requested
         .split_whitespace()
         .map(|asked| {
-            let short = scope::short_name(asked).ok_or_else(|| AuthError::InvalidScope(format!("unknown scope '{asked}'")))?;
+            let short = scope::short_name(asked)
+                .ok_or_else(|| AuthError::InvalidScope(format!("unknown scope '{asked}'")))?;
             let uri = scope::uri(short);
             if client.scopes.contains(&uri) {
                 Ok(uri)
             } else {
-                Err(AuthError::InvalidScope(format!("scope '{asked}' is not granted to this client")))
+                Err(AuthError::InvalidScope(format!(
+                    "scope '{asked}' is not granted to this client"
+                )))
             }
         })
         .collect()

@@ -46,32 +46,57 @@ impl Engine {
     }
 
     pub async fn get(&self, decl: &'static ResourceDecl, id: &str) -> Result<Value, ServiceError> {
-        self.store.get(decl, id).await?.ok_or_else(|| not_found(decl, id))
+        self.store
+            .get(decl, id)
+            .await?
+            .ok_or_else(|| not_found(decl, id))
     }
 
-    pub async fn list(&self, decl: &'static ResourceDecl, query: &ListQuery) -> Result<Page, ServiceError> {
+    pub async fn list(
+        &self,
+        decl: &'static ResourceDecl,
+        query: &ListQuery,
+    ) -> Result<Page, ServiceError> {
         Ok(self.store.list(decl, query).await?)
     }
 
     /// POST: stores a new record; the server allocates a UUID when the
     /// client supplies no sourcedId.
-    pub async fn create(&self, decl: &'static ResourceDecl, input: Value) -> Result<SourcedIdPair, ServiceError> {
+    pub async fn create(
+        &self,
+        decl: &'static ResourceDecl,
+        input: Value,
+    ) -> Result<SourcedIdPair, ServiceError> {
         let mut object = into_object(decl, input)?;
         let supplied = match object.get("sourcedId") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(parse_id(s)?.to_string()),
-            Some(other) => return Err(ServiceError::Invalid(format!("sourcedId: expected a string, found {other}"))),
+            Some(other) => {
+                return Err(ServiceError::Invalid(format!(
+                    "sourcedId: expected a string, found {other}"
+                )));
+            }
         };
-        let id = supplied.clone().unwrap_or_else(|| SourcedId::allocate().to_string());
+        let id = supplied
+            .clone()
+            .unwrap_or_else(|| SourcedId::allocate().to_string());
         hash_write_only(decl, &mut object).await?;
         let doc = self.stamp(decl, object, &id)?;
         self.store.insert(decl, doc).await?;
-        Ok(SourcedIdPair { supplied, allocated: id })
+        Ok(SourcedIdPair {
+            supplied,
+            allocated: id,
+        })
     }
 
     /// PUT: replaces an existing record with the body. A stored password is
     /// kept when the body omits it (send `"password": null` to clear it).
-    pub async fn replace(&self, decl: &'static ResourceDecl, id: &str, input: Value) -> Result<Value, ServiceError> {
+    pub async fn replace(
+        &self,
+        decl: &'static ResourceDecl,
+        id: &str,
+        input: Value,
+    ) -> Result<Value, ServiceError> {
         let mut object = into_object(decl, input)?;
         check_body_id(&object, id)?;
         hash_write_only(decl, &mut object).await?;
@@ -82,14 +107,24 @@ impl Engine {
                     object.insert((*key).to_owned(), kept.clone());
                 }
             }
-            engine.stamp(decl, object, &id_owned).map_err(|e| ModelError(e.to_string()))
+            engine
+                .stamp(decl, object, &id_owned)
+                .map_err(|e| ModelError(e.to_string()))
         });
-        self.store.update(decl, id, update).await.map_err(|e| map_missing(e, decl, id))
+        self.store
+            .update(decl, id, update)
+            .await
+            .map_err(|e| map_missing(e, decl, id))
     }
 
     /// PATCH: changes only the top-level fields sent; `null` removes a field
     /// (RFC 7396 merge semantics at the top level).
-    pub async fn patch(&self, decl: &'static ResourceDecl, id: &str, input: Value) -> Result<Value, ServiceError> {
+    pub async fn patch(
+        &self,
+        decl: &'static ResourceDecl,
+        id: &str,
+        input: Value,
+    ) -> Result<Value, ServiceError> {
         let mut changes = into_object(decl, input)?;
         check_body_id(&changes, id)?;
         hash_write_only(decl, &mut changes).await?;
@@ -106,9 +141,14 @@ impl Engine {
                     merged.insert(key, value);
                 }
             }
-            engine.stamp(decl, merged, &id_owned).map_err(|e| ModelError(e.to_string()))
+            engine
+                .stamp(decl, merged, &id_owned)
+                .map_err(|e| ModelError(e.to_string()))
         });
-        self.store.update(decl, id, update).await.map_err(|e| map_missing(e, decl, id))
+        self.store
+            .update(decl, id, update)
+            .await
+            .map_err(|e| map_missing(e, decl, id))
     }
 
     /// DELETE: a soft delete. The record stays readable as `tobedeleted`
@@ -117,18 +157,27 @@ impl Engine {
         let now = Timestamp::new(self.clock.now()).to_wire();
         let update = Box::new(move |mut current: Value| {
             if let Value::Object(m) = &mut current {
-                m.insert("status".into(), Value::String(Status::Tobedeleted.as_str().into()));
+                m.insert(
+                    "status".into(),
+                    Value::String(Status::Tobedeleted.as_str().into()),
+                );
                 m.insert("dateLastModified".into(), Value::String(now));
             }
             Ok(current)
         });
-        self.store.update(decl, id, update).await.map_err(|e| map_missing(e, decl, id))?;
+        self.store
+            .update(decl, id, update)
+            .await
+            .map_err(|e| map_missing(e, decl, id))?;
         Ok(())
     }
 
     /// getUserWithDemographics: the user and the demographics record that
     /// shares its sourcedId, if any.
-    pub async fn user_with_demographics(&self, id: &str) -> Result<(Value, Option<Value>), ServiceError> {
+    pub async fn user_with_demographics(
+        &self,
+        id: &str,
+    ) -> Result<(Value, Option<Value>), ServiceError> {
         let user = self
             .store
             .get(&USERS, id)
@@ -153,20 +202,40 @@ impl Engine {
 
     /// The `name` of each referenced record, for references rendered with
     /// names (TimeBack's `primaryOrg.name`).
-    pub async fn names(&self, decl: &'static ResourceDecl, ids: Vec<String>) -> Result<HashMap<String, String>, ServiceError> {
+    pub async fn names(
+        &self,
+        decl: &'static ResourceDecl,
+        ids: Vec<String>,
+    ) -> Result<HashMap<String, String>, ServiceError> {
         let docs = self.store.get_many(decl, ids).await?;
         Ok(docs
             .iter()
-            .filter_map(|d| Some((d.get("sourcedId")?.as_str()?.to_owned(), d.get("name")?.as_str()?.to_owned())))
+            .filter_map(|d| {
+                Some((
+                    d.get("sourcedId")?.as_str()?.to_owned(),
+                    d.get("name")?.as_str()?.to_owned(),
+                ))
+            })
             .collect())
     }
 
     /// Sets the server-owned fields and validates into the stored form.
-    fn stamp(&self, decl: &ResourceDecl, mut object: Map<String, Value>, id: &str) -> Result<Value, ServiceError> {
+    fn stamp(
+        &self,
+        decl: &ResourceDecl,
+        mut object: Map<String, Value>,
+        id: &str,
+    ) -> Result<Value, ServiceError> {
         object.insert("sourcedId".into(), Value::String(id.to_owned()));
-        object.insert("dateLastModified".into(), Value::String(Timestamp::new(self.clock.now()).to_wire()));
+        object.insert(
+            "dateLastModified".into(),
+            Value::String(Timestamp::new(self.clock.now()).to_wire()),
+        );
         if object.get("status").is_none_or(Value::is_null) {
-            object.insert("status".into(), Value::String(Status::Active.as_str().into()));
+            object.insert(
+                "status".into(),
+                Value::String(Status::Active.as_str().into()),
+            );
         }
         (decl.normalize)(Value::Object(object)).map_err(|e| ServiceError::Invalid(e.0))
     }
@@ -210,7 +279,10 @@ fn check_body_id(object: &Map<String, Value>, id: &str) -> Result<(), ServiceErr
 }
 
 /// Replaces every write-only value (passwords) with its argon2 hash.
-async fn hash_write_only(decl: &ResourceDecl, object: &mut Map<String, Value>) -> Result<(), ServiceError> {
+async fn hash_write_only(
+    decl: &ResourceDecl,
+    object: &mut Map<String, Value>,
+) -> Result<(), ServiceError> {
     let mut doc = Value::Object(std::mem::take(object));
     for field in decl.write_only {
         let (parent, key) = field.rsplit_once('.').unwrap_or(("", field));
@@ -228,7 +300,10 @@ async fn hash_write_only(decl: &ResourceDecl, object: &mut Map<String, Value>) -
         let mut hashes = hashes.into_iter();
         visit(&mut doc, parent, &mut |m: &mut Map<String, Value>| {
             if let Some(Value::String(_)) = m.get(key) {
-                m.insert(key.to_owned(), Value::String(hashes.next().unwrap_or_default()));
+                m.insert(
+                    key.to_owned(),
+                    Value::String(hashes.next().unwrap_or_default()),
+                );
             }
         });
     }

@@ -38,8 +38,14 @@ mod tests {
     #[test]
     fn both_prefixes_and_bare_names_resolve() {
         assert_eq!(short_name(&uri("roster.readonly")), Some("roster.readonly"));
-        assert_eq!(short_name("https://purl.imsglobal.org/spec/or/v1p1/scope/roster.createput"), Some("roster.createput"));
+        assert_eq!(
+            short_name("https://purl.imsglobal.org/spec/or/v1p1/scope/roster.createput"),
+            Some("roster.createput")
+        );
         assert_eq!(short_name("admin"), Some("admin"));
-        assert_eq!(short_name("https://purl.imsglobal.org/spec/or/v1p2/scope/nope"), None);
+        assert_eq!(
+            short_name("https://purl.imsglobal.org/spec/or/v1p2/scope/nope"),
+            None
+        );
     }
 }

@@ -24,11 +24,13 @@ impl ClientStore for SqliteStore {
     async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
         let id = client_id.to_owned();
         self.read(move |c| {
-            c.prepare_cached(&format!("SELECT {CLIENT_COLUMNS} FROM oauth_clients WHERE client_id = ?1"))
-                .map_err(backend)?
-                .query_row([id], client_from_row)
-                .optional()
-                .map_err(backend)
+            c.prepare_cached(&format!(
+                "SELECT {CLIENT_COLUMNS} FROM oauth_clients WHERE client_id = ?1"
+            ))
+            .map_err(backend)?
+            .query_row([id], client_from_row)
+            .optional()
+            .map_err(backend)
         })
         .await
     }
@@ -52,7 +54,9 @@ impl ClientStore for SqliteStore {
     async fn clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
         self.read(|c| {
             let mut stmt = c
-                .prepare(&format!("SELECT {CLIENT_COLUMNS} FROM oauth_clients ORDER BY client_id"))
+                .prepare(&format!(
+                    "SELECT {CLIENT_COLUMNS} FROM oauth_clients ORDER BY client_id"
+                ))
                 .map_err(backend)?;
             let rows = stmt.query_map([], client_from_row).map_err(backend)?;
             rows.collect::<Result<_, _>>().map_err(backend)
@@ -63,7 +67,9 @@ impl ClientStore for SqliteStore {
     async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError> {
         let id = client_id.to_owned();
         self.write(move |c| {
-            let n = c.execute("DELETE FROM oauth_clients WHERE client_id = ?1", [id]).map_err(backend)?;
+            let n = c
+                .execute("DELETE FROM oauth_clients WHERE client_id = ?1", [id])
+                .map_err(backend)?;
             Ok(n > 0)
         })
         .await
@@ -75,15 +81,21 @@ impl SettingsStore for SqliteStore {
     async fn setting_or_insert(&self, key: &str, value: &str) -> Result<String, StoreError> {
         let (key, value) = (key.to_owned(), value.to_owned());
         self.write(move |c| {
-            c.execute("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING", (&key, &value))
-                .map_err(backend)?;
-            c.query_row("SELECT value FROM settings WHERE key = ?1", [&key], |r| r.get(0))
-                .map_err(backend)
+            c.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+                (&key, &value),
+            )
+            .map_err(backend)?;
+            c.query_row("SELECT value FROM settings WHERE key = ?1", [&key], |r| {
+                r.get(0)
+            })
+            .map_err(backend)
         })
         .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(backend)).await
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
+            .await
     }
 }

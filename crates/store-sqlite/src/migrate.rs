@@ -38,8 +38,11 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
             let name = column(field).trim_matches('"').to_owned();
             if !existing.contains(&name) {
                 let def = schema::column_def(&SqliteSchema, field);
-                tx.execute_batch(&format!("ALTER TABLE {} ADD COLUMN {def}", quote(decl.collection)))
-                    .map_err(backend)?;
+                tx.execute_batch(&format!(
+                    "ALTER TABLE {} ADD COLUMN {def}",
+                    quote(decl.collection)
+                ))
+                .map_err(backend)?;
             }
         }
         for statement in schema::create_indexes(decl) {
@@ -51,7 +54,10 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
 
 fn columns(conn: &Connection, table: &str) -> Result<HashSet<String>, StoreError> {
     let mut stmt = conn
-        .prepare(&format!("SELECT name FROM pragma_table_xinfo({})", quote(table).replace('"', "'")))
+        .prepare(&format!(
+            "SELECT name FROM pragma_table_xinfo({})",
+            quote(table).replace('"', "'")
+        ))
         .map_err(backend)?;
     let names = stmt
         .query_map([], |row| row.get::<_, String>(0))

@@ -32,7 +32,10 @@ impl SqliteStore {
             let conn = connect(path, true)?;
             spawn_shared_reader(format!("rollcall-sqlite-reader-{i}"), shared.clone(), conn);
         }
-        Ok(Self { writer, readers: reader_tx })
+        Ok(Self {
+            writer,
+            readers: reader_tx,
+        })
     }
 
     /// Runs `f` on a reader connection.
@@ -74,7 +77,9 @@ fn connect(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
     let conn = Connection::open_with_flags(path, flags).map_err(backend)?;
     // WAL: readers never wait for the writer. synchronous=FULL: a write is

@@ -12,12 +12,20 @@ use crate::{Sqlite, SqliteStore, backend};
 
 #[async_trait]
 impl ResourceStore for SqliteStore {
-    async fn get(&self, decl: &'static ResourceDecl, id: &str) -> Result<Option<Value>, StoreError> {
+    async fn get(
+        &self,
+        decl: &'static ResourceDecl,
+        id: &str,
+    ) -> Result<Option<Value>, StoreError> {
         let id = id.to_owned();
         self.read(move |c| load(c, decl, &id)).await
     }
 
-    async fn get_many(&self, decl: &'static ResourceDecl, ids: Vec<String>) -> Result<Vec<Value>, StoreError> {
+    async fn get_many(
+        &self,
+        decl: &'static ResourceDecl,
+        ids: Vec<String>,
+    ) -> Result<Vec<Value>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -29,26 +37,41 @@ impl ResourceStore for SqliteStore {
                 marks.join(",")
             );
             let mut stmt = c.prepare(&q).map_err(backend)?;
-            let rows = stmt.query_map(params_from_iter(ids.iter()), |r| r.get::<_, String>(0)).map_err(backend)?;
+            let rows = stmt
+                .query_map(params_from_iter(ids.iter()), |r| r.get::<_, String>(0))
+                .map_err(backend)?;
             rows.map(|r| parse_doc(&r.map_err(backend)?)).collect()
         })
         .await
     }
 
-    async fn list(&self, decl: &'static ResourceDecl, query: &ListQuery) -> Result<Page, StoreError> {
+    async fn list(
+        &self,
+        decl: &'static ResourceDecl,
+        query: &ListQuery,
+    ) -> Result<Page, StoreError> {
         let (page, count) = sql::list(&Sqlite, decl, query);
         self.read(move |c| {
             let total: i64 = c
                 .prepare_cached(&count.sql)
                 .map_err(backend)?
-                .query_row(params_from_iter(count.params.iter().map(to_sql)), |r| r.get(0))
+                .query_row(params_from_iter(count.params.iter().map(to_sql)), |r| {
+                    r.get(0)
+                })
                 .map_err(backend)?;
             let mut stmt = c.prepare_cached(&page.sql).map_err(backend)?;
             let rows = stmt
-                .query_map(params_from_iter(page.params.iter().map(to_sql)), |r| r.get::<_, String>(0))
+                .query_map(params_from_iter(page.params.iter().map(to_sql)), |r| {
+                    r.get::<_, String>(0)
+                })
                 .map_err(backend)?;
-            let items = rows.map(|r| parse_doc(&r.map_err(backend)?)).collect::<Result<_, _>>()?;
-            Ok(Page { items, total: total as u64 })
+            let items = rows
+                .map(|r| parse_doc(&r.map_err(backend)?))
+                .collect::<Result<_, _>>()?;
+            Ok(Page {
+                items,
+                total: total as u64,
+            })
         })
         .await
     }
@@ -57,26 +80,37 @@ impl ResourceStore for SqliteStore {
         self.write(move |c| {
             let tx = c.transaction().map_err(backend)?;
             let id = sourced_id(&doc)?;
-            tx.prepare_cached(&format!("INSERT INTO {} (sourced_id, doc) VALUES (?1, ?2)", quote(decl.collection)))
-                .map_err(backend)?
-                .execute((&id, doc.to_string()))
-                .map_err(|e| conflict(decl, &id, e))?;
+            tx.prepare_cached(&format!(
+                "INSERT INTO {} (sourced_id, doc) VALUES (?1, ?2)",
+                quote(decl.collection)
+            ))
+            .map_err(backend)?
+            .execute((&id, doc.to_string()))
+            .map_err(|e| conflict(decl, &id, e))?;
             write_terms(&tx, decl, &id, &doc)?;
             tx.commit().map_err(backend)
         })
         .await
     }
 
-    async fn update(&self, decl: &'static ResourceDecl, id: &str, change: Update) -> Result<Value, StoreError> {
+    async fn update(
+        &self,
+        decl: &'static ResourceDecl,
+        id: &str,
+        change: Update,
+    ) -> Result<Value, StoreError> {
         let id = id.to_owned();
         self.write(move |c| {
             let tx = c.transaction().map_err(backend)?;
             let current = load(&tx, decl, &id)?.ok_or(StoreError::NotFound)?;
             let next = change(current)?;
-            tx.prepare_cached(&format!("UPDATE {} SET doc = ?2 WHERE sourced_id = ?1", quote(decl.collection)))
-                .map_err(backend)?
-                .execute((&id, next.to_string()))
-                .map_err(|e| conflict(decl, &id, e))?;
+            tx.prepare_cached(&format!(
+                "UPDATE {} SET doc = ?2 WHERE sourced_id = ?1",
+                quote(decl.collection)
+            ))
+            .map_err(backend)?
+            .execute((&id, next.to_string()))
+            .map_err(|e| conflict(decl, &id, e))?;
             write_terms(&tx, decl, &id, &next)?;
             tx.commit().map_err(backend)?;
             Ok(next)
@@ -87,7 +121,10 @@ impl ResourceStore for SqliteStore {
 
 fn load(c: &Connection, decl: &ResourceDecl, id: &str) -> Result<Option<Value>, StoreError> {
     let doc: Option<String> = c
-        .prepare_cached(&format!("SELECT doc FROM {} WHERE sourced_id = ?1", quote(decl.collection)))
+        .prepare_cached(&format!(
+            "SELECT doc FROM {} WHERE sourced_id = ?1",
+            quote(decl.collection)
+        ))
         .map_err(backend)?
         .query_row([id], |r| r.get(0))
         .optional()
@@ -96,14 +133,21 @@ fn load(c: &Connection, decl: &ResourceDecl, id: &str) -> Result<Option<Value>, 
 }
 
 /// Replaces the record's rows in the terms table.
-fn write_terms(c: &Connection, decl: &ResourceDecl, id: &str, doc: &Value) -> Result<(), StoreError> {
+fn write_terms(
+    c: &Connection,
+    decl: &ResourceDecl,
+    id: &str,
+    doc: &Value,
+) -> Result<(), StoreError> {
     let table = quote(&terms::table(decl));
     c.prepare_cached(&format!("DELETE FROM {table} WHERE sourced_id = ?1"))
         .map_err(backend)?
         .execute([id])
         .map_err(backend)?;
     let mut insert = c
-        .prepare_cached(&format!("INSERT INTO {table} (sourced_id, field, value) VALUES (?1, ?2, ?3)"))
+        .prepare_cached(&format!(
+            "INSERT INTO {table} (sourced_id, field, value) VALUES (?1, ?2, ?3)"
+        ))
         .map_err(backend)?;
     for (field, value) in terms::rows(decl, doc) {
         insert.execute((id, field, value)).map_err(backend)?;
@@ -121,7 +165,10 @@ fn conflict(decl: &ResourceDecl, id: &str, e: rusqlite::Error) -> StoreError {
             "another {} already has this {}",
             decl.singular, field.name
         )),
-        None => StoreError::Conflict(format!("a {} with sourcedId '{id}' already exists", decl.singular)),
+        None => StoreError::Conflict(format!(
+            "a {} with sourcedId '{id}' already exists",
+            decl.singular
+        )),
     }
 }
 
@@ -133,7 +180,8 @@ fn sourced_id(doc: &Value) -> Result<String, StoreError> {
 }
 
 fn parse_doc(text: &str) -> Result<Value, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Backend(format!("corrupt stored document: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Backend(format!("corrupt stored document: {e}")))
 }
 
 fn to_sql(v: &SqlValue) -> rusqlite::types::Value {

@@ -21,10 +21,17 @@ pub trait SchemaDialect {
 
 /// `CREATE TABLE` for a resource and its terms table.
 pub fn create_tables(d: &dyn SchemaDialect, decl: &ResourceDecl) -> Vec<String> {
-    let mut cols = vec!["sourced_id TEXT NOT NULL PRIMARY KEY".to_owned(), format!("doc {} NOT NULL", d.doc_type())];
+    let mut cols = vec![
+        "sourced_id TEXT NOT NULL PRIMARY KEY".to_owned(),
+        format!("doc {} NOT NULL", d.doc_type()),
+    ];
     cols.extend(scalar_fields(decl).map(|f| column_def(d, f)));
     vec![
-        format!("CREATE TABLE IF NOT EXISTS {} ({})", quote(decl.collection), cols.join(", ")),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} ({})",
+            quote(decl.collection),
+            cols.join(", ")
+        ),
         format!(
             "CREATE TABLE IF NOT EXISTS {} (sourced_id TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL)",
             quote(&terms::table(decl))
@@ -69,7 +76,9 @@ pub fn create_indexes(decl: &ResourceDecl) -> Vec<String> {
 
 /// Scalar declared fields other than the primary key: the generated columns.
 pub fn scalar_fields(decl: &ResourceDecl) -> impl Iterator<Item = &'static FieldDecl> + '_ {
-    decl.fields.iter().filter(|f| !f.many && f.name != "sourcedId")
+    decl.fields
+        .iter()
+        .filter(|f| !f.many && f.name != "sourcedId")
 }
 
 pub fn index_name(decl: &ResourceDecl, field: &FieldDecl) -> String {
@@ -83,7 +92,9 @@ pub fn unique_index_name(decl: &ResourceDecl, field: &FieldDecl) -> String {
 
 /// Which unique field a backend's constraint-violation message is about.
 pub fn conflict_field(decl: &ResourceDecl, message: &str) -> Option<&'static FieldDecl> {
-    decl.fields.iter().find(|f| f.unique && message.contains(&unique_index_name(decl, f)))
+    decl.fields
+        .iter()
+        .find(|f| f.unique && message.contains(&unique_index_name(decl, f)))
 }
 
 /// Tables that are not resources: settings and OAuth clients.

@@ -40,22 +40,30 @@ pub fn quote(ident: &str) -> String {
 
 /// The column holding a scalar field.
 pub fn column(field: &FieldDecl) -> String {
-    if field.name == "sourcedId" { "sourced_id".to_owned() } else { quote(&field.column()) }
+    if field.name == "sourcedId" {
+        "sourced_id".to_owned()
+    } else {
+        quote(&field.column())
+    }
 }
 
 /// The page query (`SELECT doc …`) and the matching `count(*)`.
 pub fn list(dialect: &dyn Dialect, decl: &ResourceDecl, query: &ListQuery) -> (Compiled, Compiled) {
     let mut count = Builder::new(dialect);
-    count.sql.push_str(&format!("SELECT count(*) FROM {}", quote(decl.collection)));
+    count
+        .sql
+        .push_str(&format!("SELECT count(*) FROM {}", quote(decl.collection)));
     count.where_clause(decl, query);
 
     let mut page = Builder::new(dialect);
-    page.sql.push_str(&format!("SELECT doc FROM {}", quote(decl.collection)));
+    page.sql
+        .push_str(&format!("SELECT doc FROM {}", quote(decl.collection)));
     page.where_clause(decl, query);
     page.order_by(query);
     let limit = page.param(SqlValue::Int(i64::from(query.limit)));
     let offset = page.param(SqlValue::Int(query.offset as i64));
-    page.sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
+    page.sql
+        .push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
     (page.finish(), count.finish())
 }
 
@@ -67,11 +75,18 @@ struct Builder<'d> {
 
 impl<'d> Builder<'d> {
     fn new(dialect: &'d dyn Dialect) -> Self {
-        Self { dialect, sql: String::new(), params: Vec::new() }
+        Self {
+            dialect,
+            sql: String::new(),
+            params: Vec::new(),
+        }
     }
 
     fn finish(self) -> Compiled {
-        Compiled { sql: self.sql, params: self.params }
+        Compiled {
+            sql: self.sql,
+            params: self.params,
+        }
     }
 
     fn param(&mut self, value: SqlValue) -> String {
@@ -104,7 +119,12 @@ impl<'d> Builder<'d> {
     fn scope(&mut self, decl: &ResourceDecl, scope: &Scope) -> String {
         match scope {
             Scope::Where(cond) => self.condition(decl, cond),
-            Scope::Via { via, key, value, target } => {
+            Scope::Via {
+                via,
+                key,
+                value,
+                target,
+            } => {
                 let value = self.text(value);
                 format!(
                     "sourced_id IN (SELECT {} FROM {} WHERE {} = {value})",
@@ -133,7 +153,10 @@ impl<'d> Builder<'d> {
             Filter::And(items) => (items, " AND "),
             Filter::Or(items) => (items, " OR "),
         };
-        let parts: Vec<String> = items.iter().map(|f| format!("({})", self.filter(decl, f))).collect();
+        let parts: Vec<String> = items
+            .iter()
+            .map(|f| format!("({})", self.filter(decl, f)))
+            .collect();
         parts.join(joiner)
     }
 
@@ -190,9 +213,16 @@ impl<'d> Builder<'d> {
     fn order_by(&mut self, query: &ListQuery) {
         match query.sort {
             Some(key) if key.field.name != "sourcedId" => {
-                let dir = if key.descending { "DESC NULLS LAST" } else { "ASC NULLS FIRST" };
+                let dir = if key.descending {
+                    "DESC NULLS LAST"
+                } else {
+                    "ASC NULLS FIRST"
+                };
                 let tie = if key.descending { "DESC" } else { "ASC" };
-                self.sql.push_str(&format!(" ORDER BY {} {dir}, sourced_id {tie}", column(key.field)));
+                self.sql.push_str(&format!(
+                    " ORDER BY {} {dir}, sourced_id {tie}",
+                    column(key.field)
+                ));
             }
             Some(key) if key.descending => self.sql.push_str(" ORDER BY sourced_id DESC"),
             _ => self.sql.push_str(" ORDER BY sourced_id ASC"),
@@ -214,7 +244,10 @@ fn sql_operator(op: Op) -> &'static str {
 
 /// `%text%` with LIKE's own wildcards escaped, so `~'50%'` means the text.
 fn like_pattern(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -241,16 +274,31 @@ mod tests {
     #[test]
     fn count_uses_the_same_filter_as_the_page() {
         let (page, count) = compile(&[("filter", "familyName='Ng'")]);
-        assert!(page.sql.contains("WHERE (\"f_familyName\" = ?1)"), "{}", page.sql);
-        assert!(count.sql.ends_with("WHERE (\"f_familyName\" = ?1)"), "{}", count.sql);
+        assert!(
+            page.sql.contains("WHERE (\"f_familyName\" = ?1)"),
+            "{}",
+            page.sql
+        );
+        assert!(
+            count.sql.ends_with("WHERE (\"f_familyName\" = ?1)"),
+            "{}",
+            count.sql
+        );
         assert_eq!(count.params, vec![SqlValue::Text("Ng".into())]);
     }
 
     #[test]
     fn sort_applies_before_paging_with_a_tie_breaker() {
-        let (page, _) = compile(&[("sort", "familyName"), ("orderBy", "desc"), ("limit", "5"), ("offset", "10")]);
+        let (page, _) = compile(&[
+            ("sort", "familyName"),
+            ("orderBy", "desc"),
+            ("limit", "5"),
+            ("offset", "10"),
+        ]);
         assert!(
-            page.sql.ends_with("ORDER BY \"f_familyName\" DESC NULLS LAST, sourced_id DESC LIMIT ?1 OFFSET ?2"),
+            page.sql.ends_with(
+                "ORDER BY \"f_familyName\" DESC NULLS LAST, sourced_id DESC LIMIT ?1 OFFSET ?2"
+            ),
             "{}",
             page.sql
         );
@@ -265,7 +313,9 @@ mod tests {
             .with_scope(Scope::Where(Condition::equals(field, "active")));
         let (page, _) = list(&Numbered, &USERS, &q);
         assert!(
-            page.sql.contains("WHERE (\"f_status\" = ?1) AND ((\"f_givenName\" = ?2) OR (\"f_givenName\" = ?3))"),
+            page.sql.contains(
+                "WHERE (\"f_status\" = ?1) AND ((\"f_givenName\" = ?2) OR (\"f_givenName\" = ?3))"
+            ),
             "{}",
             page.sql
         );

@@ -8,7 +8,10 @@ use super::{Base, GuidRef, normalize_as, nullable_vec};
 use crate::primitives::{Date, vocabulary};
 use crate::resource::{FieldDecl, ModelError, RefDecl, ResourceDecl};
 
-vocabulary!(SessionType, ["gradingPeriod", "semester", "schoolYear", "term"]);
+vocabulary!(
+    SessionType,
+    ["gradingPeriod", "semester", "schoolYear", "term"]
+);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -22,7 +25,11 @@ pub struct AcademicSession {
     pub kind: SessionType,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<GuidRef>,
-    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub children: Vec<GuidRef>,
     pub school_year: String,
 }
@@ -46,12 +53,31 @@ pub static ACADEMIC_SESSIONS: ResourceDecl = ResourceDecl {
     ],
     aliases: &[],
     selectable: &[
-        "sourcedId", "status", "dateLastModified", "metadata", "title", "startDate", "endDate",
-        "type", "parent", "children", "schoolYear",
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "metadata",
+        "title",
+        "startDate",
+        "endDate",
+        "type",
+        "parent",
+        "children",
+        "schoolYear",
     ],
     refs: &[
-        RefDecl { path: "parent", collection: "academicSessions", ref_type: "academicSession", with_name: false },
-        RefDecl { path: "children", collection: "academicSessions", ref_type: "academicSession", with_name: false },
+        RefDecl {
+            path: "parent",
+            collection: "academicSessions",
+            ref_type: "academicSession",
+            with_name: false,
+        },
+        RefDecl {
+            path: "children",
+            collection: "academicSessions",
+            ref_type: "academicSession",
+            with_name: false,
+        },
     ],
     extensions: &[],
     search: &["title"],

@@ -21,18 +21,38 @@ pub struct Class {
     pub class_type: Option<ClassType>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub grades: Vec<Grade>,
-    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub subjects: Vec<String>,
     pub course: GuidRef,
     pub school: GuidRef,
     pub terms: Vec<GuidRef>,
-    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub subject_codes: Vec<String>,
-    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub periods: Vec<String>,
-    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub resources: Vec<GuidRef>,
 }
 
@@ -60,15 +80,48 @@ pub static CLASSES: ResourceDecl = ResourceDecl {
     ],
     aliases: &[],
     selectable: &[
-        "sourcedId", "status", "dateLastModified", "metadata", "title", "classCode", "classType",
-        "location", "grades", "subjects", "course", "school", "terms", "subjectCodes", "periods",
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "metadata",
+        "title",
+        "classCode",
+        "classType",
+        "location",
+        "grades",
+        "subjects",
+        "course",
+        "school",
+        "terms",
+        "subjectCodes",
+        "periods",
         "resources",
     ],
     refs: &[
-        RefDecl { path: "course", collection: "courses", ref_type: "course", with_name: false },
-        RefDecl { path: "school", collection: "orgs", ref_type: "org", with_name: false },
-        RefDecl { path: "terms", collection: "academicSessions", ref_type: "academicSession", with_name: false },
-        RefDecl { path: "resources", collection: "resources", ref_type: "resource", with_name: false },
+        RefDecl {
+            path: "course",
+            collection: "courses",
+            ref_type: "course",
+            with_name: false,
+        },
+        RefDecl {
+            path: "school",
+            collection: "orgs",
+            ref_type: "org",
+            with_name: false,
+        },
+        RefDecl {
+            path: "terms",
+            collection: "academicSessions",
+            ref_type: "academicSession",
+            with_name: false,
+        },
+        RefDecl {
+            path: "resources",
+            collection: "resources",
+            ref_type: "resource",
+            with_name: false,
+        },
     ],
     extensions: &[],
     search: &["title"],

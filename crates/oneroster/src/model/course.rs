@@ -15,15 +15,31 @@ pub struct Course {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub school_year: Option<GuidRef>,
     pub course_code: String,
-    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub grades: Vec<crate::primitives::Grade>,
-    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub subjects: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org: Option<GuidRef>,
-    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub subject_codes: Vec<String>,
-    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub resources: Vec<GuidRef>,
 }
 
@@ -45,13 +61,38 @@ pub static COURSES: ResourceDecl = ResourceDecl {
     ],
     aliases: &[],
     selectable: &[
-        "sourcedId", "status", "dateLastModified", "metadata", "title", "schoolYear",
-        "courseCode", "grades", "subjects", "org", "subjectCodes", "resources",
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "metadata",
+        "title",
+        "schoolYear",
+        "courseCode",
+        "grades",
+        "subjects",
+        "org",
+        "subjectCodes",
+        "resources",
     ],
     refs: &[
-        RefDecl { path: "schoolYear", collection: "academicSessions", ref_type: "academicSession", with_name: false },
-        RefDecl { path: "org", collection: "orgs", ref_type: "org", with_name: false },
-        RefDecl { path: "resources", collection: "resources", ref_type: "resource", with_name: false },
+        RefDecl {
+            path: "schoolYear",
+            collection: "academicSessions",
+            ref_type: "academicSession",
+            with_name: false,
+        },
+        RefDecl {
+            path: "org",
+            collection: "orgs",
+            ref_type: "org",
+            with_name: false,
+        },
+        RefDecl {
+            path: "resources",
+            collection: "resources",
+            ref_type: "resource",
+            with_name: false,
+        },
     ],
     extensions: &[],
     search: &["title", "courseCode"],

@@ -8,7 +8,10 @@ use super::{Base, GuidRef, normalize_as};
 use crate::primitives::{Date, Flag, vocabulary};
 use crate::resource::{FieldDecl, ModelError, RefDecl, ResourceDecl};
 
-vocabulary!(EnrollmentRole, ["administrator", "proctor", "student", "teacher"]);
+vocabulary!(
+    EnrollmentRole,
+    ["administrator", "proctor", "student", "teacher"]
+);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -46,13 +49,37 @@ pub static ENROLLMENTS: ResourceDecl = ResourceDecl {
     ],
     aliases: &[],
     selectable: &[
-        "sourcedId", "status", "dateLastModified", "metadata", "user", "class", "school", "role",
-        "primary", "beginDate", "endDate",
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "metadata",
+        "user",
+        "class",
+        "school",
+        "role",
+        "primary",
+        "beginDate",
+        "endDate",
     ],
     refs: &[
-        RefDecl { path: "user", collection: "users", ref_type: "user", with_name: false },
-        RefDecl { path: "class", collection: "classes", ref_type: "class", with_name: false },
-        RefDecl { path: "school", collection: "orgs", ref_type: "org", with_name: false },
+        RefDecl {
+            path: "user",
+            collection: "users",
+            ref_type: "user",
+            with_name: false,
+        },
+        RefDecl {
+            path: "class",
+            collection: "classes",
+            ref_type: "class",
+            with_name: false,
+        },
+        RefDecl {
+            path: "school",
+            collection: "orgs",
+            ref_type: "org",
+            with_name: false,
+        },
     ],
     extensions: &[],
     search: &["role"],

@@ -7,7 +7,17 @@ use super::{Base, GuidRef, normalize_as, nullable_vec};
 use crate::primitives::vocabulary;
 use crate::resource::{FieldDecl, ModelError, RefDecl, ResourceDecl};
 
-vocabulary!(OrgType, ["department", "district", "local", "national", "school", "state"]);
+vocabulary!(
+    OrgType,
+    [
+        "department",
+        "district",
+        "local",
+        "national",
+        "school",
+        "state"
+    ]
+);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -20,7 +30,11 @@ pub struct Org {
     pub identifier: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<GuidRef>,
-    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub children: Vec<GuidRef>,
 }
 
@@ -41,12 +55,29 @@ pub static ORGS: ResourceDecl = ResourceDecl {
     ],
     aliases: &[],
     selectable: &[
-        "sourcedId", "status", "dateLastModified", "metadata", "name", "type", "identifier",
-        "parent", "children",
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "metadata",
+        "name",
+        "type",
+        "identifier",
+        "parent",
+        "children",
     ],
     refs: &[
-        RefDecl { path: "parent", collection: "orgs", ref_type: "org", with_name: false },
-        RefDecl { path: "children", collection: "orgs", ref_type: "org", with_name: false },
+        RefDecl {
+            path: "parent",
+            collection: "orgs",
+            ref_type: "org",
+            with_name: false,
+        },
+        RefDecl {
+            path: "children",
+            collection: "orgs",
+            ref_type: "org",
+            with_name: false,
+        },
     ],
     extensions: &[],
     search: &["name"],

@@ -73,7 +73,11 @@ pub struct UserProfile {
     pub application_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub credentials: Vec<Credential>,
 }
 
@@ -122,7 +126,11 @@ pub struct User {
     /// Stored as an argon2 hash, never returned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
-    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable_vec",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub resources: Vec<GuidRef>,
 }
 
@@ -130,12 +138,14 @@ fn normalize(input: Value) -> Result<Value, ModelError> {
     let user: User = parse_as(input)?;
     require_non_empty(&user.roles, "roles")?;
     if user.given_name.trim().is_empty() || user.family_name.trim().is_empty() {
-        return Err(ModelError("givenName and familyName must not be blank".into()));
+        return Err(ModelError(
+            "givenName and familyName must not be blank".into(),
+        ));
     }
-    if let Some(email) = &user.email {
-        if !email.contains('@') {
-            return Err(ModelError(format!("email: '{email}' is not an email address")));
-        }
+    if let Some(email) = user.email.as_ref().filter(|e| !e.contains('@')) {
+        return Err(ModelError(format!(
+            "email: '{email}' is not an email address"
+        )));
     }
     canonical(&user)
 }
@@ -167,19 +177,62 @@ pub static USERS: ResourceDecl = ResourceDecl {
         FieldDecl::many("grades"),
         FieldDecl::many("agents.sourcedId"),
     ],
-    aliases: &[("role", "roles.role"), ("orgs.sourcedId", "roles.org.sourcedId")],
+    aliases: &[
+        ("role", "roles.role"),
+        ("orgs.sourcedId", "roles.org.sourcedId"),
+    ],
     selectable: &[
-        "sourcedId", "status", "dateLastModified", "metadata", "userMasterIdentifier",
-        "username", "userIds", "enabledUser", "givenName", "familyName", "middleName",
-        "preferredFirstName", "preferredMiddleName", "preferredLastName", "pronouns", "roles",
-        "userProfiles", "primaryOrg", "identifier", "email", "sms", "phone", "agents", "grades",
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "metadata",
+        "userMasterIdentifier",
+        "username",
+        "userIds",
+        "enabledUser",
+        "givenName",
+        "familyName",
+        "middleName",
+        "preferredFirstName",
+        "preferredMiddleName",
+        "preferredLastName",
+        "pronouns",
+        "roles",
+        "userProfiles",
+        "primaryOrg",
+        "identifier",
+        "email",
+        "sms",
+        "phone",
+        "agents",
+        "grades",
         "resources",
     ],
     refs: &[
-        RefDecl { path: "roles.org", collection: "orgs", ref_type: "org", with_name: false },
-        RefDecl { path: "primaryOrg", collection: "orgs", ref_type: "org", with_name: true },
-        RefDecl { path: "agents", collection: "users", ref_type: "user", with_name: false },
-        RefDecl { path: "resources", collection: "resources", ref_type: "resource", with_name: false },
+        RefDecl {
+            path: "roles.org",
+            collection: "orgs",
+            ref_type: "org",
+            with_name: false,
+        },
+        RefDecl {
+            path: "primaryOrg",
+            collection: "orgs",
+            ref_type: "org",
+            with_name: true,
+        },
+        RefDecl {
+            path: "agents",
+            collection: "users",
+            ref_type: "user",
+            with_name: false,
+        },
+        RefDecl {
+            path: "resources",
+            collection: "resources",
+            ref_type: "resource",
+            with_name: false,
+        },
     ],
     extensions: &["roles.metadata", "primaryOrg.name"],
     search: &["givenName", "familyName", "email"],

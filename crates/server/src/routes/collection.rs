@@ -92,7 +92,13 @@ pub async fn respond_page(
         body["limit"] = query.limit.into();
     }
     let origin = super::origin(state, headers);
-    let link = paging::link_header(&format!("{origin}{path}"), pairs, query.offset, query.limit, page.total);
+    let link = paging::link_header(
+        &format!("{origin}{path}"),
+        pairs,
+        query.offset,
+        query.limit,
+        page.total,
+    );
     let mut response = axum::Json(body).into_response();
     let h = response.headers_mut();
     h.insert("x-total-count", HeaderValue::from(page.total));
@@ -113,10 +119,12 @@ async fn get_one(
 ) -> Result<Response, ApiError> {
     let fields = query::fields_from_pairs(decl, pairs.iter())?;
     let doc = state.rollcall.engine.get(decl, &id).await?;
-    if let Some((field, value)) = scope {
-        if !path::values_at(&doc, field.name).iter().any(|v| v == value) {
-            return Err(ApiError::NotFound(format!("{} '{id}' not found", decl.singular)));
-        }
+    // A view's record must belong to the view: /schools/{id} is not any org.
+    if scope.is_some_and(|(f, v)| !path::values_at(&doc, f.name).iter().any(|x| x == v)) {
+        return Err(ApiError::NotFound(format!(
+            "{} '{id}' not found",
+            decl.singular
+        )));
     }
     single(&state, &headers, decl, doc, fields.as_deref()).await
 }

@@ -16,7 +16,10 @@ pub async fn healthz(State(state): State<AppState>) -> Result<(StatusCode, Json<
         .store()
         .ping()
         .await
-        .map_err(|e| ApiError::Status { status: StatusCode::SERVICE_UNAVAILABLE, message: format!("database unavailable: {e}") })?;
+        .map_err(|e| ApiError::Status {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: format!("database unavailable: {e}"),
+        })?;
     Ok((StatusCode::OK, Json(json!({"status": "ok"}))))
 }
 

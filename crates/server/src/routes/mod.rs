@@ -41,7 +41,10 @@ pub fn origin(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(url) = &state.config.public_url {
         return url.trim_end_matches('/').to_owned();
     }
-    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
     format!("http://{host}")
 }
 
@@ -66,6 +69,14 @@ pub async fn render_all(
         }
     }
     let api_base = format!("{}{API_PREFIX}", origin(state, headers));
-    let ctx = RenderContext { profile, api_base: &api_base, names: &names, fields };
-    Ok(docs.into_iter().map(|d| render::render(decl, d, &ctx)).collect())
+    let ctx = RenderContext {
+        profile,
+        api_base: &api_base,
+        names: &names,
+        fields,
+    };
+    Ok(docs
+        .into_iter()
+        .map(|d| render::render(decl, d, &ctx))
+        .collect())
 }

@@ -3,8 +3,8 @@
 //! fields (`client_secret_post`).
 
 use axum::Form;
-use axum::extract::rejection::FormRejection;
 use axum::extract::State;
+use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -21,7 +21,11 @@ pub struct TokenRequest {
     scope: Option<String>,
 }
 
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, form: Result<Form<TokenRequest>, FormRejection>) -> Result<Response, ApiError> {
+pub async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<TokenRequest>, FormRejection>,
+) -> Result<Response, ApiError> {
     let Ok(Form(form)) = form else {
         return Err(oauth_error(
             StatusCode::BAD_REQUEST,
@@ -40,33 +44,70 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, form: Resu
         Some(pair) => pair,
         None => match (form.client_id, form.client_secret) {
             (Some(id), Some(secret)) => (id, secret),
-            _ => return Err(oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client credentials are required")),
+            _ => {
+                return Err(oauth_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    "client credentials are required",
+                ));
+            }
         },
     };
-    let token = state.rollcall.auth.issue_token(&id, &secret, form.scope.as_deref()).await?;
+    let token = state
+        .rollcall
+        .auth
+        .issue_token(&id, &secret, form.scope.as_deref())
+        .await?;
     let mut response = axum::Json(token).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().expect("static header"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        "no-store".parse().expect("static header"),
+    );
     Ok(response)
 }
 
 fn oauth_error(status: StatusCode, error: &'static str, message: &str) -> ApiError {
-    ApiError::OAuth { status, error, message: message.into() }
+    ApiError::OAuth {
+        status,
+        error,
+        message: message.into(),
+    }
 }
 
 /// `Authorization: Basic base64(id:secret)`, if present (RFC 6749 §2.3.1:
 /// both parts are form-urlencoded before base64).
 fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, ApiError> {
-    let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
         return Ok(None);
     };
-    let Some((scheme, encoded)) = value.split_once(' ') else { return Ok(None) };
+    let Some((scheme, encoded)) = value.split_once(' ') else {
+        return Ok(None);
+    };
     if !scheme.eq_ignore_ascii_case("basic") {
         return Ok(None);
     }
-    let malformed = || oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "malformed Basic credentials");
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
+    let malformed = || {
+        oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "malformed Basic credentials",
+        )
+    };
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| malformed())?;
     let text = String::from_utf8(decoded).map_err(|_| malformed())?;
     let (id, secret) = text.split_once(':').ok_or_else(malformed)?;
-    let unescape = |s: &str| form_urlencoded::parse(format!("v={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
-    Ok(Some((unescape(id).ok_or_else(malformed)?, unescape(secret).ok_or_else(malformed)?)))
+    let unescape = |s: &str| {
+        form_urlencoded::parse(format!("v={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    Ok(Some((
+        unescape(id).ok_or_else(malformed)?,
+        unescape(secret).ok_or_else(malformed)?,
+    )))
 }

@@ -39,11 +39,26 @@ impl Reply {
     #[track_caller]
     pub fn assert_imsx(&self, status: u16, code: &str) {
         assert_eq!(self.status, status, "body: {}", self.body);
-        assert_eq!(self.body["imsx_codeMajor"], "failure", "body: {}", self.body);
+        assert_eq!(
+            self.body["imsx_codeMajor"], "failure",
+            "body: {}",
+            self.body
+        );
         assert_eq!(self.body["imsx_severity"], "error");
-        assert_eq!(self.body["imsx_CodeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldName"], "TargetEndSystem");
-        assert_eq!(self.body["imsx_CodeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldValue"], code, "body: {}", self.body);
-        assert!(self.body["imsx_description"].as_str().is_some_and(|d| !d.is_empty()));
+        assert_eq!(
+            self.body["imsx_CodeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldName"],
+            "TargetEndSystem"
+        );
+        assert_eq!(
+            self.body["imsx_CodeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldValue"], code,
+            "body: {}",
+            self.body
+        );
+        assert!(
+            self.body["imsx_description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty())
+        );
     }
 }
 
@@ -58,9 +73,20 @@ impl TestApp {
         let store = Arc::new(rollcall_store_sqlite::open(&dir.join("rollcall.db")).unwrap());
         let rollcall = Rollcall::new(store, Arc::new(SystemClock), b"test-signing-key".to_vec());
         let all: Vec<String> = scope::ALL.iter().map(|s| s.to_string()).collect();
-        rollcall.auth.put_client(CLIENT_ID, "tests", CLIENT_SECRET, &all).await.unwrap();
-        let config = ServerConfig { profile, body_limit: 64 * 1024, ..ServerConfig::default() };
-        let app = rollcall_server::app(AppState { rollcall: rollcall.clone(), config: Arc::new(config) });
+        rollcall
+            .auth
+            .put_client(CLIENT_ID, "tests", CLIENT_SECRET, &all)
+            .await
+            .unwrap();
+        let config = ServerConfig {
+            profile,
+            body_limit: 64 * 1024,
+            ..ServerConfig::default()
+        };
+        let app = rollcall_server::app(AppState {
+            rollcall: rollcall.clone(),
+            config: Arc::new(config),
+        });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
@@ -68,7 +94,14 @@ impl TestApp {
             let _ = rx.await;
         }));
         let http = reqwest::Client::new();
-        let mut app = Self { base, http, token: String::new(), rollcall, dir, _shutdown: tx };
+        let mut app = Self {
+            base,
+            http,
+            token: String::new(),
+            rollcall,
+            dir,
+            _shutdown: tx,
+        };
         app.token = app.fetch_token(None).await;
         app
     }
@@ -88,11 +121,18 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
-        r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned()
+        r.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     pub fn url(&self, path: &str) -> String {
-        if path.starts_with('/') { format!("{}{path}", self.base) } else { format!("{}{API}/{path}", self.base) }
+        if path.starts_with('/') {
+            format!("{}{path}", self.base)
+        } else {
+            format!("{}{API}/{path}", self.base)
+        }
     }
 
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
@@ -100,46 +140,84 @@ impl TestApp {
         let status = r.status().as_u16();
         let headers = r.headers().clone();
         let bytes = r.bytes().await.unwrap();
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
-        Reply { status, headers, body }
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// `path` relative to the OneRoster base (`users?limit=1`) or absolute (`/healthz`).
     pub async fn get(&self, path: &str) -> Reply {
-        self.send(self.http.get(self.url(path)).bearer_auth(&self.token)).await
+        self.send(self.http.get(self.url(path)).bearer_auth(&self.token))
+            .await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
-        self.send(self.http.post(self.url(path)).bearer_auth(&self.token).json(&body)).await
+        self.send(
+            self.http
+                .post(self.url(path))
+                .bearer_auth(&self.token)
+                .json(&body),
+        )
+        .await
     }
 
     pub async fn put(&self, path: &str, body: Value) -> Reply {
-        self.send(self.http.put(self.url(path)).bearer_auth(&self.token).json(&body)).await
+        self.send(
+            self.http
+                .put(self.url(path))
+                .bearer_auth(&self.token)
+                .json(&body),
+        )
+        .await
     }
 
     pub async fn patch(&self, path: &str, body: Value) -> Reply {
-        self.send(self.http.patch(self.url(path)).bearer_auth(&self.token).json(&body)).await
+        self.send(
+            self.http
+                .patch(self.url(path))
+                .bearer_auth(&self.token)
+                .json(&body),
+        )
+        .await
     }
 
     pub async fn delete(&self, path: &str) -> Reply {
-        self.send(self.http.delete(self.url(path)).bearer_auth(&self.token)).await
+        self.send(self.http.delete(self.url(path)).bearer_auth(&self.token))
+            .await
     }
 
     /// Creates a record through the API and returns its sourcedId.
     pub async fn create(&self, collection: &str, wrapper: &str, record: Value) -> String {
         let r = self.post(collection, json!({ wrapper: record })).await;
         assert_eq!(r.status, 201, "creating {collection}: {}", r.body);
-        r.body["sourcedIdPairs"]["allocatedSourcedId"].as_str().unwrap().to_owned()
+        r.body["sourcedIdPairs"]["allocatedSourcedId"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// A small district: an org, a term, a course, a class, and users.
     pub async fn seed_school(&self) {
-        self.create("orgs", "org", org("school-1", "North High")).await;
+        self.create("orgs", "org", org("school-1", "North High"))
+            .await;
         self.create("academicSessions", "academicSession", json!({"sourcedId": "term-1", "title": "Fall",
             "type": "term", "startDate": "2026-08-15", "endDate": "2026-12-20", "schoolYear": "2027"})).await;
-        self.create("courses", "course", json!({"sourcedId": "course-1", "title": "Algebra", "courseCode": "ALG1",
-            "org": {"sourcedId": "school-1"}})).await;
-        self.create("classes", "class", class("class-1", "Algebra 1A")).await;
+        self.create(
+            "courses",
+            "course",
+            json!({"sourcedId": "course-1", "title": "Algebra", "courseCode": "ALG1",
+            "org": {"sourcedId": "school-1"}}),
+        )
+        .await;
+        self.create("classes", "class", class("class-1", "Algebra 1A"))
+            .await;
     }
 }
 
