@@ -56,13 +56,7 @@ pub async fn run(args: ClientsArgs) -> Result<()> {
         ClientsCommand::List => {
             for c in store.clients().await? {
                 let state = if c.disabled { "disabled" } else { "enabled" };
-                println!(
-                    "{}\t{}\t{}\t{}",
-                    c.client_id,
-                    c.name,
-                    state,
-                    c.scopes.join(" ")
-                );
+                println!("{}\t{}\t{}\t{}", c.client_id, c.name, state, c.scopes.join(" "));
             }
         }
         ClientsCommand::Delete { client_id } => {

@@ -14,11 +14,7 @@ use rollcall_store::Store;
 #[derive(Args, Clone)]
 pub struct DatabaseArgs {
     /// Where the data lives: `sqlite://PATH` (created if missing).
-    #[arg(
-        long,
-        env = "ROLLCALL_DATABASE_URL",
-        default_value = "sqlite://rollcall.db"
-    )]
+    #[arg(long, env = "ROLLCALL_DATABASE_URL", default_value = "sqlite://rollcall.db")]
     pub database_url: String,
 }
 
@@ -30,11 +26,7 @@ pub struct ServeArgs {
     #[command(flatten)]
     db: DatabaseArgs,
     /// A client with every scope, created or updated at start.
-    #[arg(
-        long,
-        env = "ROLLCALL_BOOTSTRAP_CLIENT_ID",
-        requires = "bootstrap_client_secret"
-    )]
+    #[arg(long, env = "ROLLCALL_BOOTSTRAP_CLIENT_ID", requires = "bootstrap_client_secret")]
     bootstrap_client_id: Option<String>,
     #[arg(
         long,
@@ -60,10 +52,7 @@ pub struct ServeArgs {
 
 /// Opens the store named by the database URL.
 pub fn open_store(url: &str) -> Result<Arc<dyn Store>> {
-    if let Some(path) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    {
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         let store = rollcall_store_sqlite::open(&PathBuf::from(path))
             .with_context(|| format!("opening SQLite database {path}"))?;
         return Ok(Arc::new(store));
@@ -82,14 +71,9 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         }
     };
     let rollcall = Rollcall::new(store.clone(), Arc::new(SystemClock), key.into_bytes());
-    if let (Some(id), Some(secret_text)) =
-        (&args.bootstrap_client_id, &args.bootstrap_client_secret)
-    {
+    if let (Some(id), Some(secret_text)) = (&args.bootstrap_client_id, &args.bootstrap_client_secret) {
         let all: Vec<String> = scope::ALL.iter().map(|s| (*s).to_owned()).collect();
-        rollcall
-            .auth
-            .put_client(id, "bootstrap", secret_text, &all)
-            .await?;
+        rollcall.auth.put_client(id, "bootstrap", secret_text, &all).await?;
         tracing::info!(client_id = %id, "bootstrap client ready");
     } else if store.clients().await?.is_empty() {
         eprintln!(
@@ -123,8 +107,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };

@@ -7,11 +7,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "rollcall",
-    version,
-    about = "A OneRoster 1.2 rostering service"
-)]
+#[command(name = "rollcall", version, about = "A OneRoster 1.2 rostering service")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -29,8 +25,7 @@ enum Command {
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=info".into()),
         )
         .init();
     match Cli::parse().command {

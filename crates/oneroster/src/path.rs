@@ -27,19 +27,11 @@ fn collect(node: &Value, segments: &[&str], out: &mut Vec<String>) {
 }
 
 /// Calls `f` on every object found at `path` (arrays flattened).
-pub fn for_each_object(
-    doc: &mut Value,
-    path: &str,
-    f: &mut dyn FnMut(&mut serde_json::Map<String, Value>),
-) {
+pub fn for_each_object(doc: &mut Value, path: &str, f: &mut dyn FnMut(&mut serde_json::Map<String, Value>)) {
     visit(doc, &path.split('.').collect::<Vec<_>>(), f);
 }
 
-fn visit(
-    node: &mut Value,
-    segments: &[&str],
-    f: &mut dyn FnMut(&mut serde_json::Map<String, Value>),
-) {
+fn visit(node: &mut Value, segments: &[&str], f: &mut dyn FnMut(&mut serde_json::Map<String, Value>)) {
     match (node, segments.split_first()) {
         (Value::Array(items), _) => items.iter_mut().for_each(|i| visit(i, segments, f)),
         (Value::Object(map), None) => f(map),
@@ -84,9 +76,6 @@ mod tests {
         let mut doc = json!({"roles": [{"role": "x", "metadata": {}}], "primaryOrg": {"name": "n", "sourcedId": "o"}});
         remove_at(&mut doc, "roles.metadata");
         remove_at(&mut doc, "primaryOrg.name");
-        assert_eq!(
-            doc,
-            json!({"roles": [{"role": "x"}], "primaryOrg": {"sourcedId": "o"}})
-        );
+        assert_eq!(doc, json!({"roles": [{"role": "x"}], "primaryOrg": {"sourcedId": "o"}}));
     }
 }

@@ -23,10 +23,7 @@ impl SourcedId {
         if raw.len() > MAX_SOURCED_ID_LEN {
             return Err(format!("sourcedId longer than {MAX_SOURCED_ID_LEN} bytes"));
         }
-        if raw
-            .chars()
-            .any(|c| c.is_control() || matches!(c, '/' | '?' | '#'))
-        {
+        if raw.chars().any(|c| c.is_control() || matches!(c, '/' | '?' | '#')) {
             return Err("sourcedId must not contain control characters, '/', '?' or '#'".into());
         }
         Ok(Self(raw.to_owned()))
@@ -275,10 +272,7 @@ mod tests {
     #[test]
     fn grade_accepts_numbers_and_strings() {
         let g: Vec<Grade> = serde_json::from_str(r#"[5, "05", "KG", -1]"#).unwrap();
-        assert_eq!(
-            serde_json::to_string(&g).unwrap(),
-            r#"["5","05","KG","-1"]"#
-        );
+        assert_eq!(serde_json::to_string(&g).unwrap(), r#"["5","05","KG","-1"]"#);
         assert!(serde_json::from_str::<Grade>("1.5").is_err());
     }
 

@@ -182,11 +182,9 @@ fn parse_limit(raw: Option<&str>) -> Result<u32, QueryError> {
     let Some(raw) = raw else {
         return Ok(DEFAULT_LIMIT);
     };
-    let limit: u32 = raw.parse().map_err(|_| {
-        QueryError::data(format!(
-            "limit must be an integer from 1 to {MAX_LIMIT}, got '{raw}'"
-        ))
-    })?;
+    let limit: u32 = raw
+        .parse()
+        .map_err(|_| QueryError::data(format!("limit must be an integer from 1 to {MAX_LIMIT}, got '{raw}'")))?;
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(QueryError::data(format!(
             "limit must be from 1 to {MAX_LIMIT}, got {limit}"
@@ -200,11 +198,7 @@ fn parse_offset(raw: Option<&str>) -> Result<u64, QueryError> {
     raw.parse::<u64>()
         .ok()
         .filter(|o| *o <= i64::MAX as u64)
-        .ok_or_else(|| {
-            QueryError::data(format!(
-                "offset must be a non-negative integer, got '{raw}'"
-            ))
-        })
+        .ok_or_else(|| QueryError::data(format!("offset must be a non-negative integer, got '{raw}'")))
 }
 
 fn parse_sort(
@@ -227,12 +221,9 @@ fn parse_sort(
             descending,
         }));
     };
-    let field = decl.field(name.trim()).ok_or_else(|| {
-        QueryError::data(format!(
-            "cannot sort {} by unknown field '{name}'",
-            decl.collection
-        ))
-    })?;
+    let field = decl
+        .field(name.trim())
+        .ok_or_else(|| QueryError::data(format!("cannot sort {} by unknown field '{name}'", decl.collection)))?;
     if !ResourceDecl::is_sortable(field) {
         return Err(QueryError::data(format!(
             "cannot sort by '{name}': it holds several values per record"
@@ -286,8 +277,7 @@ fn parse_fields(decl: &ResourceDecl, raw: &str) -> Result<Vec<String>, QueryErro
 }
 
 fn resolve_filter(decl: &'static ResourceDecl, raw: &str) -> Result<Filter, QueryError> {
-    let expr =
-        filter::parse(raw).map_err(|e| QueryError::filter(format!("invalid filter: {e}")))?;
+    let expr = filter::parse(raw).map_err(|e| QueryError::filter(format!("invalid filter: {e}")))?;
     resolve_expr(decl, expr)
 }
 
@@ -308,14 +298,9 @@ fn resolve_expr(decl: &'static ResourceDecl, expr: FilterExpr) -> Result<Filter,
                     decl.field_names().join(", ")
                 ))
             })?;
-            let value = typed_value(field, p.op, p.value).map_err(|m| {
-                QueryError::filter(format!("{m} (field '{name}' at position {})", p.position))
-            })?;
-            Filter::Cond(Condition {
-                field,
-                op: p.op,
-                value,
-            })
+            let value = typed_value(field, p.op, p.value)
+                .map_err(|m| QueryError::filter(format!("{m} (field '{name}' at position {})", p.position)))?;
+            Filter::Cond(Condition { field, op: p.op, value })
         }
     })
 }
@@ -335,9 +320,7 @@ fn typed_value(field: &FieldDecl, op: Op, value: FilterValue) -> Result<FilterVa
     };
     Ok(match value {
         FilterValue::One(v) => FilterValue::One(convert(v)?),
-        FilterValue::List(vs) => {
-            FilterValue::List(vs.into_iter().map(convert).collect::<Result<_, _>>()?)
-        }
+        FilterValue::List(vs) => FilterValue::List(vs.into_iter().map(convert).collect::<Result<_, _>>()?),
     })
 }
 
@@ -394,10 +377,7 @@ mod tests {
 
     #[test]
     fn sort_and_fields_are_checked() {
-        assert_eq!(
-            q(&[("sort", "nope")]).unwrap_err().kind,
-            QueryErrorKind::InvalidData
-        );
+        assert_eq!(q(&[("sort", "nope")]).unwrap_err().kind, QueryErrorKind::InvalidData);
         assert!(q(&[("sort", "roles.role")]).is_err());
         assert!(q(&[("orderBy", "up")]).is_err());
         let l = q(&[("sort", "familyName"), ("orderBy", "desc")]).unwrap();

@@ -61,17 +61,13 @@ impl ApiError {
             Self::NotFound(m) => (S::NOT_FOUND, CodeMinor::UnknownObject, m.clone()),
             Self::Conflict(m) => (S::CONFLICT, CodeMinor::InvalidData, m.clone()),
             Self::Unprocessable(m) => (S::UNPROCESSABLE_ENTITY, CodeMinor::InvalidData, m.clone()),
-            Self::Status { status, message } => {
-                (*status, code_for_status(*status), message.clone())
-            }
+            Self::Status { status, message } => (*status, code_for_status(*status), message.clone()),
             Self::Internal(_) => (
                 S::INTERNAL_SERVER_ERROR,
                 CodeMinor::InternalServerError,
                 "internal server error".into(),
             ),
-            Self::OAuth {
-                status, message, ..
-            } => (*status, code_for_status(*status), message.clone()),
+            Self::OAuth { status, message, .. } => (*status, code_for_status(*status), message.clone()),
         }
     }
 }
@@ -93,8 +89,7 @@ impl IntoResponse for ApiError {
             tracing::error!(%cause, "request failed");
         }
         let (status, code, description) = self.parts();
-        let mut body = serde_json::to_value(StatusInfo::failure(code, description))
-            .expect("imsx body serialises");
+        let mut body = serde_json::to_value(StatusInfo::failure(code, description)).expect("imsx body serialises");
         if let Self::OAuth { error, message, .. } = &self {
             body["error"] = (*error).into();
             body["error_description"] = message.clone().into();
@@ -109,10 +104,9 @@ impl IntoResponse for ApiError {
             _ => None,
         };
         if let Some(challenge) = challenge {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
-            );
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
         }
         response
     }

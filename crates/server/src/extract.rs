@@ -17,18 +17,17 @@ impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            ApiError::Unauthorized("an Authorization: Bearer token is required".into())
-        })?;
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::Unauthorized("an Authorization: Bearer token is required".into()))?;
         let token = header
             .to_str()
             .ok()
             .and_then(|h| h.split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim())
-            .ok_or_else(|| {
-                ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'".into())
-            })?;
+            .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'".into()))?;
         Ok(Self(state.rollcall.auth.verify(token)?))
     }
 }
@@ -47,11 +46,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let raw = parts.uri.query().unwrap_or("");
-        Ok(Self(
-            form_urlencoded::parse(raw.as_bytes())
-                .into_owned()
-                .collect(),
-        ))
+        Ok(Self(form_urlencoded::parse(raw.as_bytes()).into_owned().collect()))
     }
 }
 
@@ -76,12 +71,10 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 message: "the request body must be JSON (Content-Type: application/json)".into(),
             });
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::Status {
-                status: e.status(),
-                message: e.body_text(),
-            })?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| ApiError::Status {
+            status: e.status(),
+            message: e.body_text(),
+        })?;
         serde_json::from_slice(&bytes)
             .map(Self)
             .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))
@@ -91,11 +84,9 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
 /// Takes the resource object out of its wrapper (`{"user": {…}}`).
 pub fn unwrap_body(body: Value, wrapper: &str) -> Result<Value, ApiError> {
     match body {
-        Value::Object(mut m) => m.remove(wrapper).ok_or_else(|| {
-            ApiError::Unprocessable(format!(
-                "the body must be an object with a '{wrapper}' member"
-            ))
-        }),
+        Value::Object(mut m) => m
+            .remove(wrapper)
+            .ok_or_else(|| ApiError::Unprocessable(format!("the body must be an object with a '{wrapper}' member"))),
         _ => Err(ApiError::Unprocessable(format!(
             "the body must be an object with a '{wrapper}' member"
         ))),

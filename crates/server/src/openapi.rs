@@ -18,10 +18,7 @@ pub fn document() -> Value {
     for view in VIEWS {
         let tag = view.base.collection;
         let list = op_list(view.base, &format!("getAll{}", title(view.path)), tag);
-        paths.insert(
-            format!("{API_PREFIX}/{}", view.path),
-            json!({ "get": list }),
-        );
+        paths.insert(format!("{API_PREFIX}/{}", view.path), json!({ "get": list }));
         let one = op_get(view.base, &format!("get{}", title(view.path)), tag);
         paths.insert(
             format!("{API_PREFIX}/{}/{{sourcedId}}", view.path),
@@ -157,9 +154,7 @@ fn op_write(decl: &ResourceDecl, id: &str, tag: &str, status: &str, description:
 }
 
 fn errors(mut responses: Value) -> Value {
-    for code in [
-        "400", "401", "403", "404", "409", "413", "415", "422", "429", "500",
-    ] {
+    for code in ["400", "401", "403", "404", "409", "413", "415", "422", "429", "500"] {
         responses[code] = json!({ "$ref": "#/components/responses/Error" });
     }
     responses

@@ -25,11 +25,7 @@ impl Totals {
 /// each URL keeps the request's other parameters.
 pub fn link_header(url: &str, pairs: &QueryPairs, offset: u64, limit: u32, total: u64) -> String {
     let limit64 = u64::from(limit);
-    let last = if total == 0 {
-        0
-    } else {
-        (total - 1) / limit64 * limit64
-    };
+    let last = if total == 0 { 0 } else { (total - 1) / limit64 * limit64 };
     let mut rels = vec![("first", 0)];
     if offset > 0 {
         rels.push(("prev", offset.saturating_sub(limit64)));
@@ -46,10 +42,7 @@ pub fn link_header(url: &str, pairs: &QueryPairs, offset: u64, limit: u32, total
 
 fn page_url(url: &str, pairs: &QueryPairs, offset: u64, limit: u32) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs
-        .iter()
-        .filter(|(k, _)| *k != "limit" && *k != "offset")
-    {
+    for (k, v) in pairs.iter().filter(|(k, _)| *k != "limit" && *k != "offset") {
         query.append_pair(k, v);
     }
     query.append_pair("limit", &limit.to_string());
@@ -69,9 +62,7 @@ mod tests {
         ]);
         let link = link_header("http://h/users", &pairs, 10, 10, 35);
         assert!(
-            link.contains(
-                "<http://h/users?filter=status%3D%27active%27&limit=10&offset=0>; rel=\"first\""
-            ),
+            link.contains("<http://h/users?filter=status%3D%27active%27&limit=10&offset=0>; rel=\"first\""),
             "{link}"
         );
         assert!(link.contains("offset=0>; rel=\"prev\""));

@@ -72,9 +72,7 @@ pub fn render(decl: &ResourceDecl, mut doc: Value, ctx: &RenderContext<'_>) -> V
     }
     for r in decl.refs {
         let with_name = r.with_name && ctx.profile != Profile::OneRoster;
-        path::for_each_object(&mut doc, r.path, &mut |m| {
-            complete_ref(m, r, ctx, with_name)
-        });
+        path::for_each_object(&mut doc, r.path, &mut |m| complete_ref(m, r, ctx, with_name));
     }
     match ctx.profile {
         Profile::OneRoster => {
@@ -89,17 +87,8 @@ pub fn render(decl: &ResourceDecl, mut doc: Value, ctx: &RenderContext<'_>) -> V
     select(doc, ctx.fields)
 }
 
-fn complete_ref(
-    m: &mut Map<String, Value>,
-    r: &oneroster::RefDecl,
-    ctx: &RenderContext<'_>,
-    with_name: bool,
-) {
-    let Some(id) = m
-        .get("sourcedId")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-    else {
+fn complete_ref(m: &mut Map<String, Value>, r: &oneroster::RefDecl, ctx: &RenderContext<'_>, with_name: bool) {
+    let Some(id) = m.get("sourcedId").and_then(Value::as_str).map(str::to_owned) else {
         return;
     };
     let href = format!("{}/{}/{}", ctx.api_base, r.collection, encode_segment(&id));
@@ -114,10 +103,7 @@ fn complete_ref(
 }
 
 /// The ids a page of records references through `with_name` references.
-pub fn named_ref_ids<'a>(
-    decl: &ResourceDecl,
-    docs: impl IntoIterator<Item = &'a Value>,
-) -> Vec<String> {
+pub fn named_ref_ids<'a>(decl: &ResourceDecl, docs: impl IntoIterator<Item = &'a Value>) -> Vec<String> {
     let paths: Vec<String> = decl
         .refs
         .iter()
@@ -152,12 +138,9 @@ fn flag_as_bool(doc: &mut Value, key: &str) {
 
 fn select(doc: Value, fields: Option<&[String]>) -> Value {
     match (doc, fields) {
-        (Value::Object(mut m), Some(fields)) => Value::Object(
-            fields
-                .iter()
-                .filter_map(|f| m.remove_entry(f.as_str()))
-                .collect(),
-        ),
+        (Value::Object(mut m), Some(fields)) => {
+            Value::Object(fields.iter().filter_map(|f| m.remove_entry(f.as_str())).collect())
+        }
         (doc, _) => doc,
     }
 }
@@ -212,11 +195,7 @@ mod tests {
 
     #[test]
     fn old_timeback_gets_boolean_enabled_user() {
-        let out = render(
-            &USERS,
-            user(),
-            &ctx(Profile::Timeback202504, &HashMap::new()),
-        );
+        let out = render(&USERS, user(), &ctx(Profile::Timeback202504, &HashMap::new()));
         assert_eq!(out["enabledUser"], json!(true));
     }
 }

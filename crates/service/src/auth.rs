@@ -96,11 +96,7 @@ impl Auth {
         client_secret: &str,
         requested: Option<&str>,
     ) -> Result<TokenResponse, AuthError> {
-        let client = self
-            .store
-            .client(client_id)
-            .await
-            .map_err(ServiceError::from)?;
+        let client = self.store.client(client_id).await.map_err(ServiceError::from)?;
         let Some(client) = client.filter(|c| !c.disabled) else {
             // Spend the same time as a real check, so ids cannot be probed.
             secret::verify(client_secret.to_owned(), DUMMY_HASH.clone()).await;
@@ -139,19 +135,13 @@ impl Auth {
             .map_err(|_| AuthError::InvalidToken("the access token is invalid".into()))?
             .claims;
         if claims.exp <= self.clock.now().timestamp() {
-            return Err(AuthError::InvalidToken(
-                "the access token has expired".into(),
-            ));
+            return Err(AuthError::InvalidToken("the access token has expired".into()));
         }
         Ok(claims)
     }
 
     /// Creates a client with a random id and secret.
-    pub async fn create_client(
-        &self,
-        name: &str,
-        scopes: &[String],
-    ) -> Result<NewClient, ServiceError> {
+    pub async fn create_client(&self, name: &str, scopes: &[String]) -> Result<NewClient, ServiceError> {
         let client = NewClient {
             client_id: secret::random_token(12),
             client_secret: secret::random_token(32),
@@ -200,8 +190,8 @@ fn grant(client: &ClientRecord, requested: Option<&str>) -> Result<Vec<String>, 
     requested
         .split_whitespace()
         .map(|asked| {
-            let short = scope::short_name(asked)
-                .ok_or_else(|| AuthError::InvalidScope(format!("unknown scope '{asked}'")))?;
+            let short =
+                scope::short_name(asked).ok_or_else(|| AuthError::InvalidScope(format!("unknown scope '{asked}'")))?;
             let uri = scope::uri(short);
             if client.scopes.contains(&uri) {
                 Ok(uri)

@@ -46,27 +46,16 @@ impl Engine {
     }
 
     pub async fn get(&self, decl: &'static ResourceDecl, id: &str) -> Result<Value, ServiceError> {
-        self.store
-            .get(decl, id)
-            .await?
-            .ok_or_else(|| not_found(decl, id))
+        self.store.get(decl, id).await?.ok_or_else(|| not_found(decl, id))
     }
 
-    pub async fn list(
-        &self,
-        decl: &'static ResourceDecl,
-        query: &ListQuery,
-    ) -> Result<Page, ServiceError> {
+    pub async fn list(&self, decl: &'static ResourceDecl, query: &ListQuery) -> Result<Page, ServiceError> {
         Ok(self.store.list(decl, query).await?)
     }
 
     /// POST: stores a new record; the server allocates a UUID when the
     /// client supplies no sourcedId.
-    pub async fn create(
-        &self,
-        decl: &'static ResourceDecl,
-        input: Value,
-    ) -> Result<SourcedIdPair, ServiceError> {
+    pub async fn create(&self, decl: &'static ResourceDecl, input: Value) -> Result<SourcedIdPair, ServiceError> {
         let mut object = into_object(decl, input)?;
         let supplied = match object.get("sourcedId") {
             None | Some(Value::Null) => None,
@@ -77,9 +66,7 @@ impl Engine {
                 )));
             }
         };
-        let id = supplied
-            .clone()
-            .unwrap_or_else(|| SourcedId::allocate().to_string());
+        let id = supplied.clone().unwrap_or_else(|| SourcedId::allocate().to_string());
         hash_write_only(decl, &mut object).await?;
         let doc = self.stamp(decl, object, &id)?;
         self.store.insert(decl, doc).await?;
@@ -91,12 +78,7 @@ impl Engine {
 
     /// PUT: replaces an existing record with the body. A stored password is
     /// kept when the body omits it (send `"password": null` to clear it).
-    pub async fn replace(
-        &self,
-        decl: &'static ResourceDecl,
-        id: &str,
-        input: Value,
-    ) -> Result<Value, ServiceError> {
+    pub async fn replace(&self, decl: &'static ResourceDecl, id: &str, input: Value) -> Result<Value, ServiceError> {
         let mut object = into_object(decl, input)?;
         check_body_id(&object, id)?;
         hash_write_only(decl, &mut object).await?;
@@ -119,12 +101,7 @@ impl Engine {
 
     /// PATCH: changes only the top-level fields sent; `null` removes a field
     /// (RFC 7396 merge semantics at the top level).
-    pub async fn patch(
-        &self,
-        decl: &'static ResourceDecl,
-        id: &str,
-        input: Value,
-    ) -> Result<Value, ServiceError> {
+    pub async fn patch(&self, decl: &'static ResourceDecl, id: &str, input: Value) -> Result<Value, ServiceError> {
         let mut changes = into_object(decl, input)?;
         check_body_id(&changes, id)?;
         hash_write_only(decl, &mut changes).await?;
@@ -157,10 +134,7 @@ impl Engine {
         let now = Timestamp::new(self.clock.now()).to_wire();
         let update = Box::new(move |mut current: Value| {
             if let Value::Object(m) = &mut current {
-                m.insert(
-                    "status".into(),
-                    Value::String(Status::Tobedeleted.as_str().into()),
-                );
+                m.insert("status".into(), Value::String(Status::Tobedeleted.as_str().into()));
                 m.insert("dateLastModified".into(), Value::String(now));
             }
             Ok(current)
@@ -174,10 +148,7 @@ impl Engine {
 
     /// getUserWithDemographics: the user and the demographics record that
     /// shares its sourcedId, if any.
-    pub async fn user_with_demographics(
-        &self,
-        id: &str,
-    ) -> Result<(Value, Option<Value>), ServiceError> {
+    pub async fn user_with_demographics(&self, id: &str) -> Result<(Value, Option<Value>), ServiceError> {
         let user = self
             .store
             .get(&USERS, id)
@@ -220,22 +191,14 @@ impl Engine {
     }
 
     /// Sets the server-owned fields and validates into the stored form.
-    fn stamp(
-        &self,
-        decl: &ResourceDecl,
-        mut object: Map<String, Value>,
-        id: &str,
-    ) -> Result<Value, ServiceError> {
+    fn stamp(&self, decl: &ResourceDecl, mut object: Map<String, Value>, id: &str) -> Result<Value, ServiceError> {
         object.insert("sourcedId".into(), Value::String(id.to_owned()));
         object.insert(
             "dateLastModified".into(),
             Value::String(Timestamp::new(self.clock.now()).to_wire()),
         );
         if object.get("status").is_none_or(Value::is_null) {
-            object.insert(
-                "status".into(),
-                Value::String(Status::Active.as_str().into()),
-            );
+            object.insert("status".into(), Value::String(Status::Active.as_str().into()));
         }
         (decl.normalize)(Value::Object(object)).map_err(|e| ServiceError::Invalid(e.0))
     }
@@ -279,10 +242,7 @@ fn check_body_id(object: &Map<String, Value>, id: &str) -> Result<(), ServiceErr
 }
 
 /// Replaces every write-only value (passwords) with its argon2 hash.
-async fn hash_write_only(
-    decl: &ResourceDecl,
-    object: &mut Map<String, Value>,
-) -> Result<(), ServiceError> {
+async fn hash_write_only(decl: &ResourceDecl, object: &mut Map<String, Value>) -> Result<(), ServiceError> {
     let mut doc = Value::Object(std::mem::take(object));
     for field in decl.write_only {
         let (parent, key) = field.rsplit_once('.').unwrap_or(("", field));
@@ -300,10 +260,7 @@ async fn hash_write_only(
         let mut hashes = hashes.into_iter();
         visit(&mut doc, parent, &mut |m: &mut Map<String, Value>| {
             if let Some(Value::String(_)) = m.get(key) {
-                m.insert(
-                    key.to_owned(),
-                    Value::String(hashes.next().unwrap_or_default()),
-                );
+                m.insert(key.to_owned(), Value::String(hashes.next().unwrap_or_default()));
             }
         });
     }

@@ -43,9 +43,6 @@ mod tests {
             Some("roster.createput")
         );
         assert_eq!(short_name("admin"), Some("admin"));
-        assert_eq!(
-            short_name("https://purl.imsglobal.org/spec/or/v1p2/scope/nope"),
-            None
-        );
+        assert_eq!(short_name("https://purl.imsglobal.org/spec/or/v1p2/scope/nope"), None);
     }
 }

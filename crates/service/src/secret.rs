@@ -25,11 +25,7 @@ pub fn hash_blocking(secret: &str) -> Result<String, ServiceError> {
 /// Checks `secret` against a stored hash; false on any mismatch or bad hash.
 pub async fn verify(secret: String, stored: String) -> bool {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&stored).is_ok_and(|h| {
-            Argon2::default()
-                .verify_password(secret.as_bytes(), &h)
-                .is_ok()
-        })
+        PasswordHash::new(&stored).is_ok_and(|h| Argon2::default().verify_password(secret.as_bytes(), &h).is_ok())
     })
     .await
     .unwrap_or(false)

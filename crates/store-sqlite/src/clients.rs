@@ -43,7 +43,13 @@ impl ClientStore for SqliteStore {
                      ON CONFLICT (client_id) DO UPDATE SET name = excluded.name, \
                      secret_hash = excluded.secret_hash, scopes = excluded.scopes, disabled = excluded.disabled"
                 ),
-                (&client.client_id, &client.name, &client.secret_hash, client.scopes.join(" "), client.disabled),
+                (
+                    &client.client_id,
+                    &client.name,
+                    &client.secret_hash,
+                    client.scopes.join(" "),
+                    client.disabled,
+                ),
             )
             .map_err(backend)?;
             Ok(())
@@ -86,10 +92,8 @@ impl SettingsStore for SqliteStore {
                 (&key, &value),
             )
             .map_err(backend)?;
-            c.query_row("SELECT value FROM settings WHERE key = ?1", [&key], |r| {
-                r.get(0)
-            })
-            .map_err(backend)
+            c.query_row("SELECT value FROM settings WHERE key = ?1", [&key], |r| r.get(0))
+                .map_err(backend)
         })
         .await
     }

@@ -38,11 +38,8 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
             let name = column(field).trim_matches('"').to_owned();
             if !existing.contains(&name) {
                 let def = schema::column_def(&SqliteSchema, field);
-                tx.execute_batch(&format!(
-                    "ALTER TABLE {} ADD COLUMN {def}",
-                    quote(decl.collection)
-                ))
-                .map_err(backend)?;
+                tx.execute_batch(&format!("ALTER TABLE {} ADD COLUMN {def}", quote(decl.collection)))
+                    .map_err(backend)?;
             }
         }
         for statement in schema::create_indexes(decl) {

@@ -12,20 +12,12 @@ use crate::{Sqlite, SqliteStore, backend};
 
 #[async_trait]
 impl ResourceStore for SqliteStore {
-    async fn get(
-        &self,
-        decl: &'static ResourceDecl,
-        id: &str,
-    ) -> Result<Option<Value>, StoreError> {
+    async fn get(&self, decl: &'static ResourceDecl, id: &str) -> Result<Option<Value>, StoreError> {
         let id = id.to_owned();
         self.read(move |c| load(c, decl, &id)).await
     }
 
-    async fn get_many(
-        &self,
-        decl: &'static ResourceDecl,
-        ids: Vec<String>,
-    ) -> Result<Vec<Value>, StoreError> {
+    async fn get_many(&self, decl: &'static ResourceDecl, ids: Vec<String>) -> Result<Vec<Value>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -45,19 +37,13 @@ impl ResourceStore for SqliteStore {
         .await
     }
 
-    async fn list(
-        &self,
-        decl: &'static ResourceDecl,
-        query: &ListQuery,
-    ) -> Result<Page, StoreError> {
+    async fn list(&self, decl: &'static ResourceDecl, query: &ListQuery) -> Result<Page, StoreError> {
         let (page, count) = sql::list(&Sqlite, decl, query);
         self.read(move |c| {
             let total: i64 = c
                 .prepare_cached(&count.sql)
                 .map_err(backend)?
-                .query_row(params_from_iter(count.params.iter().map(to_sql)), |r| {
-                    r.get(0)
-                })
+                .query_row(params_from_iter(count.params.iter().map(to_sql)), |r| r.get(0))
                 .map_err(backend)?;
             let mut stmt = c.prepare_cached(&page.sql).map_err(backend)?;
             let rows = stmt
@@ -93,12 +79,7 @@ impl ResourceStore for SqliteStore {
         .await
     }
 
-    async fn update(
-        &self,
-        decl: &'static ResourceDecl,
-        id: &str,
-        change: Update,
-    ) -> Result<Value, StoreError> {
+    async fn update(&self, decl: &'static ResourceDecl, id: &str, change: Update) -> Result<Value, StoreError> {
         let id = id.to_owned();
         self.write(move |c| {
             let tx = c.transaction().map_err(backend)?;
@@ -133,12 +114,7 @@ fn load(c: &Connection, decl: &ResourceDecl, id: &str) -> Result<Option<Value>, 
 }
 
 /// Replaces the record's rows in the terms table.
-fn write_terms(
-    c: &Connection,
-    decl: &ResourceDecl,
-    id: &str,
-    doc: &Value,
-) -> Result<(), StoreError> {
+fn write_terms(c: &Connection, decl: &ResourceDecl, id: &str, doc: &Value) -> Result<(), StoreError> {
     let table = quote(&terms::table(decl));
     c.prepare_cached(&format!("DELETE FROM {table} WHERE sourced_id = ?1"))
         .map_err(backend)?
@@ -161,14 +137,8 @@ fn conflict(decl: &ResourceDecl, id: &str, e: rusqlite::Error) -> StoreError {
     }
     let message = e.to_string();
     match schema::conflict_field(decl, &message) {
-        Some(field) => StoreError::Conflict(format!(
-            "another {} already has this {}",
-            decl.singular, field.name
-        )),
-        None => StoreError::Conflict(format!(
-            "a {} with sourcedId '{id}' already exists",
-            decl.singular
-        )),
+        Some(field) => StoreError::Conflict(format!("another {} already has this {}", decl.singular, field.name)),
+        None => StoreError::Conflict(format!("a {} with sourcedId '{id}' already exists", decl.singular)),
     }
 }
 
@@ -180,8 +150,7 @@ fn sourced_id(doc: &Value) -> Result<String, StoreError> {
 }
 
 fn parse_doc(text: &str) -> Result<Value, StoreError> {
-    serde_json::from_str(text)
-        .map_err(|e| StoreError::Backend(format!("corrupt stored document: {e}")))
+    serde_json::from_str(text).map_err(|e| StoreError::Backend(format!("corrupt stored document: {e}")))
 }
 
 fn to_sql(v: &SqlValue) -> rusqlite::types::Value {

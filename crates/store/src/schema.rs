@@ -76,9 +76,7 @@ pub fn create_indexes(decl: &ResourceDecl) -> Vec<String> {
 
 /// Scalar declared fields other than the primary key: the generated columns.
 pub fn scalar_fields(decl: &ResourceDecl) -> impl Iterator<Item = &'static FieldDecl> + '_ {
-    decl.fields
-        .iter()
-        .filter(|f| !f.many && f.name != "sourcedId")
+    decl.fields.iter().filter(|f| !f.many && f.name != "sourcedId")
 }
 
 pub fn index_name(decl: &ResourceDecl, field: &FieldDecl) -> String {

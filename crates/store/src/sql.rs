@@ -62,8 +62,7 @@ pub fn list(dialect: &dyn Dialect, decl: &ResourceDecl, query: &ListQuery) -> (C
     page.order_by(query);
     let limit = page.param(SqlValue::Int(i64::from(query.limit)));
     let offset = page.param(SqlValue::Int(query.offset as i64));
-    page.sql
-        .push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
+    page.sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
     (page.finish(), count.finish())
 }
 
@@ -153,10 +152,7 @@ impl<'d> Builder<'d> {
             Filter::And(items) => (items, " AND "),
             Filter::Or(items) => (items, " OR "),
         };
-        let parts: Vec<String> = items
-            .iter()
-            .map(|f| format!("({})", self.filter(decl, f)))
-            .collect();
+        let parts: Vec<String> = items.iter().map(|f| format!("({})", self.filter(decl, f))).collect();
         parts.join(joiner)
     }
 
@@ -219,10 +215,8 @@ impl<'d> Builder<'d> {
                     "ASC NULLS FIRST"
                 };
                 let tie = if key.descending { "DESC" } else { "ASC" };
-                self.sql.push_str(&format!(
-                    " ORDER BY {} {dir}, sourced_id {tie}",
-                    column(key.field)
-                ));
+                self.sql
+                    .push_str(&format!(" ORDER BY {} {dir}, sourced_id {tie}", column(key.field)));
             }
             Some(key) if key.descending => self.sql.push_str(" ORDER BY sourced_id DESC"),
             _ => self.sql.push_str(" ORDER BY sourced_id ASC"),
@@ -244,10 +238,7 @@ fn sql_operator(op: Op) -> &'static str {
 
 /// `%text%` with LIKE's own wildcards escaped, so `~'50%'` means the text.
 fn like_pattern(text: &str) -> String {
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -274,16 +265,8 @@ mod tests {
     #[test]
     fn count_uses_the_same_filter_as_the_page() {
         let (page, count) = compile(&[("filter", "familyName='Ng'")]);
-        assert!(
-            page.sql.contains("WHERE (\"f_familyName\" = ?1)"),
-            "{}",
-            page.sql
-        );
-        assert!(
-            count.sql.ends_with("WHERE (\"f_familyName\" = ?1)"),
-            "{}",
-            count.sql
-        );
+        assert!(page.sql.contains("WHERE (\"f_familyName\" = ?1)"), "{}", page.sql);
+        assert!(count.sql.ends_with("WHERE (\"f_familyName\" = ?1)"), "{}", count.sql);
         assert_eq!(count.params, vec![SqlValue::Text("Ng".into())]);
     }
 
@@ -296,9 +279,8 @@ mod tests {
             ("offset", "10"),
         ]);
         assert!(
-            page.sql.ends_with(
-                "ORDER BY \"f_familyName\" DESC NULLS LAST, sourced_id DESC LIMIT ?1 OFFSET ?2"
-            ),
+            page.sql
+                .ends_with("ORDER BY \"f_familyName\" DESC NULLS LAST, sourced_id DESC LIMIT ?1 OFFSET ?2"),
             "{}",
             page.sql
         );
@@ -313,9 +295,8 @@ mod tests {
             .with_scope(Scope::Where(Condition::equals(field, "active")));
         let (page, _) = list(&Numbered, &USERS, &q);
         assert!(
-            page.sql.contains(
-                "WHERE (\"f_status\" = ?1) AND ((\"f_givenName\" = ?2) OR (\"f_givenName\" = ?3))"
-            ),
+            page.sql
+                .contains("WHERE (\"f_status\" = ?1) AND ((\"f_givenName\" = ?2) OR (\"f_givenName\" = ?3))"),
             "{}",
             page.sql
         );
@@ -324,7 +305,13 @@ mod tests {
     #[test]
     fn many_fields_go_through_the_terms_table() {
         let (page, _) = compile(&[("filter", "roles.role!='student'")]);
-        assert!(page.sql.contains("sourced_id NOT IN (SELECT sourced_id FROM \"users__terms\" WHERE field = ?1 AND value = ?2)"), "{}", page.sql);
+        assert!(
+            page.sql.contains(
+                "sourced_id NOT IN (SELECT sourced_id FROM \"users__terms\" WHERE field = ?1 AND value = ?2)"
+            ),
+            "{}",
+            page.sql
+        );
     }
 
     #[test]

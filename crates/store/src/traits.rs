@@ -22,34 +22,20 @@ pub type Update = Box<dyn FnOnce(Value) -> Result<Value, ModelError> + Send>;
 /// Records of every declared OneRoster resource, stored as canonical JSON.
 #[async_trait]
 pub trait ResourceStore: Send + Sync {
-    async fn get(&self, decl: &'static ResourceDecl, id: &str)
-    -> Result<Option<Value>, StoreError>;
+    async fn get(&self, decl: &'static ResourceDecl, id: &str) -> Result<Option<Value>, StoreError>;
 
     /// Records with the given ids (missing ones are skipped), for resolving
     /// references such as `primaryOrg.name` in one round trip.
-    async fn get_many(
-        &self,
-        decl: &'static ResourceDecl,
-        ids: Vec<String>,
-    ) -> Result<Vec<Value>, StoreError>;
+    async fn get_many(&self, decl: &'static ResourceDecl, ids: Vec<String>) -> Result<Vec<Value>, StoreError>;
 
-    async fn list(
-        &self,
-        decl: &'static ResourceDecl,
-        query: &ListQuery,
-    ) -> Result<Page, StoreError>;
+    async fn list(&self, decl: &'static ResourceDecl, query: &ListQuery) -> Result<Page, StoreError>;
 
     /// Stores a new record; `Conflict` if its sourcedId or a unique field is taken.
     async fn insert(&self, decl: &'static ResourceDecl, doc: Value) -> Result<(), StoreError>;
 
     /// Replaces a record with `change(current)`; `NotFound` if absent.
     /// Returns the stored result.
-    async fn update(
-        &self,
-        decl: &'static ResourceDecl,
-        id: &str,
-        change: Update,
-    ) -> Result<Value, StoreError>;
+    async fn update(&self, decl: &'static ResourceDecl, id: &str, change: Update) -> Result<Value, StoreError>;
 }
 
 /// An OAuth client. The secret is only ever held as an argon2 hash.

@@ -118,16 +118,7 @@ pub enum Op {
 impl Op {
     /// Every operator, two-character symbols before their one-character
     /// prefixes so a scan in this order is a longest match.
-    pub const ALL: [Op; 8] = [
-        Op::Ne,
-        Op::Ge,
-        Op::Le,
-        Op::Eq,
-        Op::Gt,
-        Op::Lt,
-        Op::Contains,
-        Op::In,
-    ];
+    pub const ALL: [Op; 8] = [Op::Ne, Op::Ge, Op::Le, Op::Eq, Op::Gt, Op::Lt, Op::Contains, Op::In];
 
     /// The operator as written in a filter.
     pub fn symbol(self) -> &'static str {
@@ -202,11 +193,7 @@ mod tests {
             ]),
             FilterExpr::Predicate(pred("c", "3", 0)),
         ]);
-        let fields: Vec<String> = expr
-            .predicates()
-            .iter()
-            .map(|p| p.field.as_dotted())
-            .collect();
+        let fields: Vec<String> = expr.predicates().iter().map(|p| p.field.as_dotted()).collect();
         assert_eq!(fields, ["a", "b", "c"]);
     }
 }

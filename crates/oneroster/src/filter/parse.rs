@@ -44,10 +44,7 @@ pub fn parse(input: &str) -> Result<FilterExpr, FilterError> {
             format!("filter longer than {MAX_FILTER_BYTES} bytes"),
         ));
     }
-    if input
-        .trim_matches(|c: char| c.is_ascii_whitespace())
-        .is_empty()
-    {
+    if input.trim_matches(|c: char| c.is_ascii_whitespace()).is_empty() {
         return Err(FilterError::new(0, "empty filter"));
     }
     let mut parser = Parser {
@@ -60,10 +57,7 @@ pub fn parse(input: &str) -> Result<FilterExpr, FilterError> {
     parser.skip_ws();
     match parser.peek() {
         None => Ok(expr),
-        Some(b')') => Err(FilterError::new(
-            parser.pos,
-            "unexpected ')' with no matching '('",
-        )),
+        Some(b')') => Err(FilterError::new(parser.pos, "unexpected ')' with no matching '('")),
         Some(_) => Err(parser.expected("AND or OR")),
     }
 }
@@ -90,8 +84,7 @@ impl Connective {
         let mut flat = Vec::with_capacity(children.len());
         for child in children {
             match (self, child) {
-                (Connective::And, FilterExpr::And(inner))
-                | (Connective::Or, FilterExpr::Or(inner)) => {
+                (Connective::And, FilterExpr::And(inner)) | (Connective::Or, FilterExpr::Or(inner)) => {
                     flat.extend(inner);
                 }
                 (_, other) => flat.push(other),
@@ -296,12 +289,9 @@ impl<'a> Parser<'a> {
         let start = self.pos;
         let symbol = self.take_while(|b| b"=!<>~@".contains(&b));
         if symbol.is_empty() {
-            return Err(self.expected(&format!(
-                "an operator (=, !=, >, >=, <, <=, ~ or @) after '{field}'"
-            )));
+            return Err(self.expected(&format!("an operator (=, !=, >, >=, <, <=, ~ or @) after '{field}'")));
         }
-        Op::from_symbol(symbol)
-            .ok_or_else(|| FilterError::new(start, format!("unknown operator '{symbol}'")))
+        Op::from_symbol(symbol).ok_or_else(|| FilterError::new(start, format!("unknown operator '{symbol}'")))
     }
 
     /// A `'…'` or `"…"` value; inside it the quote character is escaped by

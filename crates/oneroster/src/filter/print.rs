@@ -23,12 +23,7 @@ impl fmt::Display for FilterExpr {
 /// Writes `children` separated by `sep`. Only an OR directly inside an AND
 /// (`parenthesise_or`) needs parentheses: an AND inside an OR already binds
 /// tighter, and same-operator nesting never occurs in a flattened tree.
-fn write_joined(
-    f: &mut fmt::Formatter<'_>,
-    children: &[FilterExpr],
-    sep: &str,
-    parenthesise_or: bool,
-) -> fmt::Result {
+fn write_joined(f: &mut fmt::Formatter<'_>, children: &[FilterExpr], sep: &str, parenthesise_or: bool) -> fmt::Result {
     for (i, child) in children.iter().enumerate() {
         if i > 0 {
             f.write_str(sep)?;
@@ -76,10 +71,7 @@ mod tests {
 
     #[test]
     fn predicate_has_no_spaces_and_escapes_quotes() {
-        assert_eq!(
-            eq("givenName", "O'Brien").to_string(),
-            "givenName='O''Brien'"
-        );
+        assert_eq!(eq("givenName", "O'Brien").to_string(), "givenName='O''Brien'");
         assert_eq!(eq("email", "").to_string(), "email=''");
     }
 
@@ -90,45 +82,30 @@ mod tests {
                 Op::In => FilterValue::List(vec!["x".into()]),
                 _ => FilterValue::One("x".into()),
             };
-            assert_eq!(
-                pred("a", op, value).to_string(),
-                format!("a{}'x'", op.symbol())
-            );
+            assert_eq!(pred("a", op, value).to_string(), format!("a{}'x'", op.symbol()));
         }
     }
 
     #[test]
     fn list_is_joined_with_commas() {
         let list = FilterValue::List(vec!["Ann".into(), "Bob".into()]);
-        assert_eq!(
-            pred("givenName", Op::In, list).to_string(),
-            "givenName@'Ann,Bob'"
-        );
+        assert_eq!(pred("givenName", Op::In, list).to_string(), "givenName@'Ann,Bob'");
     }
 
     #[test]
     fn dotted_field_is_printed_dotted() {
-        assert_eq!(
-            eq("roles.org.sourcedId", "x").to_string(),
-            "roles.org.sourcedId='x'"
-        );
+        assert_eq!(eq("roles.org.sourcedId", "x").to_string(), "roles.org.sourcedId='x'");
     }
 
     #[test]
     fn or_inside_and_is_parenthesised() {
-        let expr = FilterExpr::And(vec![
-            FilterExpr::Or(vec![eq("a", "1"), eq("b", "2")]),
-            eq("c", "3"),
-        ]);
+        let expr = FilterExpr::And(vec![FilterExpr::Or(vec![eq("a", "1"), eq("b", "2")]), eq("c", "3")]);
         assert_eq!(expr.to_string(), "(a='1' OR b='2') AND c='3'");
     }
 
     #[test]
     fn and_inside_or_is_not_parenthesised() {
-        let expr = FilterExpr::Or(vec![
-            eq("a", "1"),
-            FilterExpr::And(vec![eq("b", "2"), eq("c", "3")]),
-        ]);
+        let expr = FilterExpr::Or(vec![eq("a", "1"), FilterExpr::And(vec![eq("b", "2"), eq("c", "3")])]);
         assert_eq!(expr.to_string(), "a='1' OR b='2' AND c='3'");
     }
 }

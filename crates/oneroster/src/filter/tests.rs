@@ -47,17 +47,9 @@ fn bad_operator() {
 #[test]
 fn bad_value() {
     assert_err("a=x", 2, "expected a quoted value after '=', found 'x'");
-    assert_err(
-        "a>=",
-        3,
-        "expected a quoted value after '>=', found end of input",
-    );
+    assert_err("a>=", 3, "expected a quoted value after '>=', found end of input");
     assert_err("a='x", 2, "unterminated quoted value starting");
-    assert_err(
-        "a='1' AND b='it''s",
-        12,
-        "unterminated quoted value starting",
-    );
+    assert_err("a='1' AND b='it''s", 12, "unterminated quoted value starting");
     assert_err(r#"a="x'"#, 2, "unterminated quoted value starting");
     assert_eq!(
         err("a='x").to_string(),
@@ -127,16 +119,9 @@ fn predicate_limit() {
 fn depth_limit() {
     let nested = |depth: usize| format!("{}a='1'{}", "(".repeat(depth), ")".repeat(depth));
     assert!(parse(&nested(MAX_DEPTH)).is_ok());
-    assert_err(
-        &nested(MAX_DEPTH + 1),
-        MAX_DEPTH,
-        "parentheses nested deeper than 16",
-    );
+    assert_err(&nested(MAX_DEPTH + 1), MAX_DEPTH, "parentheses nested deeper than 16");
     let siblings = format!("{} AND {}", nested(MAX_DEPTH), nested(MAX_DEPTH));
-    assert!(
-        parse(&siblings).is_ok(),
-        "depth is nesting, not a running count"
-    );
+    assert!(parse(&siblings).is_ok(), "depth is nesting, not a running count");
 }
 
 // ---- property tests ----
@@ -191,9 +176,7 @@ fn expr() -> impl Strategy<Value = FilterExpr> {
     leaf.prop_recursive(4, 48, 3, |inner| {
         (any::<bool>(), vec(inner, 2..4)).prop_map(|(is_and, children)| group(is_and, children))
     })
-    .prop_filter("within the length limit", |e| {
-        e.to_string().len() <= MAX_FILTER_BYTES
-    })
+    .prop_filter("within the length limit", |e| e.to_string().len() <= MAX_FILTER_BYTES)
 }
 
 /// A non-canonical but valid way of writing a tree.
@@ -206,14 +189,14 @@ struct Spelling {
 }
 
 fn spelling() -> impl Strategy<Value = Spelling> {
-    ("[ \t\n]{0,2}", any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
-        |(ws, lowercase, double_quotes, wrap)| Spelling {
+    ("[ \t\n]{0,2}", any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(ws, lowercase, double_quotes, wrap)| {
+        Spelling {
             ws,
             lowercase,
             double_quotes,
             wrap,
-        },
-    )
+        }
+    })
 }
 
 fn spell(expr: &FilterExpr, s: &Spelling) -> String {
@@ -236,12 +219,7 @@ fn spell_predicate(p: &Predicate, s: &Spelling) -> String {
     };
     let q = if s.double_quotes { '"' } else { '\'' };
     let escaped = raw.replace(q, &format!("{q}{q}"));
-    format!(
-        "{}{ws}{}{ws}{q}{escaped}{q}",
-        p.field,
-        p.op.symbol(),
-        ws = s.ws
-    )
+    format!("{}{ws}{}{ws}{q}{escaped}{q}", p.field, p.op.symbol(), ws = s.ws)
 }
 
 fn spell_joined(children: &[FilterExpr], keyword: &str, s: &Spelling) -> String {

@@ -8,10 +8,7 @@ use super::{Base, GuidRef, normalize_as, nullable_vec};
 use crate::primitives::{Date, vocabulary};
 use crate::resource::{FieldDecl, ModelError, RefDecl, ResourceDecl};
 
-vocabulary!(
-    SessionType,
-    ["gradingPeriod", "semester", "schoolYear", "term"]
-);
+vocabulary!(SessionType, ["gradingPeriod", "semester", "schoolYear", "term"]);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -25,11 +22,7 @@ pub struct AcademicSession {
     pub kind: SessionType,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<GuidRef>,
-    #[serde(
-        default,
-        deserialize_with = "nullable_vec",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<GuidRef>,
     pub school_year: String,
 }

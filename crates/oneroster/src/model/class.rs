@@ -21,38 +21,18 @@ pub struct Class {
     pub class_type: Option<ClassType>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "nullable_vec",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
     pub grades: Vec<Grade>,
-    #[serde(
-        default,
-        deserialize_with = "nullable_vec",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
     pub subjects: Vec<String>,
     pub course: GuidRef,
     pub school: GuidRef,
     pub terms: Vec<GuidRef>,
-    #[serde(
-        default,
-        deserialize_with = "nullable_vec",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
     pub subject_codes: Vec<String>,
-    #[serde(
-        default,
-        deserialize_with = "nullable_vec",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
     pub periods: Vec<String>,
-    #[serde(
-        default,
-        deserialize_with = "nullable_vec",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<GuidRef>,
 }
 

@@ -15,31 +15,15 @@ pub struct Course {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub school_year: Option<GuidRef>,
     pub course_code: String,
-    #[serde(
-        default,
-        deserialize_with = "nullable_vec",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
     pub grades: Vec<crate::primitives::Grade>,
-    #[serde(
-        default,
-        deserialize_with = "nullable_vec",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
     pub subjects: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org: Option<GuidRef>,
-    #[serde(
-        default,
-        deserialize_with = "nullable_vec",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
     pub subject_codes: Vec<String>,
-    #[serde(
-        default,
-        deserialize_with = "nullable_vec",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<GuidRef>,
 }
 

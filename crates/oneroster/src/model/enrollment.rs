@@ -8,10 +8,7 @@ use super::{Base, GuidRef, normalize_as};
 use crate::primitives::{Date, Flag, vocabulary};
 use crate::resource::{FieldDecl, ModelError, RefDecl, ResourceDecl};
 
-vocabulary!(
-    EnrollmentRole,
-    ["administrator", "proctor", "student", "teacher"]
-);
+vocabulary!(EnrollmentRole, ["administrator", "proctor", "student", "teacher"]);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -71,9 +71,7 @@ pub fn canonical<T: Serialize>(record: &T) -> Result<Value, ModelError> {
 /// Rejects an empty list where the spec sets `minItems: 1`.
 pub fn require_non_empty<T>(items: &[T], field: &str) -> Result<(), ModelError> {
     if items.is_empty() {
-        Err(ModelError(format!(
-            "{field}: at least one item is required"
-        )))
+        Err(ModelError(format!("{field}: at least one item is required")))
     } else {
         Ok(())
     }

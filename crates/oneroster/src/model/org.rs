@@ -9,14 +9,7 @@ use crate::resource::{FieldDecl, ModelError, RefDecl, ResourceDecl};
 
 vocabulary!(
     OrgType,
-    [
-        "department",
-        "district",
-        "local",
-        "national",
-        "school",
-        "state"
-    ]
+    ["department", "district", "local", "national", "school", "state"]
 );
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -30,11 +23,7 @@ pub struct Org {
     pub identifier: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<GuidRef>,
-    #[serde(
-        default,
-        deserialize_with = "nullable_vec",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<GuidRef>,
 }
 

@@ -73,11 +73,7 @@ pub struct UserProfile {
     pub application_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "nullable_vec",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
     pub credentials: Vec<Credential>,
 }
 
@@ -126,11 +122,7 @@ pub struct User {
     /// Stored as an argon2 hash, never returned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "nullable_vec",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<GuidRef>,
 }
 
@@ -138,14 +130,10 @@ fn normalize(input: Value) -> Result<Value, ModelError> {
     let user: User = parse_as(input)?;
     require_non_empty(&user.roles, "roles")?;
     if user.given_name.trim().is_empty() || user.family_name.trim().is_empty() {
-        return Err(ModelError(
-            "givenName and familyName must not be blank".into(),
-        ));
+        return Err(ModelError("givenName and familyName must not be blank".into()));
     }
     if let Some(email) = user.email.as_ref().filter(|e| !e.contains('@')) {
-        return Err(ModelError(format!(
-            "email: '{email}' is not an email address"
-        )));
+        return Err(ModelError(format!("email: '{email}' is not an email address")));
     }
     canonical(&user)
 }
@@ -177,10 +165,7 @@ pub static USERS: ResourceDecl = ResourceDecl {
         FieldDecl::many("grades"),
         FieldDecl::many("agents.sourcedId"),
     ],
-    aliases: &[
-        ("role", "roles.role"),
-        ("orgs.sourcedId", "roles.org.sourcedId"),
-    ],
+    aliases: &[("role", "roles.role"), ("orgs.sourcedId", "roles.org.sourcedId")],
     selectable: &[
         "sourcedId",
         "status",

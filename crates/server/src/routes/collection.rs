@@ -25,8 +25,8 @@ use crate::state::AppState;
 /// the trailing slash TimeBack clients send).
 pub fn routes(decl: &'static ResourceDecl) -> Router<AppState> {
     let collection = format!("{API_PREFIX}/{}", decl.collection);
-    let list_create = get(move |s, a, q, h, u| list(decl, None, s, a, q, h, u))
-        .post(move |s, a, h, b| create(decl, s, a, h, b));
+    let list_create =
+        get(move |s, a, q, h, u| list(decl, None, s, a, q, h, u)).post(move |s, a, h, b| create(decl, s, a, h, b));
     let item = get(move |s, a, i, q, h| get_one(decl, None, s, a, i, q, h))
         .put(move |s, a, i, h, b| replace(decl, s, a, i, h, b))
         .patch(move |s, a, i, h, b| patch(decl, s, a, i, h, b))
@@ -92,13 +92,7 @@ pub async fn respond_page(
         body["limit"] = query.limit.into();
     }
     let origin = super::origin(state, headers);
-    let link = paging::link_header(
-        &format!("{origin}{path}"),
-        pairs,
-        query.offset,
-        query.limit,
-        page.total,
-    );
+    let link = paging::link_header(&format!("{origin}{path}"), pairs, query.offset, query.limit, page.total);
     let mut response = axum::Json(body).into_response();
     let h = response.headers_mut();
     h.insert("x-total-count", HeaderValue::from(page.total));
@@ -121,10 +115,7 @@ async fn get_one(
     let doc = state.rollcall.engine.get(decl, &id).await?;
     // A view's record must belong to the view: /schools/{id} is not any org.
     if scope.is_some_and(|(f, v)| !path::values_at(&doc, f.name).iter().any(|x| x == v)) {
-        return Err(ApiError::NotFound(format!(
-            "{} '{id}' not found",
-            decl.singular
-        )));
+        return Err(ApiError::NotFound(format!("{} '{id}' not found", decl.singular)));
     }
     single(&state, &headers, decl, doc, fields.as_deref()).await
 }

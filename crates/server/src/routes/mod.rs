@@ -41,10 +41,7 @@ pub fn origin(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(url) = &state.config.public_url {
         return url.trim_end_matches('/').to_owned();
     }
-    let host = headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     format!("http://{host}")
 }
 
@@ -75,8 +72,5 @@ pub async fn render_all(
         names: &names,
         fields,
     };
-    Ok(docs
-        .into_iter()
-        .map(|d| render::render(decl, d, &ctx))
-        .collect())
+    Ok(docs.into_iter().map(|d| render::render(decl, d, &ctx)).collect())
 }

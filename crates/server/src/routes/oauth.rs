@@ -59,10 +59,9 @@ pub async fn token(
         .issue_token(&id, &secret, form.scope.as_deref())
         .await?;
     let mut response = axum::Json(token).into_response();
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        "no-store".parse().expect("static header"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, "no-store".parse().expect("static header"));
     Ok(response)
 }
 
@@ -77,10 +76,7 @@ fn oauth_error(status: StatusCode, error: &'static str, message: &str) -> ApiErr
 /// `Authorization: Basic base64(id:secret)`, if present (RFC 6749 §2.3.1:
 /// both parts are form-urlencoded before base64).
 fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, ApiError> {
-    let Some(value) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
         return Ok(None);
     };
     let Some((scheme, encoded)) = value.split_once(' ') else {

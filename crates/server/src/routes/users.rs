@@ -37,9 +37,7 @@ async fn user_with_demographics(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (user, demographics) = state.rollcall.engine.user_with_demographics(&id).await?;
-    let mut user = render_all(&state, &headers, &USERS, vec![user], None)
-        .await?
-        .remove(0);
+    let mut user = render_all(&state, &headers, &USERS, vec![user], None).await?.remove(0);
     let demographics = match demographics {
         Some(d) => render_all(&state, &headers, &DEMOGRAPHICS, vec![d], None)
             .await?
@@ -59,10 +57,6 @@ async fn classes_for_user(
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, ApiError> {
     let query = ListQuery::from_pairs(&CLASSES, pairs.iter())?;
-    let page = state
-        .rollcall
-        .engine
-        .classes_for_user(&id, query.clone())
-        .await?;
+    let page = state.rollcall.engine.classes_for_user(&id, query.clone()).await?;
     respond_page(&state, &headers, uri.path(), &CLASSES, &pairs, &query, page).await
 }

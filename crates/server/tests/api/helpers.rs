@@ -39,11 +39,7 @@ impl Reply {
     #[track_caller]
     pub fn assert_imsx(&self, status: u16, code: &str) {
         assert_eq!(self.status, status, "body: {}", self.body);
-        assert_eq!(
-            self.body["imsx_codeMajor"], "failure",
-            "body: {}",
-            self.body
-        );
+        assert_eq!(self.body["imsx_codeMajor"], "failure", "body: {}", self.body);
         assert_eq!(self.body["imsx_severity"], "error");
         assert_eq!(
             self.body["imsx_CodeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldName"],
@@ -54,11 +50,7 @@ impl Reply {
             "body: {}",
             self.body
         );
-        assert!(
-            self.body["imsx_description"]
-                .as_str()
-                .is_some_and(|d| !d.is_empty())
-        );
+        assert!(self.body["imsx_description"].as_str().is_some_and(|d| !d.is_empty()));
     }
 }
 
@@ -145,47 +137,27 @@ impl TestApp {
         } else {
             serde_json::from_slice(&bytes).unwrap_or(Value::Null)
         };
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        Reply { status, headers, body }
     }
 
     /// `path` relative to the OneRoster base (`users?limit=1`) or absolute (`/healthz`).
     pub async fn get(&self, path: &str) -> Reply {
-        self.send(self.http.get(self.url(path)).bearer_auth(&self.token))
-            .await
+        self.send(self.http.get(self.url(path)).bearer_auth(&self.token)).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
-        self.send(
-            self.http
-                .post(self.url(path))
-                .bearer_auth(&self.token)
-                .json(&body),
-        )
-        .await
+        self.send(self.http.post(self.url(path)).bearer_auth(&self.token).json(&body))
+            .await
     }
 
     pub async fn put(&self, path: &str, body: Value) -> Reply {
-        self.send(
-            self.http
-                .put(self.url(path))
-                .bearer_auth(&self.token)
-                .json(&body),
-        )
-        .await
+        self.send(self.http.put(self.url(path)).bearer_auth(&self.token).json(&body))
+            .await
     }
 
     pub async fn patch(&self, path: &str, body: Value) -> Reply {
-        self.send(
-            self.http
-                .patch(self.url(path))
-                .bearer_auth(&self.token)
-                .json(&body),
-        )
-        .await
+        self.send(self.http.patch(self.url(path)).bearer_auth(&self.token).json(&body))
+            .await
     }
 
     pub async fn delete(&self, path: &str) -> Reply {
@@ -205,10 +177,14 @@ impl TestApp {
 
     /// A small district: an org, a term, a course, a class, and users.
     pub async fn seed_school(&self) {
-        self.create("orgs", "org", org("school-1", "North High"))
-            .await;
-        self.create("academicSessions", "academicSession", json!({"sourcedId": "term-1", "title": "Fall",
-            "type": "term", "startDate": "2026-08-15", "endDate": "2026-12-20", "schoolYear": "2027"})).await;
+        self.create("orgs", "org", org("school-1", "North High")).await;
+        self.create(
+            "academicSessions",
+            "academicSession",
+            json!({"sourcedId": "term-1", "title": "Fall",
+            "type": "term", "startDate": "2026-08-15", "endDate": "2026-12-20", "schoolYear": "2027"}),
+        )
+        .await;
         self.create(
             "courses",
             "course",
@@ -216,8 +192,7 @@ impl TestApp {
             "org": {"sourcedId": "school-1"}}),
         )
         .await;
-        self.create("classes", "class", class("class-1", "Algebra 1A"))
-            .await;
+        self.create("classes", "class", class("class-1", "Algebra 1A")).await;
     }
 }
 

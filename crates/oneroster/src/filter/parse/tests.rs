@@ -44,19 +44,13 @@ fn two_predicates_and() {
 
 #[test]
 fn and_binds_tighter_than_or() {
-    let expected = FilterExpr::Or(vec![
-        eq("a", "1"),
-        FilterExpr::And(vec![eq("b", "2"), eq("c", "3")]),
-    ]);
+    let expected = FilterExpr::Or(vec![eq("a", "1"), FilterExpr::And(vec![eq("b", "2"), eq("c", "3")])]);
     assert_eq!(ok("a='1' OR b='2' AND c='3'"), expected);
 }
 
 #[test]
 fn parentheses_override_precedence() {
-    let expected = FilterExpr::And(vec![
-        FilterExpr::Or(vec![eq("a", "1"), eq("b", "2")]),
-        eq("c", "3"),
-    ]);
+    let expected = FilterExpr::And(vec![FilterExpr::Or(vec![eq("a", "1"), eq("b", "2")]), eq("c", "3")]);
     assert_eq!(ok("(a='1' OR b='2') AND c='3'"), expected);
 }
 
@@ -87,11 +81,7 @@ fn every_operator() {
     let more = [("<", Op::Lt), ("<=", Op::Le), ("~", Op::Contains)];
     for (symbol, op) in cases.into_iter().chain(more) {
         assert_eq!(ok(&format!("a{symbol}'x'")), leaf("a", op, "x"), "{symbol}");
-        assert_eq!(
-            ok(&format!("a {symbol} 'x'")),
-            leaf("a", op, "x"),
-            "{symbol}"
-        );
+        assert_eq!(ok(&format!("a {symbol} 'x'")), leaf("a", op, "x"), "{symbol}");
     }
     let list = FilterValue::List(vec!["x".into()]);
     let expected = FilterExpr::Predicate(Predicate {
@@ -113,10 +103,7 @@ fn in_list_items_are_trimmed() {
     let FilterExpr::Predicate(p) = ok("a@' O''Neil ,\tx '") else {
         panic!("not a predicate")
     };
-    assert_eq!(
-        p.value,
-        FilterValue::List(vec!["O'Neil".into(), "x".into()])
-    );
+    assert_eq!(p.value, FilterValue::List(vec!["O'Neil".into(), "x".into()]));
 }
 
 #[test]
@@ -129,20 +116,14 @@ fn dotted_path() {
 
 #[test]
 fn keywords_are_case_insensitive() {
-    let expected = FilterExpr::Or(vec![
-        FilterExpr::And(vec![eq("a", "1"), eq("b", "2")]),
-        eq("c", "3"),
-    ]);
+    let expected = FilterExpr::Or(vec![FilterExpr::And(vec![eq("a", "1"), eq("b", "2")]), eq("c", "3")]);
     assert_eq!(ok("a='1' and b='2' or c='3'"), expected);
     assert_eq!(ok("a='1' And b='2' oR c='3'"), expected);
 }
 
 #[test]
 fn whitespace_is_optional_around_parentheses_and_after_quotes() {
-    let expected = FilterExpr::And(vec![
-        eq("a", "1"),
-        FilterExpr::Or(vec![eq("b", "2"), eq("c", "3")]),
-    ]);
+    let expected = FilterExpr::And(vec![eq("a", "1"), FilterExpr::Or(vec![eq("b", "2"), eq("c", "3")])]);
     assert_eq!(ok("a='1'AND(b='2'OR c='3')"), expected);
     assert_eq!(ok("\n\t a = '1'\tAND ( b='2' OR\nc='3' ) \n"), expected);
 }
