@@ -6,6 +6,7 @@ use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use oneroster::SystemClock;
 use rollcall_service::Rollcall;
+use rollcall_service::auth::NewClient;
 
 use crate::config::{DatabaseArgs, open_store};
 
@@ -32,27 +33,34 @@ enum ClientsCommand {
     },
     /// List clients (never their secrets).
     List,
+    /// Replace a client's secret; prints the new one once.
+    RotateSecret {
+        client_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop issuing tokens to a client (tokens already issued expire within an hour).
+    Disable { client_id: String },
+    /// Issue tokens to a disabled client again.
+    Enable { client_id: String },
     /// Delete a client.
     Delete { client_id: String },
 }
 
 pub async fn run(args: ClientsArgs) -> Result<()> {
     let store = open_store(&args.db.database_url)?;
+    // Managing clients never signs tokens, so no signing key is needed.
+    let auth = Rollcall::new(store.clone(), Arc::new(SystemClock), Vec::new()).auth;
     match args.command {
         ClientsCommand::Create { name, scopes, json } => {
-            // The signing key is not needed to create clients.
-            let rollcall = Rollcall::new(store, Arc::new(SystemClock), Vec::new());
             let scopes: Vec<String> = scopes.split_whitespace().map(str::to_owned).collect();
-            let client = rollcall.auth.create_client(&name, &scopes).await?;
-            if json {
-                println!("{}", serde_json::to_string(&client)?);
-            } else {
-                println!(
-                    "client_id:     {}\nclient_secret: {}\n(the secret is shown only once)",
-                    client.client_id, client.client_secret
-                );
-            }
+            print_credentials(&auth.create_client(&name, &scopes).await?, json)?;
         }
+        ClientsCommand::RotateSecret { client_id, json } => {
+            print_credentials(&auth.rotate_secret(&client_id).await?, json)?;
+        }
+        ClientsCommand::Disable { client_id } => auth.set_disabled(&client_id, true).await?,
+        ClientsCommand::Enable { client_id } => auth.set_disabled(&client_id, false).await?,
         ClientsCommand::List => {
             for c in store.clients().await? {
                 let state = if c.disabled { "disabled" } else { "enabled" };
@@ -64,6 +72,18 @@ pub async fn run(args: ClientsArgs) -> Result<()> {
                 bail!("no client '{client_id}'");
             }
         }
+    }
+    Ok(())
+}
+
+fn print_credentials(client: &NewClient, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(client)?);
+    } else {
+        println!(
+            "client_id:     {}\nclient_secret: {}\n(the secret is shown only once)",
+            client.client_id, client.client_secret
+        );
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use oneroster::SystemClock;
-use rollcall_server::{AppState, Profile, ServerConfig};
+use rollcall_server::{AppState, Profile, RateLimits, ServerConfig};
 use rollcall_service::{Rollcall, scope, secret};
 use rollcall_store::Store;
 
@@ -48,6 +48,12 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "ROLLCALL_BODY_LIMIT", default_value_t = 1024 * 1024)]
     body_limit: usize,
+    /// API requests per second per OAuth client (bursts to twice that); 0 = unlimited.
+    #[arg(long, env = "ROLLCALL_RATE_LIMIT", default_value_t = 200)]
+    rate_limit: u32,
+    /// Token requests per minute per client id; 0 = unlimited.
+    #[arg(long, env = "ROLLCALL_TOKEN_RATE_LIMIT", default_value_t = 30)]
+    token_rate_limit: u32,
 }
 
 /// Opens the store named by the database URL.
@@ -88,11 +94,9 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         public_url: args.public_url,
         profile: args.profile,
         body_limit: args.body_limit,
+        rate_limits: RateLimits { api_per_second: args.rate_limit, token_per_minute: args.token_rate_limit },
     };
-    let app = rollcall_server::app(AppState {
-        rollcall,
-        config: Arc::new(config),
-    });
+    let app = rollcall_server::app(AppState::new(rollcall, config));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;

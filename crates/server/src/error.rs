@@ -28,6 +28,9 @@ pub enum ApiError {
     /// 422: well-formed JSON that breaks the model.
     #[error("{0}")]
     Unprocessable(String),
+    /// 429 `server_busy`, with `Retry-After`.
+    #[error("too many requests")]
+    TooManyRequests { retry_after: std::time::Duration },
     /// Any other status produced below the handlers (405, 408, 413, 415…).
     #[error("{message}")]
     Status { status: StatusCode, message: String },
@@ -62,6 +65,11 @@ impl ApiError {
             Self::Conflict(m) => (S::CONFLICT, CodeMinor::InvalidData, m.clone()),
             Self::Unprocessable(m) => (S::UNPROCESSABLE_ENTITY, CodeMinor::InvalidData, m.clone()),
             Self::Status { status, message } => (*status, code_for_status(*status), message.clone()),
+            Self::TooManyRequests { retry_after } => (
+                S::TOO_MANY_REQUESTS,
+                CodeMinor::ServerBusy,
+                format!("too many requests; retry after {} s", retry_after.as_secs()),
+            ),
             Self::Internal(_) => (
                 S::INTERNAL_SERVER_ERROR,
                 CodeMinor::InternalServerError,
@@ -103,6 +111,9 @@ impl IntoResponse for ApiError {
             } => Some("Basic realm=\"rollcall\""),
             _ => None,
         };
+        if let Self::TooManyRequests { retry_after } = &self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs()));
+        }
         if let Some(challenge) = challenge {
             response
                 .headers_mut()
@@ -151,6 +162,7 @@ impl From<AuthError> for ApiError {
                 message: m,
             },
             AuthError::InvalidToken(m) => Self::Unauthorized(m),
+            AuthError::Forbidden(m) => Self::Forbidden(m),
             AuthError::Service(s) => s.into(),
         }
     }

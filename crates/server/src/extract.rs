@@ -4,7 +4,10 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
+use oneroster::ResourceDecl;
+use oneroster::model::demographics::DEMOGRAPHICS;
 use rollcall_service::Claims;
+use rollcall_service::scope::Operation;
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -12,6 +15,13 @@ use crate::state::AppState;
 
 /// A caller holding a valid bearer token.
 pub struct Authenticated(pub Claims);
+
+impl Authenticated {
+    /// 403 unless the token permits `op` on `decl`.
+    pub fn require(&self, op: Operation, decl: &ResourceDecl) -> Result<(), ApiError> {
+        Ok(self.0.require(op, decl == &DEMOGRAPHICS)?)
+    }
+}
 
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
@@ -28,7 +38,9 @@ impl FromRequestParts<AppState> for Authenticated {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim())
             .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'".into()))?;
-        Ok(Self(state.rollcall.auth.verify(token)?))
+        let claims = state.rollcall.auth.verify(token)?;
+        state.limiters.check_api(&claims.sub)?;
+        Ok(Self(claims))
     }
 }
 

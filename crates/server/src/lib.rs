@@ -15,6 +15,7 @@
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod openapi;
 pub mod paging;
 pub mod render;
@@ -37,6 +38,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
+pub use limits::RateLimits;
 pub use render::Profile;
 pub use state::{AppState, ServerConfig};
 

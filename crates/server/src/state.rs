@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use rollcall_service::Rollcall;
 
+use crate::limits::{Limiters, RateLimits};
 use crate::render::Profile;
 
 /// Server settings that shape responses.
@@ -15,6 +16,7 @@ pub struct ServerConfig {
     pub profile: Profile,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    pub rate_limits: RateLimits,
 }
 
 impl Default for ServerConfig {
@@ -23,6 +25,7 @@ impl Default for ServerConfig {
             public_url: None,
             profile: Profile::Timeback,
             body_limit: 1024 * 1024,
+            rate_limits: RateLimits::default(),
         }
     }
 }
@@ -31,4 +34,12 @@ impl Default for ServerConfig {
 pub struct AppState {
     pub rollcall: Rollcall,
     pub config: Arc<ServerConfig>,
+    pub limiters: Arc<Limiters>,
+}
+
+impl AppState {
+    pub fn new(rollcall: Rollcall, config: ServerConfig) -> Self {
+        let limiters = Arc::new(Limiters::new(config.rate_limits));
+        Self { rollcall, config: Arc::new(config), limiters }
+    }
 }

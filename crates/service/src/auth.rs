@@ -36,6 +36,20 @@ impl Claims {
             .split_whitespace()
             .any(|s| scope::short_name(s) == Some(short))
     }
+
+    /// `Forbidden` unless the token holds a scope permitting `op`.
+    pub fn require(&self, op: scope::Operation, demographics: bool) -> Result<(), AuthError> {
+        let permitting = scope::permitting(op, demographics);
+        if permitting.iter().any(|s| self.has_scope(s)) {
+            Ok(())
+        } else {
+            let names: Vec<String> = permitting.iter().map(|s| scope::uri(s)).collect();
+            Err(AuthError::Forbidden(format!(
+                "this requires one of the scopes: {}",
+                names.join(", ")
+            )))
+        }
+    }
 }
 
 /// Why authentication failed. Messages are safe to show: they never contain
@@ -48,6 +62,9 @@ pub enum AuthError {
     /// RFC 6749 `invalid_scope`.
     #[error("{0}")]
     InvalidScope(String),
+    /// A valid token without the scope the operation needs.
+    #[error("{0}")]
+    Forbidden(String),
     /// A missing, malformed, forged or expired bearer token.
     #[error("{0}")]
     InvalidToken(String),
@@ -149,6 +166,30 @@ impl Auth {
         self.put_client(&client.client_id, name, &client.client_secret, scopes)
             .await?;
         Ok(client)
+    }
+
+    /// Replaces a client's secret with a new random one, shown once.
+    pub async fn rotate_secret(&self, client_id: &str) -> Result<NewClient, ServiceError> {
+        let mut client = self.existing_client(client_id).await?;
+        let secret_text = secret::random_token(32);
+        client.secret_hash = secret::hash(secret_text.clone()).await?;
+        self.store.put_client(client).await?;
+        Ok(NewClient { client_id: client_id.to_owned(), client_secret: secret_text })
+    }
+
+    /// Disables or re-enables a client. A disabled client gets no new
+    /// tokens; tokens it already holds expire within `TOKEN_TTL_SECS`.
+    pub async fn set_disabled(&self, client_id: &str, disabled: bool) -> Result<(), ServiceError> {
+        let mut client = self.existing_client(client_id).await?;
+        client.disabled = disabled;
+        Ok(self.store.put_client(client).await?)
+    }
+
+    async fn existing_client(&self, client_id: &str) -> Result<ClientRecord, ServiceError> {
+        self.store
+            .client(client_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no client '{client_id}'")))
     }
 
     /// Creates or updates a client with known credentials (the bootstrap client).

@@ -17,6 +17,32 @@ pub const ALL: &[&str] = &[
     "admin",
 ];
 
+/// What a request does, for choosing the scopes that permit it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// A collection or single-record read (1.2 "core" endpoints).
+    Read,
+    /// A relationship read such as getClassesForUser (1.2: `roster.readonly` only).
+    ReadRelation,
+    /// POST, PUT, PATCH.
+    Write,
+    Delete,
+}
+
+/// The scopes of which any one permits `op`; demographics have their own,
+/// as personal data beyond the roster. `admin` permits everything.
+pub fn permitting(op: Operation, demographics: bool) -> &'static [&'static str] {
+    match (op, demographics) {
+        (Operation::Read, false) => &["roster-core.readonly", "roster.readonly", "admin"],
+        (Operation::ReadRelation, false) => &["roster.readonly", "admin"],
+        (Operation::Read | Operation::ReadRelation, true) => &["roster-demographics.readonly", "admin"],
+        (Operation::Write, false) => &["roster.createput", "admin"],
+        (Operation::Write, true) => &["roster-demographics.createput", "admin"],
+        (Operation::Delete, false) => &["roster.delete", "admin"],
+        (Operation::Delete, true) => &["roster-demographics.delete", "admin"],
+    }
+}
+
 /// The short name of a scope given in either prefix (or bare), if known.
 pub fn short_name(scope: &str) -> Option<&'static str> {
     let bare = scope
@@ -34,6 +60,14 @@ pub fn uri(short: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_scopes_follow_the_spec() {
+        assert!(permitting(Operation::Read, false).contains(&"roster-core.readonly"));
+        assert!(!permitting(Operation::ReadRelation, false).contains(&"roster-core.readonly"));
+        assert!(!permitting(Operation::Read, true).contains(&"roster.readonly"));
+        assert!(!permitting(Operation::Write, false).contains(&"roster.readonly"));
+    }
 
     #[test]
     fn both_prefixes_and_bare_names_resolve() {

@@ -11,6 +11,7 @@ use oneroster::ResourceDecl;
 use oneroster::path;
 use oneroster::query::{self, Condition, ListQuery, Scope};
 use oneroster::resource::ViewDecl;
+use rollcall_service::scope::Operation;
 use rollcall_store::Page;
 use serde_json::{Value, json};
 
@@ -26,7 +27,7 @@ use crate::state::AppState;
 pub fn routes(decl: &'static ResourceDecl) -> Router<AppState> {
     let collection = format!("{API_PREFIX}/{}", decl.collection);
     let list_create =
-        get(move |s, a, q, h, u| list(decl, None, s, a, q, h, u)).post(move |s, a, h, b| create(decl, s, a, h, b));
+        get(move |s, a, q, h, u| list(decl, None, s, a, q, h, u)).post(move |s, a, b| create(decl, s, a, b));
     let item = get(move |s, a, i, q, h| get_one(decl, None, s, a, i, q, h))
         .put(move |s, a, i, h, b| replace(decl, s, a, i, h, b))
         .patch(move |s, a, i, h, b| patch(decl, s, a, i, h, b))
@@ -57,11 +58,12 @@ async fn list(
     decl: &'static ResourceDecl,
     scope: ViewScope,
     State(state): State<AppState>,
-    _: Authenticated,
+    auth: Authenticated,
     pairs: QueryPairs,
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, ApiError> {
+    auth.require(Operation::Read, decl)?;
     let mut query = ListQuery::from_pairs(decl, pairs.iter())?;
     if let Some((field, value)) = scope {
         query = query.with_scope(Scope::Where(Condition::equals(field, value)));
@@ -106,11 +108,12 @@ async fn get_one(
     decl: &'static ResourceDecl,
     scope: ViewScope,
     State(state): State<AppState>,
-    _: Authenticated,
+    auth: Authenticated,
     IdParam(id): IdParam,
     pairs: QueryPairs,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    auth.require(Operation::Read, decl)?;
     let fields = query::fields_from_pairs(decl, pairs.iter())?;
     let doc = state.rollcall.engine.get(decl, &id).await?;
     // A view's record must belong to the view: /schools/{id} is not any org.
@@ -135,10 +138,10 @@ pub async fn single(
 async fn create(
     decl: &'static ResourceDecl,
     State(state): State<AppState>,
-    _: Authenticated,
-    _headers: HeaderMap,
+    auth: Authenticated,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
+    auth.require(Operation::Write, decl)?;
     let object = unwrap_body(body, decl.singular)?;
     let pair = state.rollcall.engine.create(decl, object).await?;
     let pair = json!({
@@ -156,11 +159,12 @@ async fn create(
 async fn replace(
     decl: &'static ResourceDecl,
     State(state): State<AppState>,
-    _: Authenticated,
+    auth: Authenticated,
     IdParam(id): IdParam,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
+    auth.require(Operation::Write, decl)?;
     let object = unwrap_body(body, decl.singular)?;
     let doc = state.rollcall.engine.replace(decl, &id, object).await?;
     single(&state, &headers, decl, doc, None).await
@@ -169,11 +173,12 @@ async fn replace(
 async fn patch(
     decl: &'static ResourceDecl,
     State(state): State<AppState>,
-    _: Authenticated,
+    auth: Authenticated,
     IdParam(id): IdParam,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
+    auth.require(Operation::Write, decl)?;
     let object = unwrap_body(body, decl.singular)?;
     let doc = state.rollcall.engine.patch(decl, &id, object).await?;
     single(&state, &headers, decl, doc, None).await
@@ -182,9 +187,10 @@ async fn patch(
 async fn delete(
     decl: &'static ResourceDecl,
     State(state): State<AppState>,
-    _: Authenticated,
+    auth: Authenticated,
     IdParam(id): IdParam,
 ) -> Result<StatusCode, ApiError> {
+    auth.require(Operation::Delete, decl)?;
     state.rollcall.engine.delete(decl, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

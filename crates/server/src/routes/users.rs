@@ -9,6 +9,7 @@ use oneroster::model::class::CLASSES;
 use oneroster::model::demographics::DEMOGRAPHICS;
 use oneroster::model::user::USERS;
 use oneroster::query::ListQuery;
+use rollcall_service::scope::Operation;
 use serde_json::{Value, json};
 
 use super::collection::respond_page;
@@ -32,10 +33,13 @@ pub fn routes() -> Router<AppState> {
 /// `{"user": {…, "demographics": {…} | null}}`.
 async fn user_with_demographics(
     State(state): State<AppState>,
-    _: Authenticated,
+    auth: Authenticated,
     IdParam(id): IdParam,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    // The user is roster data; the embedded record is demographics.
+    auth.require(Operation::Read, &USERS)?;
+    auth.require(Operation::Read, &DEMOGRAPHICS)?;
     let (user, demographics) = state.rollcall.engine.user_with_demographics(&id).await?;
     let mut user = render_all(&state, &headers, &USERS, vec![user], None).await?.remove(0);
     let demographics = match demographics {
@@ -50,12 +54,13 @@ async fn user_with_demographics(
 
 async fn classes_for_user(
     State(state): State<AppState>,
-    _: Authenticated,
+    auth: Authenticated,
     IdParam(id): IdParam,
     pairs: QueryPairs,
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, ApiError> {
+    auth.require(Operation::ReadRelation, &CLASSES)?;
     let query = ListQuery::from_pairs(&CLASSES, pairs.iter())?;
     let page = state.rollcall.engine.classes_for_user(&id, query.clone()).await?;
     respond_page(&state, &headers, uri.path(), &CLASSES, &pairs, &query, page).await

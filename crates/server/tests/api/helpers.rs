@@ -75,10 +75,7 @@ impl TestApp {
             body_limit: 64 * 1024,
             ..ServerConfig::default()
         };
-        let app = rollcall_server::app(AppState {
-            rollcall: rollcall.clone(),
-            config: Arc::new(config),
-        });
+        let app = rollcall_server::app(AppState::new(rollcall.clone(), config));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
