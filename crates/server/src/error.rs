@@ -112,7 +112,9 @@ impl IntoResponse for ApiError {
             _ => None,
         };
         if let Self::TooManyRequests { retry_after } = &self {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs()));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs()));
         }
         if let Some(challenge) = challenge {
             response

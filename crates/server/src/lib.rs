@@ -52,6 +52,10 @@ pub fn app(state: AppState) -> Router {
         .route("/openapi.json", get(routes::meta::openapi))
         .route("/docs", get(docs::page))
         .route("/oauth2/token", post(routes::oauth::token))
+        .route(
+            &format!("{}/capabilities", routes::API_PREFIX),
+            get(routes::capabilities::capabilities),
+        )
         .merge(routes::users::routes());
     for decl in resource::all() {
         router = router.merge(routes::collection::routes(decl));

@@ -21,7 +21,10 @@ pub struct RateLimits {
 
 impl Default for RateLimits {
     fn default() -> Self {
-        Self { api_per_second: 200, token_per_minute: 30 }
+        Self {
+            api_per_second: 200,
+            token_per_minute: 30,
+        }
     }
 }
 
@@ -64,7 +67,9 @@ fn check(limiter: Option<&DefaultKeyedRateLimiter<String>>, key: &str) -> Result
     let key: String = key.chars().take(128).collect();
     limiter.check_key(&key).map_err(|not_until| {
         let wait = not_until.wait_time_from(DefaultClock::default().now());
-        ApiError::TooManyRequests { retry_after: wait.max(Duration::from_secs(1)) }
+        ApiError::TooManyRequests {
+            retry_after: wait.max(Duration::from_secs(1)),
+        }
     })
 }
 
@@ -74,7 +79,10 @@ mod tests {
 
     #[test]
     fn over_the_rate_is_refused_per_client() {
-        let l = Limiters::new(RateLimits { api_per_second: 1, token_per_minute: 1 });
+        let l = Limiters::new(RateLimits {
+            api_per_second: 1,
+            token_per_minute: 1,
+        });
         assert!(l.check_api("a").is_ok());
         assert!(l.check_api("a").is_ok()); // burst of 2
         assert!(matches!(l.check_api("a"), Err(ApiError::TooManyRequests { .. })));
@@ -85,7 +93,10 @@ mod tests {
 
     #[test]
     fn zero_turns_limits_off() {
-        let l = Limiters::new(RateLimits { api_per_second: 0, token_per_minute: 0 });
+        let l = Limiters::new(RateLimits {
+            api_per_second: 0,
+            token_per_minute: 0,
+        });
         for _ in 0..1000 {
             assert!(l.check_api("a").is_ok() && l.check_token("a").is_ok());
         }

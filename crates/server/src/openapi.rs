@@ -27,6 +27,14 @@ pub fn document() -> Value {
     }
     user_relation_paths(&mut paths);
     paths.insert("/oauth2/token".into(), token_path());
+    paths.insert(
+        format!("{API_PREFIX}/capabilities"),
+        json!({ "get": { "operationId": "getCapabilities", "tags": ["discovery"], "security": [],
+            "description": "Per collection: filterable, sortable and selectable fields, search fields, \
+                operators, page size and filter complexity limits.",
+            "responses": { "200": { "description": "The capabilities document",
+                "content": { "application/json": { "schema": { "type": "object" } } } } } } }),
+    );
     schemas.insert("GUIDRef".into(), guid_ref());
     schemas.insert("imsx_StatusInfo".into(), status_info());
     json!({

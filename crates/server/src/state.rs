@@ -40,6 +40,10 @@ pub struct AppState {
 impl AppState {
     pub fn new(rollcall: Rollcall, config: ServerConfig) -> Self {
         let limiters = Arc::new(Limiters::new(config.rate_limits));
-        Self { rollcall, config: Arc::new(config), limiters }
+        Self {
+            rollcall,
+            config: Arc::new(config),
+            limiters,
+        }
     }
 }

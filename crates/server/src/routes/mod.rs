@@ -1,6 +1,7 @@
 //! Route handlers, one file per concern. Handlers only adapt HTTP to the
 //! service layer: extract, call, render.
 
+pub mod capabilities;
 pub mod collection;
 pub mod meta;
 pub mod oauth;
