@@ -31,9 +31,8 @@ impl Dialect for Sqlite {
         format!("?{n}")
     }
 
-    fn like_ci(&self) -> &'static str {
-        // SQLite's LIKE is already case-insensitive (for ASCII).
-        "LIKE"
+    fn contains_ci(&self, column: &str, needle: &str) -> String {
+        format!("instr(rollcall_fold({column}), {needle}) > 0")
     }
 }
 

@@ -88,7 +88,21 @@ fn connect(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     )
     .map_err(backend)?;
     conn.set_prepared_statement_cache_capacity(256);
+    register_fold(&conn)?;
     Ok(conn)
+}
+
+/// `rollcall_fold(text)`: Unicode lower-casing, which SQLite's own `lower`
+/// and `LIKE` only do for ASCII; used by `~` and `search`.
+fn register_fold(conn: &Connection) -> Result<(), StoreError> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "rollcall_fold",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| Ok(ctx.get::<Option<String>>(0)?.map(|s| s.to_lowercase())),
+    )
+    .map_err(backend)
 }
 
 fn spawn_writer(mut conn: Connection) -> Sender<Job> {

@@ -63,17 +63,15 @@ impl ResourceStore for SqliteStore {
     }
 
     async fn insert(&self, decl: &'static ResourceDecl, doc: Value) -> Result<(), StoreError> {
+        self.insert_many(decl, vec![doc]).await
+    }
+
+    async fn insert_many(&self, decl: &'static ResourceDecl, docs: Vec<Value>) -> Result<(), StoreError> {
         self.write(move |c| {
             let tx = c.transaction().map_err(backend)?;
-            let id = sourced_id(&doc)?;
-            tx.prepare_cached(&format!(
-                "INSERT INTO {} (sourced_id, doc) VALUES (?1, ?2)",
-                quote(decl.collection)
-            ))
-            .map_err(backend)?
-            .execute((&id, doc.to_string()))
-            .map_err(|e| conflict(decl, &id, e))?;
-            write_terms(&tx, decl, &id, &doc)?;
+            for doc in &docs {
+                insert_one(&tx, decl, doc)?;
+            }
             tx.commit().map_err(backend)
         })
         .await
@@ -98,6 +96,18 @@ impl ResourceStore for SqliteStore {
         })
         .await
     }
+}
+
+fn insert_one(c: &Connection, decl: &ResourceDecl, doc: &Value) -> Result<(), StoreError> {
+    let id = sourced_id(doc)?;
+    c.prepare_cached(&format!(
+        "INSERT INTO {} (sourced_id, doc) VALUES (?1, ?2)",
+        quote(decl.collection)
+    ))
+    .map_err(backend)?
+    .execute((&id, doc.to_string()))
+    .map_err(|e| conflict(decl, &id, e))?;
+    write_terms(c, decl, &id, doc)
 }
 
 fn load(c: &Connection, decl: &ResourceDecl, id: &str) -> Result<Option<Value>, StoreError> {

@@ -22,8 +22,11 @@ pub enum SqlValue {
 pub trait Dialect {
     /// The placeholder for the `n`th parameter (1-based): `?1` or `$1`.
     fn placeholder(&self, n: usize) -> String;
-    /// A case-insensitive `LIKE` operator.
-    fn like_ci(&self) -> &'static str;
+    /// True when `column` contains `needle` ignoring case, for any script:
+    /// the needle is bound already lower-cased (Unicode rules, in Rust), so
+    /// the dialect lower-cases the column the same way and tests for a
+    /// literal substring (no LIKE wildcards to escape).
+    fn contains_ci(&self, column: &str, needle: &str) -> String;
 }
 
 /// A statement and its parameters.
@@ -136,12 +139,12 @@ impl<'d> Builder<'d> {
     }
 
     fn search(&mut self, decl: &ResourceDecl, text: &str) -> String {
-        let pattern = self.text(&like_pattern(text));
-        let like = self.dialect.like_ci();
+        let needle = self.text(&text.to_lowercase());
+        let dialect = self.dialect;
         decl.search
             .iter()
             .filter_map(|name| decl.field(name))
-            .map(|f| format!("{} {like} {pattern} ESCAPE '\\'", column(f)))
+            .map(|f| dialect.contains_ci(&column(f), &needle))
             .collect::<Vec<_>>()
             .join(" OR ")
     }
@@ -192,8 +195,8 @@ impl<'d> Builder<'d> {
                 format!("{column} IN ({})", marks.join(", "))
             }
             Op::Contains => {
-                let p = self.text(&like_pattern(&one(&cond.value)));
-                format!("{column} {} {p} ESCAPE '\\'", self.dialect.like_ci())
+                let needle = self.text(&one(&cond.value).to_lowercase());
+                self.dialect.contains_ci(column, &needle)
             }
             Op::Ne if nullable => {
                 let p = self.text(&one(&cond.value));
@@ -236,12 +239,6 @@ fn sql_operator(op: Op) -> &'static str {
     }
 }
 
-/// `%text%` with LIKE's own wildcards escaped, so `~'50%'` means the text.
-fn like_pattern(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,8 +249,8 @@ mod tests {
         fn placeholder(&self, n: usize) -> String {
             format!("?{n}")
         }
-        fn like_ci(&self) -> &'static str {
-            "LIKE"
+        fn contains_ci(&self, column: &str, needle: &str) -> String {
+            format!("instr(fold({column}), {needle}) > 0")
         }
     }
 
@@ -315,8 +312,9 @@ mod tests {
     }
 
     #[test]
-    fn contains_escapes_wildcards() {
-        let (page, _) = compile(&[("filter", "email~'50%_x'")]);
-        assert_eq!(page.params[0], SqlValue::Text("%50\\%\\_x%".into()));
+    fn contains_binds_a_lower_cased_literal() {
+        let (page, _) = compile(&[("filter", "email~'ÉLO%_x'")]);
+        assert!(page.sql.contains("instr(fold(\"f_email\"), ?1) > 0"), "{}", page.sql);
+        assert_eq!(page.params[0], SqlValue::Text("élo%_x".into()));
     }
 }

@@ -33,6 +33,15 @@ pub trait ResourceStore: Send + Sync {
     /// Stores a new record; `Conflict` if its sourcedId or a unique field is taken.
     async fn insert(&self, decl: &'static ResourceDecl, doc: Value) -> Result<(), StoreError>;
 
+    /// Stores many new records in one transaction: all or none. Backends
+    /// override this for speed; the default inserts one at a time.
+    async fn insert_many(&self, decl: &'static ResourceDecl, docs: Vec<Value>) -> Result<(), StoreError> {
+        for doc in docs {
+            self.insert(decl, doc).await?;
+        }
+        Ok(())
+    }
+
     /// Replaces a record with `change(current)`; `NotFound` if absent.
     /// Returns the stored result.
     async fn update(&self, decl: &'static ResourceDecl, id: &str, change: Update) -> Result<Value, StoreError>;
