@@ -10,10 +10,12 @@
 //! - [`filter`]: the `filter` query language (parser, typed AST, printer).
 //! - [`query`]: a collection request (`limit`, `offset`, `sort`, `orderBy`,
 //!   `filter`, `fields`, `search`) checked against a declaration.
+//! - [`cursor`]: keyset cursors for following `next` links without OFFSET.
 //! - [`wire`]: the `imsx_StatusInfo` error body and other envelopes shared with clients.
 //! - [`clock`]: time is injected, never read directly.
 
 pub mod clock;
+pub mod cursor;
 pub mod filter;
 pub mod model;
 pub mod path;

@@ -2,6 +2,7 @@
 //! resolved, every value typed, every limit enforced, before any storage
 //! sees it. What comes out can only be compiled, never rejected later.
 
+use crate::cursor::{self, Cursor};
 use crate::filter::{self, FilterExpr, FilterValue, Op};
 use crate::primitives::{Date, Timestamp};
 use crate::resource::{FieldDecl, FieldKind, ResourceDecl};
@@ -100,6 +101,11 @@ pub struct ListQuery {
     pub search: Option<String>,
     pub fields: Option<Vec<String>>,
     pub scope: Vec<Scope>,
+    /// Keyset position from a `cursor` parameter; when set, the page starts
+    /// after it and `offset` only reports where that is.
+    pub after: Option<Cursor>,
+    /// Fingerprint of sort, order, filter and search (see [`Cursor`]).
+    pub fingerprint: u64,
 }
 
 impl ListQuery {
@@ -110,15 +116,37 @@ impl ListQuery {
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, QueryError> {
         let raw = RawParams::collect(pairs)?;
+        let sort = parse_sort(decl, raw.sort, raw.order_by)?;
+        let fingerprint = cursor::fingerprint(&[
+            sort.map_or("", |k| k.field.name),
+            if sort.is_some_and(|k| k.descending) {
+                "desc"
+            } else {
+                "asc"
+            },
+            raw.filter.unwrap_or(""),
+            raw.search.unwrap_or(""),
+        ]);
+        let after = raw.cursor.map(|token| parse_cursor(token, fingerprint)).transpose()?;
         Ok(Self {
             limit: parse_limit(raw.limit)?,
-            offset: parse_offset(raw.offset)?,
-            sort: parse_sort(decl, raw.sort, raw.order_by)?,
+            offset: match &after {
+                Some(c) => c.offset,
+                None => parse_offset(raw.offset)?,
+            },
+            sort,
             filter: raw.filter.map(|f| resolve_filter(decl, f)).transpose()?,
             search: parse_search(decl, raw.search)?,
             fields: raw.fields.map(|f| parse_fields(decl, &f)).transpose()?,
             scope: Vec::new(),
+            after,
+            fingerprint,
         })
+    }
+
+    /// The cursor for the page after this one, given its last row.
+    pub fn next_cursor(&self, last: &serde_json::Value) -> Option<Cursor> {
+        Cursor::after(last, self.sort, self.offset + u64::from(self.limit), self.fingerprint)
     }
 
     pub fn with_scope(mut self, scope: Scope) -> Self {
@@ -144,6 +172,7 @@ struct RawParams<'a> {
     order_by: Option<&'a str>,
     filter: Option<&'a str>,
     search: Option<&'a str>,
+    cursor: Option<&'a str>,
     fields: Option<String>,
 }
 
@@ -158,6 +187,7 @@ impl<'a> RawParams<'a> {
                 "orderBy" => &mut raw.order_by,
                 "filter" => &mut raw.filter,
                 "search" => &mut raw.search,
+                "cursor" => &mut raw.cursor,
                 // 1.2 declares `fields` as a form-style array: repeats add up.
                 "fields" => {
                     raw.fields = Some(match raw.fields.take() {
@@ -176,6 +206,16 @@ impl<'a> RawParams<'a> {
         }
         Ok(raw)
     }
+}
+
+fn parse_cursor(token: &str, fingerprint: u64) -> Result<Cursor, QueryError> {
+    let cursor = Cursor::decode(token).ok_or_else(|| QueryError::data("cursor is not a cursor this server issued"))?;
+    if cursor.query != fingerprint {
+        return Err(QueryError::data(
+            "cursor belongs to a different sort, filter or search; start again from the first page",
+        ));
+    }
+    Ok(cursor)
 }
 
 fn parse_limit(raw: Option<&str>) -> Result<u32, QueryError> {
@@ -397,6 +437,27 @@ mod tests {
                 .unwrap(),
             ["sourcedId", "email"]
         );
+    }
+
+    #[test]
+    fn cursors_only_fit_their_own_query() {
+        let first = q(&[("sort", "familyName"), ("filter", "status='active'")]).unwrap();
+        let last = serde_json::json!({"sourcedId": "u7", "familyName": "Ng"});
+        let token = first.next_cursor(&last).unwrap().encode();
+        let next = q(&[
+            ("sort", "familyName"),
+            ("filter", "status='active'"),
+            ("cursor", &token),
+        ])
+        .unwrap();
+        let after = next.after.unwrap();
+        assert_eq!(
+            (after.value.as_deref(), after.id.as_str(), next.offset),
+            (Some("Ng"), "u7", 100)
+        );
+        let other = q(&[("sort", "givenName"), ("filter", "status='active'"), ("cursor", &token)]);
+        assert_eq!(other.unwrap_err().kind, QueryErrorKind::InvalidData);
+        assert!(q(&[("cursor", "garbage")]).is_err());
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! The WHERE clause is always `(scope…) AND (search) AND (filter)`, each part
 //! parenthesised, so a client's `OR` can only narrow what the server scoped.
 
+use oneroster::cursor::Cursor;
 use oneroster::filter::{FilterValue, Op};
-use oneroster::query::{Condition, Filter, ListQuery, Scope};
+use oneroster::query::{Condition, Filter, ListQuery, Scope, SortKey};
 use oneroster::{FieldDecl, ResourceDecl};
 
 use crate::terms;
@@ -56,15 +57,17 @@ pub fn list(dialect: &dyn Dialect, decl: &ResourceDecl, query: &ListQuery) -> (C
     count
         .sql
         .push_str(&format!("SELECT count(*) FROM {}", quote(decl.collection)));
-    count.where_clause(decl, query);
+    count.where_clause(decl, query, false);
 
     let mut page = Builder::new(dialect);
     page.sql
         .push_str(&format!("SELECT doc FROM {}", quote(decl.collection)));
-    page.where_clause(decl, query);
+    page.where_clause(decl, query, true);
     page.order_by(query);
     let limit = page.param(SqlValue::Int(i64::from(query.limit)));
-    let offset = page.param(SqlValue::Int(query.offset as i64));
+    // A cursor already positions the page; OFFSET would skip past it.
+    let skip = if query.after.is_some() { 0 } else { query.offset as i64 };
+    let offset = page.param(SqlValue::Int(skip));
     page.sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
     (page.finish(), count.finish())
 }
@@ -100,7 +103,9 @@ impl<'d> Builder<'d> {
         self.param(SqlValue::Text(value.to_owned()))
     }
 
-    fn where_clause(&mut self, decl: &ResourceDecl, query: &ListQuery) {
+    /// `positioned`: include the cursor's keyset condition (the page does,
+    /// the total does not).
+    fn where_clause(&mut self, decl: &ResourceDecl, query: &ListQuery, positioned: bool) {
         let mut parts = Vec::new();
         for scope in &query.scope {
             parts.push(self.scope(decl, scope));
@@ -110,6 +115,9 @@ impl<'d> Builder<'d> {
         }
         if let Some(filter) = &query.filter {
             parts.push(self.filter(decl, filter));
+        }
+        if let Some(cursor) = query.after.as_ref().filter(|_| positioned) {
+            parts.push(self.keyset(query.sort, cursor));
         }
         if !parts.is_empty() {
             self.sql.push_str(" WHERE (");
@@ -209,6 +217,29 @@ impl<'d> Builder<'d> {
         }
     }
 
+    /// Rows strictly after the cursor in the `order_by` order: sort column
+    /// ascending with NULLs first (descending: NULLs last), then sourcedId.
+    fn keyset(&mut self, sort: Option<SortKey>, cursor: &Cursor) -> String {
+        let id = self.text(&cursor.id);
+        let Some(key) = sort.filter(|k| k.field.name != "sourcedId") else {
+            let descending = sort.is_some_and(|k| k.descending);
+            return format!("sourced_id {} {id}", if descending { "<" } else { ">" });
+        };
+        let col = column(key.field);
+        match (&cursor.value, key.descending) {
+            (Some(v), false) => {
+                let v = self.text(v);
+                format!("({col} > {v} OR ({col} = {v} AND sourced_id > {id}))")
+            }
+            (None, false) => format!("(({col} IS NULL AND sourced_id > {id}) OR {col} IS NOT NULL)"),
+            (Some(v), true) => {
+                let v = self.text(v);
+                format!("({col} < {v} OR ({col} = {v} AND sourced_id < {id}) OR {col} IS NULL)")
+            }
+            (None, true) => format!("({col} IS NULL AND sourced_id < {id})"),
+        }
+    }
+
     fn order_by(&mut self, query: &ListQuery) {
         match query.sort {
             Some(key) if key.field.name != "sourcedId" => {
@@ -296,6 +327,28 @@ mod tests {
                 .contains("WHERE (\"f_status\" = ?1) AND ((\"f_givenName\" = ?2) OR (\"f_givenName\" = ?3))"),
             "{}",
             page.sql
+        );
+    }
+
+    #[test]
+    fn cursors_replace_offset_with_a_keyset_condition() {
+        let first = ListQuery::from_pairs(&USERS, [("sort", "familyName")]).unwrap();
+        let token = first
+            .next_cursor(&serde_json::json!({"sourcedId": "u1", "familyName": "Ng"}))
+            .unwrap()
+            .encode();
+        let (page, count) = compile(&[("sort", "familyName"), ("cursor", &token)]);
+        assert!(
+            page.sql
+                .contains("WHERE ((\"f_familyName\" > ?2 OR (\"f_familyName\" = ?2 AND sourced_id > ?1)))"),
+            "{}",
+            page.sql
+        );
+        assert_eq!(page.params.last(), Some(&SqlValue::Int(0)));
+        assert!(
+            !count.sql.contains("WHERE"),
+            "the total ignores the cursor: {}",
+            count.sql
         );
     }
 

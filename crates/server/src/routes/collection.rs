@@ -83,6 +83,13 @@ pub async fn respond_page(
     query: &ListQuery,
     page: Page,
 ) -> Result<Response, ApiError> {
+    let has_next = query.offset + u64::from(query.limit) < page.total;
+    let cursor = page
+        .items
+        .last()
+        .filter(|_| has_next)
+        .and_then(|last| query.next_cursor(last))
+        .map(|c| c.encode());
     let items = render_all(state, headers, decl, page.items, query.fields.as_deref()).await?;
     let mut body = json!({ decl.collection: items });
     if state.config.profile.body_totals() {
@@ -94,7 +101,14 @@ pub async fn respond_page(
         body["limit"] = query.limit.into();
     }
     let origin = super::origin(state, headers);
-    let link = paging::link_header(&format!("{origin}{path}"), pairs, query.offset, query.limit, page.total);
+    let link = paging::link_header(
+        &format!("{origin}{path}"),
+        pairs,
+        query.offset,
+        query.limit,
+        page.total,
+        cursor.as_deref(),
+    );
     let mut response = axum::Json(body).into_response();
     let h = response.headers_mut();
     h.insert("x-total-count", HeaderValue::from(page.total));

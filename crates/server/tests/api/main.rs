@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod collections;
+mod cursor;
 mod errors;
 mod query;
 mod schemas;

@@ -1,0 +1,179 @@
+//! `ResourceStore` on PostgreSQL.
+
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use oneroster::ResourceDecl;
+use oneroster::query::ListQuery;
+use rollcall_store::sql::{self, SqlValue, quote};
+use rollcall_store::{Page, ResourceStore, StoreError, Update, schema, terms};
+use serde_json::Value;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+
+use crate::{PgStore, Postgres, backend};
+
+#[async_trait]
+impl ResourceStore for PgStore {
+    async fn get(&self, decl: &'static ResourceDecl, id: &str) -> Result<Option<Value>, StoreError> {
+        let client = self.conn().await?;
+        let sql = format!("SELECT doc FROM {} WHERE sourced_id = $1", quote(decl.collection));
+        load(&client, &sql, id).await
+    }
+
+    async fn get_many(&self, decl: &'static ResourceDecl, ids: Vec<String>) -> Result<Vec<Value>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let client = self.conn().await?;
+        // One array parameter rather than a placeholder per id: a single
+        // statement shape, so it is prepared once whatever the batch size.
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT doc FROM {} WHERE sourced_id = ANY($1)",
+                quote(decl.collection)
+            ))
+            .await
+            .map_err(backend)?;
+        let rows = client.query(&stmt, &[&ids]).await.map_err(backend)?;
+        rows.iter().map(|r| r.try_get(0).map_err(backend)).collect()
+    }
+
+    async fn list(&self, decl: &'static ResourceDecl, query: &ListQuery) -> Result<Page, StoreError> {
+        let (page, count) = sql::list(&Postgres, decl, query);
+        let client = self.conn().await?;
+        // Both statements go down the one connection together (tokio-postgres
+        // pipelines concurrent requests), costing one round trip, not two.
+        let (page_stmt, count_stmt) =
+            tokio::try_join!(client.prepare_cached(&page.sql), client.prepare_cached(&count.sql)).map_err(backend)?;
+        let (page_params, count_params) = (params(&page.params), params(&count.params));
+        let (rows, total) = tokio::try_join!(
+            client.query(&page_stmt, &page_params),
+            client.query_one(&count_stmt, &count_params)
+        )
+        .map_err(backend)?;
+        let total: i64 = total.try_get(0).map_err(backend)?;
+        let items = rows
+            .iter()
+            .map(|r| r.try_get(0).map_err(backend))
+            .collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            total: total as u64,
+        })
+    }
+
+    async fn insert(&self, decl: &'static ResourceDecl, doc: Value) -> Result<(), StoreError> {
+        self.insert_many(decl, vec![doc]).await
+    }
+
+    async fn insert_many(&self, decl: &'static ResourceDecl, docs: Vec<Value>) -> Result<(), StoreError> {
+        let mut client = self.conn().await?;
+        let tx = client.transaction().await.map_err(backend)?;
+        for doc in &docs {
+            insert_one(&tx, decl, doc).await?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn update(&self, decl: &'static ResourceDecl, id: &str, change: Update) -> Result<Value, StoreError> {
+        let mut client = self.conn().await?;
+        let tx = client.transaction().await.map_err(backend)?;
+        // The row lock makes concurrent updates of one record take turns, each
+        // seeing the other's result; dropping `tx` on any error rolls back.
+        let select = format!(
+            "SELECT doc FROM {} WHERE sourced_id = $1 FOR UPDATE",
+            quote(decl.collection)
+        );
+        let current = load(&tx, &select, id).await?.ok_or(StoreError::NotFound)?;
+        let next = change(current)?;
+        let stmt = tx
+            .prepare_cached(&format!(
+                "UPDATE {} SET doc = $2 WHERE sourced_id = $1",
+                quote(decl.collection)
+            ))
+            .await
+            .map_err(backend)?;
+        tx.execute(&stmt, &[&id, &next])
+            .await
+            .map_err(|e| conflict(decl, id, e))?;
+        write_terms(&tx, decl, id, &next).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(next)
+    }
+}
+
+async fn insert_one(c: &impl GenericClient, decl: &ResourceDecl, doc: &Value) -> Result<(), StoreError> {
+    let id = sourced_id(doc)?;
+    let stmt = c
+        .prepare_cached(&format!(
+            "INSERT INTO {} (sourced_id, doc) VALUES ($1, $2)",
+            quote(decl.collection)
+        ))
+        .await
+        .map_err(backend)?;
+    c.execute(&stmt, &[&id, doc])
+        .await
+        .map_err(|e| conflict(decl, &id, e))?;
+    write_terms(c, decl, &id, doc).await
+}
+
+/// The one document `sql` (taking the id as `$1`) selects, if any.
+async fn load(c: &impl GenericClient, sql: &str, id: &str) -> Result<Option<Value>, StoreError> {
+    let stmt = c.prepare_cached(sql).await.map_err(backend)?;
+    let row = c.query_opt(&stmt, &[&id]).await.map_err(backend)?;
+    row.map(|r| r.try_get(0).map_err(backend)).transpose()
+}
+
+/// Replaces the record's rows in the terms table: one DELETE and one
+/// array-unnesting INSERT, however many values the document holds.
+async fn write_terms(c: &impl GenericClient, decl: &ResourceDecl, id: &str, doc: &Value) -> Result<(), StoreError> {
+    let table = quote(&terms::table(decl));
+    let delete = c
+        .prepare_cached(&format!("DELETE FROM {table} WHERE sourced_id = $1"))
+        .await
+        .map_err(backend)?;
+    c.execute(&delete, &[&id]).await.map_err(backend)?;
+    let (fields, values): (Vec<&str>, Vec<String>) = terms::rows(decl, doc).into_iter().unzip();
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let insert = c
+        .prepare_cached(&format!(
+            "INSERT INTO {table} (sourced_id, field, value) SELECT $1, f, v FROM unnest($2::text[], $3::text[]) AS t(f, v)"
+        ))
+        .await
+        .map_err(backend)?;
+    c.execute(&insert, &[&id, &fields, &values]).await.map_err(backend)?;
+    Ok(())
+}
+
+/// Unique violations become `Conflict` with the same wording as on SQLite;
+/// the violated index's name tells which field (or else the primary key).
+fn conflict(decl: &ResourceDecl, id: &str, e: tokio_postgres::Error) -> StoreError {
+    let Some(db) = e.as_db_error().filter(|d| *d.code() == SqlState::UNIQUE_VIOLATION) else {
+        return backend(e);
+    };
+    match db.constraint().and_then(|c| schema::conflict_field(decl, c)) {
+        Some(field) => StoreError::Conflict(format!("another {} already has this {}", decl.singular, field.name)),
+        None => StoreError::Conflict(format!("a {} with sourcedId '{id}' already exists", decl.singular)),
+    }
+}
+
+fn sourced_id(doc: &Value) -> Result<String, StoreError> {
+    doc.get("sourcedId")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| StoreError::Backend("document without sourcedId".into()))
+}
+
+/// The compiler's parameters as tokio-postgres binds them; `Int` only ever
+/// feeds LIMIT and OFFSET, which PostgreSQL types as BIGINT.
+fn params(values: &[SqlValue]) -> Vec<&(dyn ToSql + Sync)> {
+    values
+        .iter()
+        .map(|v| match v {
+            SqlValue::Text(s) => s as &(dyn ToSql + Sync),
+            SqlValue::Int(i) => i as &(dyn ToSql + Sync),
+        })
+        .collect()
+}
