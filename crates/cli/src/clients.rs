@@ -48,7 +48,7 @@ enum ClientsCommand {
 }
 
 pub async fn run(args: ClientsArgs) -> Result<()> {
-    let store = open_store(&args.db.database_url)?;
+    let store = open_store(&args.db).await?;
     // Managing clients never signs tokens, so no signing key is needed.
     let auth = Rollcall::new(store.clone(), Arc::new(SystemClock), Vec::new()).auth;
     match args.command {

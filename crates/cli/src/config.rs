@@ -13,9 +13,14 @@ use rollcall_store::Store;
 
 #[derive(Args, Clone)]
 pub struct DatabaseArgs {
-    /// Where the data lives: `sqlite://PATH` (created if missing).
+    /// Where the data lives: `sqlite://PATH` (created if missing) or
+    /// `postgres://USER@HOST:PORT/DB` (migrated on start).
     #[arg(long, env = "ROLLCALL_DATABASE_URL", default_value = "sqlite://rollcall.db")]
     pub database_url: String,
+    /// PostgreSQL connections per instance; small pools win when the
+    /// database shares the machine (see BENCHMARKS.md / STACK.md).
+    #[arg(long, env = "ROLLCALL_DATABASE_POOL", default_value_t = 4)]
+    pub database_pool: usize,
 }
 
 #[derive(Args)]
@@ -56,18 +61,26 @@ pub struct ServeArgs {
     token_rate_limit: u32,
 }
 
-/// Opens the store named by the database URL.
-pub fn open_store(url: &str) -> Result<Arc<dyn Store>> {
+/// Opens the store named by the database URL: the backend is chosen by
+/// its scheme.
+pub async fn open_store(db: &DatabaseArgs) -> Result<Arc<dyn Store>> {
+    let url = db.database_url.as_str();
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         let store = rollcall_store_sqlite::open(&PathBuf::from(path))
             .with_context(|| format!("opening SQLite database {path}"))?;
         return Ok(Arc::new(store));
     }
-    bail!("unsupported ROLLCALL_DATABASE_URL '{url}': expected sqlite://PATH")
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = rollcall_store_postgres::open(url, db.database_pool)
+            .await
+            .context("opening the PostgreSQL database")?;
+        return Ok(Arc::new(store));
+    }
+    bail!("unsupported ROLLCALL_DATABASE_URL: expected sqlite://PATH or postgres://…")
 }
 
 pub async fn serve(args: ServeArgs) -> Result<()> {
-    let store = open_store(&args.db.database_url)?;
+    let store = open_store(&args.db).await?;
     let key = match args.signing_key {
         Some(k) => k,
         None => {
@@ -94,7 +107,10 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         public_url: args.public_url,
         profile: args.profile,
         body_limit: args.body_limit,
-        rate_limits: RateLimits { api_per_second: args.rate_limit, token_per_minute: args.token_rate_limit },
+        rate_limits: RateLimits {
+            api_per_second: args.rate_limit,
+            token_per_minute: args.token_rate_limit,
+        },
     };
     let app = rollcall_server::app(AppState::new(rollcall, config));
     let listener = tokio::net::TcpListener::bind(args.listen)

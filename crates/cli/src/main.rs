@@ -2,6 +2,7 @@
 
 mod clients;
 mod config;
+mod users;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -19,6 +20,8 @@ enum Command {
     Serve(config::ServeArgs),
     /// Manage OAuth clients in the database.
     Clients(clients::ClientsArgs),
+    /// Manage users on a running server (over HTTP, as an OAuth client).
+    Users(users::UsersArgs),
 }
 
 #[tokio::main]
@@ -31,5 +34,6 @@ async fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => config::serve(args).await,
         Command::Clients(args) => clients::run(args).await,
+        Command::Users(args) => users::run(args).await,
     }
 }

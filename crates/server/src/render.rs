@@ -84,7 +84,17 @@ pub fn render(decl: &ResourceDecl, mut doc: Value, ctx: &RenderContext<'_>) -> V
         Profile::Timeback202504 => flag_as_bool(&mut doc, "enabledUser"),
         Profile::Timeback => {}
     }
-    select(doc, ctx.fields)
+    select(in_declared_order(decl, doc), ctx.fields)
+}
+
+/// Top-level keys in the declaration's order: backends may hand documents
+/// back with keys reordered (PostgreSQL's JSONB sorts them), and clients
+/// and people reading responses deserve one stable shape.
+fn in_declared_order(decl: &ResourceDecl, doc: Value) -> Value {
+    let Value::Object(mut m) = doc else { return doc };
+    let mut out: Map<String, Value> = decl.selectable.iter().filter_map(|k| m.remove_entry(*k)).collect();
+    out.extend(m);
+    Value::Object(out)
 }
 
 fn complete_ref(m: &mut Map<String, Value>, r: &oneroster::RefDecl, ctx: &RenderContext<'_>, with_name: bool) {

@@ -12,12 +12,14 @@
 //! code-point order exactly as on SQLite, whatever the database's locale.
 //!
 //! # Layout
+//! - [`testing`]: a throwaway database per test (for this and other crates' tests).
 //! - `migrate`: creates and upgrades the schema under an advisory lock.
 //! - `resources`, `clients`: the trait implementations.
 
 mod clients;
 mod migrate;
 mod resources;
+pub mod testing;
 
 use std::time::Duration;
 

@@ -1,5 +1,9 @@
-//! `TestApp`: a real server on 127.0.0.1:0 over a fresh SQLite file, with a
+//! `TestApp`: a real server on 127.0.0.1:0 over a fresh database, with a
 //! seeded OAuth client and typed request helpers.
+//!
+//! The backend is SQLite (a file in a temporary folder) unless
+//! `ROLLCALL_TEST_BACKEND=postgres`, which gives every test its own new
+//! PostgreSQL database (`rollcall_store_postgres::testing`), dropped after.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,6 +11,7 @@ use std::sync::Arc;
 use oneroster::SystemClock;
 use rollcall_server::{AppState, Profile, ServerConfig};
 use rollcall_service::{Rollcall, scope};
+use rollcall_store::Store;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -19,8 +24,40 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub token: String,
     pub rollcall: Rollcall,
-    dir: PathBuf,
+    _db: TestDatabase,
     _shutdown: oneshot::Sender<()>,
+}
+
+/// Whatever must outlive the server: the temporary folder or database.
+enum TestDatabase {
+    Sqlite(PathBuf),
+    /// Held for its `Drop`, which drops the database.
+    Postgres {
+        _db: rollcall_store_postgres::testing::TestDb,
+    },
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Self::Sqlite(dir) = self {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A fresh store on the backend the environment selects.
+async fn fresh_store() -> (Arc<dyn Store>, TestDatabase) {
+    if std::env::var("ROLLCALL_TEST_BACKEND").as_deref() == Ok("postgres") {
+        let db = rollcall_store_postgres::testing::TestDb::create()
+            .await
+            .expect("ROLLCALL_TEST_BACKEND=postgres but PostgreSQL is not reachable");
+        let store = Arc::new(db.open().await);
+        return (store, TestDatabase::Postgres { _db: db });
+    }
+    let dir = std::env::temp_dir().join(format!("rollcall-test-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Arc::new(rollcall_store_sqlite::open(&dir.join("rollcall.db")).unwrap());
+    (store, TestDatabase::Sqlite(dir))
 }
 
 /// A response with its status, headers and JSON body (Null when empty).
@@ -60,9 +97,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(profile: Profile) -> Self {
-        let dir = std::env::temp_dir().join(format!("rollcall-test-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = Arc::new(rollcall_store_sqlite::open(&dir.join("rollcall.db")).unwrap());
+        let (store, db) = fresh_store().await;
         let rollcall = Rollcall::new(store, Arc::new(SystemClock), b"test-signing-key".to_vec());
         let all: Vec<String> = scope::ALL.iter().map(|s| s.to_string()).collect();
         rollcall
@@ -88,7 +123,7 @@ impl TestApp {
             http,
             token: String::new(),
             rollcall,
-            dir,
+            _db: db,
             _shutdown: tx,
         };
         app.token = app.fetch_token(None).await;
@@ -190,12 +225,6 @@ impl TestApp {
         )
         .await;
         self.create("classes", "class", class("class-1", "Algebra 1A")).await;
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
