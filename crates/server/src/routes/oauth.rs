@@ -53,6 +53,7 @@ pub async fn token(
             }
         },
     };
+    state.limiters.check_token(&id)?;
     let token = state
         .rollcall
         .auth

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use oneroster::SystemClock;
-use rollcall_server::{AppState, Profile, ServerConfig};
+use rollcall_server::{AppState, Profile, RateLimits, ServerConfig};
 use rollcall_service::{Rollcall, scope};
 use rollcall_store::Store;
 use serde_json::{Value, json};
@@ -97,6 +97,20 @@ impl TestApp {
     }
 
     pub async fn spawn_with(profile: Profile) -> Self {
+        Self::spawn_config(ServerConfig {
+            profile,
+            body_limit: 64 * 1024,
+            // Tests fetch many tokens; the limits get their own tests.
+            rate_limits: RateLimits {
+                api_per_second: 1000,
+                token_per_minute: 1000,
+            },
+            ..ServerConfig::default()
+        })
+        .await
+    }
+
+    pub async fn spawn_config(config: ServerConfig) -> Self {
         let (store, db) = fresh_store().await;
         let rollcall = Rollcall::new(store, Arc::new(SystemClock), b"test-signing-key".to_vec());
         let all: Vec<String> = scope::ALL.iter().map(|s| s.to_string()).collect();
@@ -105,11 +119,6 @@ impl TestApp {
             .put_client(CLIENT_ID, "tests", CLIENT_SECRET, &all)
             .await
             .unwrap();
-        let config = ServerConfig {
-            profile,
-            body_limit: 64 * 1024,
-            ..ServerConfig::default()
-        };
         let app = rollcall_server::app(AppState::new(rollcall.clone(), config));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

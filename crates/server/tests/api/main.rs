@@ -3,10 +3,12 @@
 
 mod helpers;
 
+mod access;
 mod auth;
 mod collections;
 mod cursor;
 mod errors;
+mod logs;
 mod query;
 mod schemas;
 mod users;
