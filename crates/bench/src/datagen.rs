@@ -147,7 +147,7 @@ pub fn user_records(shape: Shape, i: u64) -> Vec<(&'static ResourceDecl, Value)>
     };
     let grade = (i % 13).to_string();
     let user_doc = json!({
-        "sourcedId": id, "status": if i % 50 == 0 { "tobedeleted" } else { "active" },
+        "sourcedId": id, "status": if i.is_multiple_of(50) { "tobedeleted" } else { "active" },
         "dateLastModified": modified(i), "enabledUser": "true", "username": format!("u{i}"),
         "userIds": [{"type": "SIS", "identifier": format!("SIS{i:07}")}],
         "givenName": given, "familyName": family,

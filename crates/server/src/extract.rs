@@ -38,7 +38,7 @@ impl FromRequestParts<AppState> for Authenticated {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim())
             .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'".into()))?;
-        let claims = state.rollcall.auth.verify(token)?;
+        let claims = state.rollcall.auth.verify(token).await?;
         state.limiters.check_api(&claims.sub)?;
         Ok(Self(claims))
     }

@@ -11,6 +11,7 @@ use oneroster::wire::TokenResponse;
 use rollcall_store::{ClientRecord, Store};
 use serde::{Deserialize, Serialize};
 
+use crate::idp::{ExternalIdp, IdpConfig};
 use crate::{ServiceError, scope, secret};
 
 /// Token lifetime: one hour, the common OneRoster provider default.
@@ -78,6 +79,7 @@ pub struct Auth {
     clock: Arc<dyn Clock>,
     encoding: EncodingKey,
     decoding: DecodingKey,
+    external: Option<Arc<ExternalIdp>>,
 }
 
 /// A newly created client's credentials: shown once, never stored in clear.
@@ -102,7 +104,14 @@ impl Auth {
             clock,
             encoding: EncodingKey::from_secret(&signing_key),
             decoding: DecodingKey::from_secret(&signing_key),
+            external: None,
         }
+    }
+
+    /// Also accept tokens issued by an external OAuth server.
+    pub fn with_external_idp(mut self, config: IdpConfig) -> Self {
+        self.external = Some(Arc::new(ExternalIdp::new(config)));
+        self
     }
 
     /// The client-credentials grant. `requested` (space-separated) may ask
@@ -141,9 +150,18 @@ impl Auth {
         })
     }
 
-    /// Checks a bearer token's signature, issuer and expiry (against the
-    /// injected clock).
-    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+    /// Checks a bearer token: our own (HS256, signed with the shared key) or,
+    /// when configured, one from the external issuer. Expiry is checked
+    /// against the injected clock.
+    pub async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        let now = self.clock.now().timestamp();
+        if let Some(idp) = self
+            .external
+            .as_ref()
+            .filter(|idp| issuer_of(token).as_deref() == Some(idp.issuer()))
+        {
+            return idp.verify(token, now).await;
+        }
         let mut validation = Validation::new(Algorithm::HS256);
         validation.validate_exp = false;
         validation.set_issuer(&[ISSUER]);
@@ -151,7 +169,7 @@ impl Auth {
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .map_err(|_| AuthError::InvalidToken("the access token is invalid".into()))?
             .claims;
-        if claims.exp <= self.clock.now().timestamp() {
+        if claims.exp <= now {
             return Err(AuthError::InvalidToken("the access token has expired".into()));
         }
         Ok(claims)
@@ -174,7 +192,10 @@ impl Auth {
         let secret_text = secret::random_token(32);
         client.secret_hash = secret::hash(secret_text.clone()).await?;
         self.store.put_client(client).await?;
-        Ok(NewClient { client_id: client_id.to_owned(), client_secret: secret_text })
+        Ok(NewClient {
+            client_id: client_id.to_owned(),
+            client_secret: secret_text,
+        })
     }
 
     /// Disables or re-enables a client. A disabled client gets no new
@@ -223,6 +244,19 @@ impl Auth {
 /// unknown so that the response time does not reveal which ids exist.
 static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| secret::hash_blocking(&secret::random_token(16)).unwrap_or_default());
+
+/// The `iss` claim of a token, read without verifying it (only to choose
+/// which verifier applies; the chosen one then checks everything).
+fn issuer_of(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()?
+        .get("iss")?
+        .as_str()
+        .map(str::to_owned)
+}
 
 fn grant(client: &ClientRecord, requested: Option<&str>) -> Result<Vec<String>, AuthError> {
     let Some(requested) = requested.filter(|r| !r.trim().is_empty()) else {

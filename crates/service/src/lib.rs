@@ -6,11 +6,13 @@
 //! - [`engine`]: the generic resource engine (create, replace, patch, soft
 //!   delete, get, list, relations) driven by `ResourceDecl`s.
 //! - [`auth`]: OAuth clients, token issue and verification.
+//! - [`idp`]: tokens from an external OAuth server, checked against its JWKS.
 //! - [`scope`]: the OneRoster OAuth scopes.
 //! - [`secret`]: argon2 hashing of passwords and client secrets.
 
 pub mod auth;
 pub mod engine;
+pub mod idp;
 pub mod scope;
 pub mod secret;
 

@@ -1,0 +1,113 @@
+//! A real Rollcall server for one test: fresh database, a client holding
+//! every scope, and the SDK pointed at it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use oneroster::{Clock, SystemClock};
+use rollcall_client::Client;
+use rollcall_server::{AppState, Profile, ServerConfig};
+use rollcall_service::{Rollcall, scope};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub const CLIENT_ID: &str = "sdk-tests";
+pub const CLIENT_SECRET: &str = "sdk-test-secret";
+
+pub struct Server {
+    pub base: String,
+    pub rollcall: Rollcall,
+    dir: PathBuf,
+    _shutdown: oneshot::Sender<()>,
+}
+
+impl Server {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(ServerConfig::default(), Arc::new(SystemClock)).await
+    }
+
+    pub async fn with_profile(profile: Profile) -> Self {
+        Self::spawn_with(
+            ServerConfig {
+                profile,
+                ..ServerConfig::default()
+            },
+            Arc::new(SystemClock),
+        )
+        .await
+    }
+
+    pub async fn spawn_with(config: ServerConfig, clock: Arc<dyn Clock>) -> Self {
+        let dir = std::env::temp_dir().join(format!("rollcall-client-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Arc::new(rollcall_store_sqlite::open(&dir.join("rollcall.db")).unwrap());
+        let rollcall = Rollcall::new(store, clock, b"client-test-signing-key".to_vec());
+        let all: Vec<String> = scope::ALL.iter().map(|s| s.to_string()).collect();
+        rollcall
+            .auth
+            .put_client(CLIENT_ID, "sdk tests", CLIENT_SECRET, &all)
+            .await
+            .unwrap();
+        let app = rollcall_server::app(AppState::new(rollcall.clone(), config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(rollcall_server::serve(listener, app, async {
+            let _ = rx.await;
+        }));
+        Self {
+            base,
+            rollcall,
+            dir,
+            _shutdown: tx,
+        }
+    }
+
+    /// The SDK as the all-scopes client.
+    pub fn client(&self) -> Client {
+        Client::new(&self.base, CLIENT_ID, CLIENT_SECRET).unwrap()
+    }
+
+    /// An org, a term, a course and a class, created through the generic operations.
+    pub async fn seed_school(&self, client: &Client) {
+        let org = json!({"sourcedId": "school-1", "name": "North High", "type": "school", "identifier": "NH-1"});
+        client.create("orgs", "org", &org).await.unwrap();
+        let term = json!({"sourcedId": "term-1", "title": "Fall", "type": "term",
+                          "startDate": "2026-08-15", "endDate": "2026-12-20", "schoolYear": "2027"});
+        client
+            .create("academicSessions", "academicSession", &term)
+            .await
+            .unwrap();
+        let course = json!({"sourcedId": "course-1", "title": "Algebra", "courseCode": "ALG1",
+                            "org": {"sourcedId": "school-1"}});
+        client.create("courses", "course", &course).await.unwrap();
+        client
+            .create("classes", "class", &class("class-1", "Algebra 1A"))
+            .await
+            .unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn class(id: &str, title: &str) -> Value {
+    json!({"sourcedId": id, "title": title, "course": {"sourcedId": "course-1"},
+           "school": {"sourcedId": "school-1"}, "terms": [{"sourcedId": "term-1"}]})
+}
+
+/// A valid user as a TimeBack client sends it.
+pub fn user(id: &str, given: &str, family: &str) -> Value {
+    json!({
+        "sourcedId": id,
+        "enabledUser": true,
+        "givenName": given,
+        "familyName": family,
+        "email": format!("{id}@example.org"),
+        "roles": [{"roleType": "primary", "role": "student", "org": {"sourcedId": "school-1"}}],
+        "primaryOrg": {"sourcedId": "school-1"},
+    })
+}
