@@ -67,8 +67,11 @@ fn check(limiter: Option<&DefaultKeyedRateLimiter<String>>, key: &str) -> Result
     let key: String = key.chars().take(128).collect();
     limiter.check_key(&key).map_err(|not_until| {
         let wait = not_until.wait_time_from(DefaultClock::default().now());
+        // Whole seconds, rounded up: a client obeying Retry-After must not
+        // come back before the limiter lets it in.
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         ApiError::TooManyRequests {
-            retry_after: wait.max(Duration::from_secs(1)),
+            retry_after: Duration::from_secs(secs.max(1)),
         }
     })
 }
