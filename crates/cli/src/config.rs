@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use oneroster::SystemClock;
 use rollcall_server::{AppState, Profile, RateLimits, ServerConfig};
+use rollcall_service::idp::IdpConfig;
 use rollcall_service::{Rollcall, scope, secret};
 use rollcall_store::Store;
 
@@ -56,6 +57,15 @@ pub struct ServeArgs {
     /// API requests per second per OAuth client (bursts to twice that); 0 = unlimited.
     #[arg(long, env = "ROLLCALL_RATE_LIMIT", default_value_t = 200)]
     rate_limit: u32,
+    /// Also accept tokens from this external OAuth issuer (its `iss`)…
+    #[arg(long, env = "ROLLCALL_IDP_ISSUER", requires_all = ["idp_audience", "idp_jwks_url"])]
+    idp_issuer: Option<String>,
+    /// …whose `aud` must be this…
+    #[arg(long, env = "ROLLCALL_IDP_AUDIENCE", requires = "idp_issuer")]
+    idp_audience: Option<String>,
+    /// …and whose signing keys are published here (JWKS).
+    #[arg(long, env = "ROLLCALL_IDP_JWKS_URL", requires = "idp_issuer")]
+    idp_jwks_url: Option<String>,
     /// Token requests per minute per client id; 0 = unlimited.
     #[arg(long, env = "ROLLCALL_TOKEN_RATE_LIMIT", default_value_t = 30)]
     token_rate_limit: u32,
@@ -89,7 +99,15 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
                 .await?
         }
     };
-    let rollcall = Rollcall::new(store.clone(), Arc::new(SystemClock), key.into_bytes());
+    let mut rollcall = Rollcall::new(store.clone(), Arc::new(SystemClock), key.into_bytes());
+    if let (Some(issuer), Some(audience), Some(jwks_url)) = (args.idp_issuer, args.idp_audience, args.idp_jwks_url) {
+        tracing::info!(%issuer, "also accepting tokens from an external identity provider");
+        rollcall.auth = rollcall.auth.with_external_idp(IdpConfig {
+            issuer,
+            audience,
+            jwks_url,
+        });
+    }
     if let (Some(id), Some(secret_text)) = (&args.bootstrap_client_id, &args.bootstrap_client_secret) {
         let all: Vec<String> = scope::ALL.iter().map(|s| (*s).to_owned()).collect();
         rollcall.auth.put_client(id, "bootstrap", secret_text, &all).await?;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use oneroster::SystemClock;
 use rollcall_server::{AppState, Profile, RateLimits, ServerConfig};
+use rollcall_service::idp::IdpConfig;
 use rollcall_service::{Rollcall, scope};
 use rollcall_store::Store;
 use serde_json::{Value, json};
@@ -111,8 +112,20 @@ impl TestApp {
     }
 
     pub async fn spawn_config(config: ServerConfig) -> Self {
+        Self::spawn_full(config, None).await
+    }
+
+    /// A server that also trusts tokens from an external identity provider.
+    pub async fn spawn_with_idp(idp: IdpConfig) -> Self {
+        Self::spawn_full(ServerConfig::default(), Some(idp)).await
+    }
+
+    async fn spawn_full(config: ServerConfig, idp: Option<IdpConfig>) -> Self {
         let (store, db) = fresh_store().await;
-        let rollcall = Rollcall::new(store, Arc::new(SystemClock), b"test-signing-key".to_vec());
+        let mut rollcall = Rollcall::new(store, Arc::new(SystemClock), b"test-signing-key".to_vec());
+        if let Some(idp) = idp {
+            rollcall.auth = rollcall.auth.with_external_idp(idp);
+        }
         let all: Vec<String> = scope::ALL.iter().map(|s| s.to_string()).collect();
         rollcall
             .auth

@@ -8,6 +8,7 @@ mod auth;
 mod collections;
 mod cursor;
 mod errors;
+mod idp;
 mod logs;
 mod query;
 mod schemas;
