@@ -41,7 +41,7 @@ pub fn run(args: RunArgs) -> Result<()> {
 
 /// Starts the server on its own runtime thread; returns its base URL.
 fn start_server(url: &str) -> Result<String> {
-    let path = crate::sqlite_path(url)?;
+    let url = url.to_owned();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -50,7 +50,7 @@ fn start_server(url: &str) -> Result<String> {
             .build()
             .expect("runtime");
         rt.block_on(async move {
-            let store = Arc::new(rollcall_store_sqlite::open(&path).expect("open database"));
+            let store = crate::open_store(&url).await.expect("open database");
             let rollcall = Rollcall::new(store, Arc::new(oneroster::SystemClock), b"bench-key".to_vec());
             let all: Vec<String> = scope::ALL.iter().map(|s| s.to_string()).collect();
             rollcall

@@ -14,7 +14,9 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
 use rollcall_bench::datagen::{self, Shape};
-use rollcall_store::ResourceStore;
+use std::sync::Arc;
+
+use rollcall_store::Store;
 use serde_json::Value;
 
 #[derive(Parser)]
@@ -46,29 +48,34 @@ fn main() -> Result<()> {
     }
 }
 
-pub fn sqlite_path(url: &str) -> Result<PathBuf> {
-    match url.strip_prefix("sqlite://") {
-        Some(p) => Ok(PathBuf::from(p)),
-        None => bail!("expected sqlite://PATH, got {url}"),
+/// Opens `sqlite://PATH` or `postgres://…`, as the server does.
+pub async fn open_store(url: &str) -> Result<Arc<dyn Store>> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        return Ok(Arc::new(rollcall_store_sqlite::open(&PathBuf::from(path))?));
     }
+    if url.starts_with("postgres://") {
+        return Ok(Arc::new(rollcall_store_postgres::open(url, 4).await?));
+    }
+    bail!("expected sqlite://PATH or postgres://…, got {url}")
 }
 
 async fn generate(shape: Shape, url: &str) -> Result<()> {
-    let store = rollcall_store_sqlite::open(&sqlite_path(url)?)?;
+    let store = open_store(url).await?;
+    let store = store.as_ref();
     let started = Instant::now();
     let mut batch = Batch::default();
     for (decl, doc) in datagen::structure(shape) {
-        batch.push(&store, decl, doc).await?;
+        batch.push(store, decl, doc).await?;
     }
     for i in 0..shape.users {
         for (decl, doc) in datagen::user_records(shape, i) {
-            batch.push(&store, decl, doc).await?;
+            batch.push(store, decl, doc).await?;
         }
         if (i + 1) % 100_000 == 0 {
             eprintln!("{} users in {:.1} s", i + 1, started.elapsed().as_secs_f64());
         }
     }
-    batch.flush(&store).await?;
+    batch.flush(store).await?;
     eprintln!(
         "generated {} users in {:.1} s",
         shape.users,
@@ -86,7 +93,7 @@ impl Batch {
 
     async fn push(
         &mut self,
-        store: &impl ResourceStore,
+        store: &dyn Store,
         decl: &'static oneroster::ResourceDecl,
         doc: Value,
     ) -> Result<()> {
@@ -105,7 +112,7 @@ impl Batch {
         Ok(())
     }
 
-    async fn flush(&mut self, store: &impl ResourceStore) -> Result<()> {
+    async fn flush(&mut self, store: &dyn Store) -> Result<()> {
         for (decl, docs) in self.0.drain(..) {
             if !docs.is_empty() {
                 store.insert_many(decl, docs).await?;
