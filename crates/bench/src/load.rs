@@ -28,6 +28,9 @@ pub struct RunArgs {
     /// Also page through every user with limit=3000.
     #[arg(long)]
     full_scan: bool,
+    /// Only scenarios whose name contains this text.
+    #[arg(long)]
+    only: Option<String>,
 }
 
 pub fn run(args: RunArgs) -> Result<()> {
@@ -91,7 +94,12 @@ async fn measure(base: String, args: RunArgs) -> Result<()> {
     let shape = Shape { users: args.users };
     println!("| scenario | requests | p50 ms | p99 ms | max ms | req/s | rows (X-Total-Count) |");
     println!("|---|---|---|---|---|---|---|");
-    for (name, make) in scenarios(shape) {
+    let wanted = |name: &str| {
+        args.only
+            .as_deref()
+            .is_none_or(|o| name.contains(o) || name.starts_with("baseline"))
+    };
+    for (name, make) in scenarios(shape).into_iter().filter(|(name, _)| wanted(name)) {
         let stats = load(&http, &base, &token, args.concurrency, args.requests, make).await?;
         println!("| {name} | {} |", stats);
     }

@@ -91,12 +91,7 @@ struct Batch(Vec<(&'static oneroster::ResourceDecl, Vec<Value>)>);
 impl Batch {
     const SIZE: usize = 5_000;
 
-    async fn push(
-        &mut self,
-        store: &dyn Store,
-        decl: &'static oneroster::ResourceDecl,
-        doc: Value,
-    ) -> Result<()> {
+    async fn push(&mut self, store: &dyn Store, decl: &'static oneroster::ResourceDecl, doc: Value) -> Result<()> {
         let slot = match self.0.iter().position(|(d, _)| *d == decl) {
             Some(i) => i,
             None => {

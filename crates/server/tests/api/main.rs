@@ -6,6 +6,7 @@ mod helpers;
 mod access;
 mod auth;
 mod collections;
+mod contract;
 mod cursor;
 mod errors;
 mod idp;
