@@ -66,12 +66,41 @@ impl ResourceStore for PgStore {
         self.insert_many(decl, vec![doc]).await
     }
 
+    /// Two statements per batch, whatever its size: the documents, then all
+    /// their terms, each bound as arrays and unnested by PostgreSQL.
     async fn insert_many(&self, decl: &'static ResourceDecl, docs: Vec<Value>) -> Result<(), StoreError> {
+        let ids = docs.iter().map(sourced_id).collect::<Result<Vec<_>, _>>()?;
         let mut client = self.conn().await?;
         let tx = client.transaction().await.map_err(backend)?;
-        for doc in &docs {
-            insert_one(&tx, decl, doc).await?;
+        let insert = tx
+            .prepare_cached(&format!(
+                "INSERT INTO {} (sourced_id, doc) SELECT * FROM unnest($1::text[], $2::jsonb[])",
+                quote(decl.collection)
+            ))
+            .await
+            .map_err(backend)?;
+        let one_id = if ids.len() == 1 { ids[0].as_str() } else { "" };
+        tx.execute(&insert, &[&ids, &docs])
+            .await
+            .map_err(|e| conflict(decl, one_id, e))?;
+        let (mut t_ids, mut t_fields, mut t_values) = (Vec::new(), Vec::new(), Vec::new());
+        for (id, doc) in ids.iter().zip(&docs) {
+            for (field, value) in terms::rows(decl, doc) {
+                t_ids.push(id.as_str());
+                t_fields.push(field);
+                t_values.push(value);
+            }
         }
+        let terms = tx
+            .prepare_cached(&format!(
+                "INSERT INTO {} (sourced_id, field, value) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])",
+                quote(&terms::table(decl))
+            ))
+            .await
+            .map_err(backend)?;
+        tx.execute(&terms, &[&t_ids, &t_fields, &t_values])
+            .await
+            .map_err(backend)?;
         tx.commit().await.map_err(backend)
     }
 
@@ -100,21 +129,6 @@ impl ResourceStore for PgStore {
         tx.commit().await.map_err(backend)?;
         Ok(next)
     }
-}
-
-async fn insert_one(c: &impl GenericClient, decl: &ResourceDecl, doc: &Value) -> Result<(), StoreError> {
-    let id = sourced_id(doc)?;
-    let stmt = c
-        .prepare_cached(&format!(
-            "INSERT INTO {} (sourced_id, doc) VALUES ($1, $2)",
-            quote(decl.collection)
-        ))
-        .await
-        .map_err(backend)?;
-    c.execute(&stmt, &[&id, doc])
-        .await
-        .map_err(|e| conflict(decl, &id, e))?;
-    write_terms(c, decl, &id, doc).await
 }
 
 /// The one document `sql` (taking the id as `$1`) selects, if any.
@@ -155,7 +169,15 @@ fn conflict(decl: &ResourceDecl, id: &str, e: tokio_postgres::Error) -> StoreErr
     };
     match db.constraint().and_then(|c| schema::conflict_field(decl, c)) {
         Some(field) => StoreError::Conflict(format!("another {} already has this {}", decl.singular, field.name)),
-        None => StoreError::Conflict(format!("a {} with sourcedId '{id}' already exists", decl.singular)),
+        None => {
+            // In a batch the id comes from PostgreSQL's "Key (sourced_id)=(…)".
+            let from_detail = db
+                .detail()
+                .and_then(|d| d.split_once(")=("))
+                .and_then(|(_, r)| r.rsplit_once(')'));
+            let id = from_detail.map_or(id, |(v, _)| v);
+            StoreError::Conflict(format!("a {} with sourcedId '{id}' already exists", decl.singular))
+        }
     }
 }
 
