@@ -96,7 +96,8 @@ async fn updates_rewrite_terms() {
     assert!(matches!(missing, StoreError::NotFound));
 }
 
-/// The query plan of the compiled page query for `pairs`.
+/// The plan of the subquery that chooses the page's rows (the outer query
+/// only reads those rows' documents by primary key and re-sorts one page).
 fn plan(db: &TempDb, pairs: &[(&str, &str)]) -> String {
     let q = ListQuery::from_pairs(&USERS, pairs.iter().copied()).unwrap();
     let (page, _) = sql::list(&Sqlite, &USERS, &q);
@@ -110,10 +111,23 @@ fn plan(db: &TempDb, pairs: &[(&str, &str)]) -> String {
             sql::SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
         })
         .collect();
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(params), |r| r.get::<_, String>(3))
-        .unwrap();
-    rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+    let rows: Vec<(i64, i64, String)> = stmt
+        .query_map(rusqlite::params_from_iter(params), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(3)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let (subquery, _, _) = rows
+        .iter()
+        .find(|(_, _, d)| d.starts_with("LIST SUBQUERY"))
+        .expect("a page subquery");
+    let inner: Vec<&str> = rows
+        .iter()
+        .filter(|(_, p, _)| p == subquery)
+        .map(|(_, _, d)| d.as_str())
+        .collect();
+    inner.join("\n")
 }
 
 #[tokio::test]

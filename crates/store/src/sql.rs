@@ -55,16 +55,22 @@ pub fn column(field: &FieldDecl) -> String {
 pub fn list(dialect: &dyn Dialect, decl: &ResourceDecl, query: &ListQuery) -> (Compiled, Compiled) {
     let count = count(dialect, decl, query);
 
+    // The page's ids are chosen first, from the indexes alone where they
+    // cover the filter and sort, and only those rows' documents are read:
+    // skipping 900,000 rows then reads 100 documents, not 900,100.
+    let table = quote(decl.collection);
     let mut page = Builder::new(dialect);
-    page.sql
-        .push_str(&format!("SELECT doc FROM {}", quote(decl.collection)));
+    page.sql.push_str(&format!(
+        "SELECT doc FROM {table} WHERE sourced_id IN (SELECT sourced_id FROM {table}"
+    ));
     page.where_clause(decl, query, true);
-    page.order_by(query);
+    let order = order_by(query);
     let limit = page.param(SqlValue::Int(i64::from(query.limit)));
     // A cursor already positions the page; OFFSET would skip past it.
     let skip = if query.after.is_some() { 0 } else { query.offset as i64 };
     let offset = page.param(SqlValue::Int(skip));
-    page.sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
+    page.sql
+        .push_str(&format!("{order} LIMIT {limit} OFFSET {offset}){order}"));
     (page.finish(), count)
 }
 
@@ -274,22 +280,22 @@ impl<'d> Builder<'d> {
             (None, true) => format!("({col} IS NULL AND sourced_id < {id})"),
         }
     }
+}
 
-    fn order_by(&mut self, query: &ListQuery) {
-        match query.sort {
-            Some(key) if key.field.name != "sourcedId" => {
-                let dir = if key.descending {
-                    "DESC NULLS LAST"
-                } else {
-                    "ASC NULLS FIRST"
-                };
-                let tie = if key.descending { "DESC" } else { "ASC" };
-                self.sql
-                    .push_str(&format!(" ORDER BY {} {dir}, sourced_id {tie}", column(key.field)));
-            }
-            Some(key) if key.descending => self.sql.push_str(" ORDER BY sourced_id DESC"),
-            _ => self.sql.push_str(" ORDER BY sourced_id ASC"),
+/// ` ORDER BY …`: the sort column (ascending with NULLs first, descending
+/// with NULLs last, the same on every backend) and sourcedId as tie-breaker.
+fn order_by(query: &ListQuery) -> String {
+    match query.sort {
+        Some(key) if key.field.name != "sourcedId" => {
+            let (dir, tie) = if key.descending {
+                ("DESC NULLS LAST", "DESC")
+            } else {
+                ("ASC NULLS FIRST", "ASC")
+            };
+            format!(" ORDER BY {} {dir}, sourced_id {tie}", column(key.field))
         }
+        Some(key) if key.descending => " ORDER BY sourced_id DESC".to_owned(),
+        _ => " ORDER BY sourced_id ASC".to_owned(),
     }
 }
 
@@ -335,18 +341,9 @@ mod tests {
 
     #[test]
     fn sort_applies_before_paging_with_a_tie_breaker() {
-        let (page, _) = compile(&[
-            ("sort", "familyName"),
-            ("orderBy", "desc"),
-            ("limit", "5"),
-            ("offset", "10"),
-        ]);
-        assert!(
-            page.sql
-                .ends_with("ORDER BY \"f_familyName\" DESC NULLS LAST, sourced_id DESC LIMIT ?1 OFFSET ?2"),
-            "{}",
-            page.sql
-        );
+        let (page, _) = compile(&[("sort", "familyName"), ("orderBy", "desc"), ("limit", "5"), ("offset", "10")]);
+        let order = "ORDER BY \"f_familyName\" DESC NULLS LAST, sourced_id DESC";
+        assert!(page.sql.contains(&format!("{order} LIMIT ?1 OFFSET ?2) {order}")), "{}", page.sql);
         assert_eq!(page.params, vec![SqlValue::Int(5), SqlValue::Int(10)]);
     }
 
