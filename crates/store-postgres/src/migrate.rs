@@ -9,10 +9,10 @@
 use std::collections::HashSet;
 
 use deadpool_postgres::{Object, Transaction};
-use oneroster::{ResourceDecl, resource};
+use oneroster::resource;
+use rollcall_store::StoreError;
 use rollcall_store::schema::{self, SchemaDialect};
 use rollcall_store::sql::{column, quote};
-use rollcall_store::{StoreError, terms};
 
 use crate::backend;
 
@@ -37,6 +37,14 @@ impl SchemaDialect for PgSchema {
         let path = path.replace('.', ",");
         format!("{column} {TEXT} GENERATED ALWAYS AS (doc #>> '{{{path}}}') STORED")
     }
+
+    fn key_type(&self) -> &'static str {
+        TEXT
+    }
+
+    fn sort_key(&self, column: &str) -> String {
+        format!("{column} NULLS FIRST")
+    }
 }
 
 /// Brings the schema up to date: creates what is missing and adds columns
@@ -50,7 +58,7 @@ pub async fn run(client: &mut Object) -> Result<(), StoreError> {
         tx.batch_execute(statement).await.map_err(backend)?;
     }
     for decl in resource::all() {
-        for statement in create_tables(decl) {
+        for statement in schema::create_tables(&PgSchema, decl) {
             tx.batch_execute(&statement).await.map_err(backend)?;
         }
         let existing = columns(&tx, decl.collection).await?;
@@ -63,65 +71,11 @@ pub async fn run(client: &mut Object) -> Result<(), StoreError> {
                     .map_err(backend)?;
             }
         }
-        for statement in create_indexes(decl) {
+        for statement in schema::create_indexes(&PgSchema, decl) {
             tx.batch_execute(&statement).await.map_err(backend)?;
         }
     }
     tx.commit().await.map_err(backend)
-}
-
-/// `schema::create_tables` with every key column `COLLATE "C"` (see [`TEXT`]),
-/// which that shared DDL has no way to say. Names are the same.
-fn create_tables(decl: &ResourceDecl) -> [String; 2] {
-    let mut cols = vec![
-        format!("sourced_id {TEXT} NOT NULL PRIMARY KEY"),
-        format!("doc {} NOT NULL", PgSchema.doc_type()),
-    ];
-    cols.extend(schema::scalar_fields(decl).map(|f| schema::column_def(&PgSchema, f)));
-    [
-        format!(
-            "CREATE TABLE IF NOT EXISTS {} ({})",
-            quote(decl.collection),
-            cols.join(", ")
-        ),
-        format!(
-            "CREATE TABLE IF NOT EXISTS {} (sourced_id {TEXT} NOT NULL, field {TEXT} NOT NULL, value {TEXT} NOT NULL)",
-            quote(&terms::table(decl))
-        ),
-    ]
-}
-
-/// `schema::create_indexes` with `NULLS FIRST` on the sort indexes. The
-/// compiler sorts `f ASC NULLS FIRST, sourced_id ASC` or the exact reverse
-/// (SQLite's natural order); PostgreSQL's default index order, NULLS LAST,
-/// matches neither direction, so every sorted list would sort all matches.
-fn create_indexes(decl: &ResourceDecl) -> Vec<String> {
-    let table = quote(decl.collection);
-    let terms = quote(&terms::table(decl));
-    let mut out = vec![
-        format!(
-            "CREATE INDEX IF NOT EXISTS {} ON {terms} (field, value, sourced_id)",
-            quote(&format!("{}__terms__fv", decl.collection))
-        ),
-        format!(
-            "CREATE INDEX IF NOT EXISTS {} ON {terms} (sourced_id)",
-            quote(&format!("{}__terms__id", decl.collection))
-        ),
-    ];
-    for field in schema::scalar_fields(decl).filter(|f| f.indexed) {
-        let col = column(field);
-        out.push(format!(
-            "CREATE INDEX IF NOT EXISTS {} ON {table} ({col} NULLS FIRST, sourced_id)",
-            quote(&schema::index_name(decl, field))
-        ));
-        if field.unique {
-            out.push(format!(
-                "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {table} (lower({col}))",
-                quote(&schema::unique_index_name(decl, field))
-            ));
-        }
-    }
-    out
 }
 
 async fn columns(tx: &Transaction<'_>, table: &str) -> Result<HashSet<String>, StoreError> {

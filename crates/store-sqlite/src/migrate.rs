@@ -42,7 +42,7 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
                     .map_err(backend)?;
             }
         }
-        for statement in schema::create_indexes(decl) {
+        for statement in schema::create_indexes(&SqliteSchema, decl) {
             tx.execute_batch(&statement).map_err(backend)?;
         }
     }

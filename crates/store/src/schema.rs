@@ -17,12 +17,24 @@ pub trait SchemaDialect {
     fn doc_type(&self) -> &'static str;
     /// A text column computed from the document at a dotted path.
     fn generated_column(&self, column: &str, path: &str) -> String;
+    /// Type of the key and terms columns: text that compares in code-point
+    /// order (PostgreSQL needs `COLLATE "C"` whatever the database locale).
+    fn key_type(&self) -> &'static str {
+        "TEXT"
+    }
+    /// A sort index's leading column. The compiler sorts `f ASC NULLS FIRST`
+    /// or the exact reverse; PostgreSQL's default index order (NULLS LAST)
+    /// matches neither, so it spells `NULLS FIRST` here.
+    fn sort_key(&self, column: &str) -> String {
+        column.to_owned()
+    }
 }
 
 /// `CREATE TABLE` for a resource and its terms table.
 pub fn create_tables(d: &dyn SchemaDialect, decl: &ResourceDecl) -> Vec<String> {
+    let key = d.key_type();
     let mut cols = vec![
-        "sourced_id TEXT NOT NULL PRIMARY KEY".to_owned(),
+        format!("sourced_id {key} NOT NULL PRIMARY KEY"),
         format!("doc {} NOT NULL", d.doc_type()),
     ];
     cols.extend(scalar_fields(decl).map(|f| column_def(d, f)));
@@ -33,7 +45,7 @@ pub fn create_tables(d: &dyn SchemaDialect, decl: &ResourceDecl) -> Vec<String> 
             cols.join(", ")
         ),
         format!(
-            "CREATE TABLE IF NOT EXISTS {} (sourced_id TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS {} (sourced_id {key} NOT NULL, field {key} NOT NULL, value {key} NOT NULL)",
             quote(&terms::table(decl))
         ),
     ]
@@ -45,7 +57,7 @@ pub fn column_def(d: &dyn SchemaDialect, field: &FieldDecl) -> String {
 }
 
 /// Every index a resource needs.
-pub fn create_indexes(decl: &ResourceDecl) -> Vec<String> {
+pub fn create_indexes(d: &dyn SchemaDialect, decl: &ResourceDecl) -> Vec<String> {
     let table = quote(decl.collection);
     let terms = quote(&terms::table(decl));
     let mut out = vec![
@@ -61,8 +73,9 @@ pub fn create_indexes(decl: &ResourceDecl) -> Vec<String> {
     for field in scalar_fields(decl).filter(|f| f.indexed) {
         let col = column(field);
         out.push(format!(
-            "CREATE INDEX IF NOT EXISTS {} ON {table} ({col}, sourced_id)",
-            quote(&index_name(decl, field))
+            "CREATE INDEX IF NOT EXISTS {} ON {table} ({}, sourced_id)",
+            quote(&index_name(decl, field)),
+            d.sort_key(&col)
         ));
         if field.unique {
             out.push(format!(

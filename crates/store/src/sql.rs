@@ -341,9 +341,18 @@ mod tests {
 
     #[test]
     fn sort_applies_before_paging_with_a_tie_breaker() {
-        let (page, _) = compile(&[("sort", "familyName"), ("orderBy", "desc"), ("limit", "5"), ("offset", "10")]);
+        let (page, _) = compile(&[
+            ("sort", "familyName"),
+            ("orderBy", "desc"),
+            ("limit", "5"),
+            ("offset", "10"),
+        ]);
         let order = "ORDER BY \"f_familyName\" DESC NULLS LAST, sourced_id DESC";
-        assert!(page.sql.contains(&format!("{order} LIMIT ?1 OFFSET ?2) {order}")), "{}", page.sql);
+        assert!(
+            page.sql.contains(&format!("{order} LIMIT ?1 OFFSET ?2) {order}")),
+            "{}",
+            page.sql
+        );
         assert_eq!(page.params, vec![SqlValue::Int(5), SqlValue::Int(10)]);
     }
 

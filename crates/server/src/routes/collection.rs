@@ -29,8 +29,8 @@ pub fn routes(decl: &'static ResourceDecl) -> Router<AppState> {
     let list_create =
         get(move |s, a, q, h, u| list(decl, None, s, a, q, h, u)).post(move |s, a, b| create(decl, s, a, b));
     let item = get(move |s, a, i, q, h| get_one(decl, None, s, a, i, q, h))
-        .put(move |s, a, i, h, b| replace(decl, s, a, i, h, b))
-        .patch(move |s, a, i, h, b| patch(decl, s, a, i, h, b))
+        .put(move |s, a, i, h, b| update(decl, UpdateKind::Replace, s, a, i, h, b))
+        .patch(move |s, a, i, h, b| update(decl, UpdateKind::Patch, s, a, i, h, b))
         .delete(move |s, a, i| delete(decl, s, a, i));
     Router::new()
         .route(&collection, list_create.clone())
@@ -170,22 +170,17 @@ async fn create(
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
-async fn replace(
-    decl: &'static ResourceDecl,
-    State(state): State<AppState>,
-    auth: Authenticated,
-    IdParam(id): IdParam,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
-    auth.require(Operation::Write, decl)?;
-    let object = unwrap_body(body, decl.singular)?;
-    let doc = state.rollcall.engine.replace(decl, &id, object).await?;
-    single(&state, &headers, decl, doc, None).await
+/// How an update applies the body: PUT replaces the record, PATCH merges
+/// only the fields sent.
+#[derive(Clone, Copy)]
+enum UpdateKind {
+    Replace,
+    Patch,
 }
 
-async fn patch(
+async fn update(
     decl: &'static ResourceDecl,
+    kind: UpdateKind,
     State(state): State<AppState>,
     auth: Authenticated,
     IdParam(id): IdParam,
@@ -194,7 +189,11 @@ async fn patch(
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Write, decl)?;
     let object = unwrap_body(body, decl.singular)?;
-    let doc = state.rollcall.engine.patch(decl, &id, object).await?;
+    let engine = &state.rollcall.engine;
+    let doc = match kind {
+        UpdateKind::Replace => engine.replace(decl, &id, object).await?,
+        UpdateKind::Patch => engine.patch(decl, &id, object).await?,
+    };
     single(&state, &headers, decl, doc, None).await
 }
 
