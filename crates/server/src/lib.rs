@@ -63,6 +63,12 @@ pub fn app(state: AppState) -> Router {
     for view in VIEWS {
         router = router.merge(routes::collection::view_routes(view));
     }
+    with_layers(router, state)
+}
+
+/// The cross-cutting layers every route runs inside, and the imsx 404 for
+/// unknown routes.
+fn with_layers(router: Router<AppState>, state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     router
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
@@ -116,4 +122,46 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// A panic anywhere in a handler still answers with the imsx 500 body.
+    #[tokio::test]
+    async fn a_panicking_handler_gets_an_imsx_500() {
+        let dir = std::env::temp_dir().join(format!("rollcall-panic-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Arc::new(rollcall_store_sqlite::open(&dir.join("db")).unwrap());
+        let rollcall = rollcall_service::Rollcall::new(store, Arc::new(oneroster::SystemClock), b"k".to_vec());
+        let state = AppState::new(rollcall, ServerConfig::default());
+        async fn boom() -> StatusCode {
+            panic!("boom")
+        }
+        let router = Router::new().route("/boom", get(boom));
+        let response = with_layers(router, state)
+            .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["imsx_codeMajor"], "failure");
+        assert_eq!(
+            body["imsx_CodeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldValue"],
+            "internal_server_error"
+        );
+        assert!(
+            !body["imsx_description"].as_str().unwrap().contains("boom"),
+            "the cause must not leak"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
