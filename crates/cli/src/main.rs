@@ -2,6 +2,7 @@
 
 mod clients;
 mod config;
+mod csv;
 mod users;
 
 use anyhow::Result;
@@ -22,6 +23,10 @@ enum Command {
     Clients(clients::ClientsArgs),
     /// Manage users on a running server (over HTTP, as an OAuth client).
     Users(users::UsersArgs),
+    /// Import a OneRoster 1.2 CSV package (a directory or a .zip) into the database.
+    Import(csv::ImportArgs),
+    /// Export the database as a OneRoster 1.2 CSV bulk package (a directory or a .zip).
+    Export(csv::ExportArgs),
 }
 
 #[tokio::main]
@@ -35,5 +40,7 @@ async fn main() -> Result<()> {
         Command::Serve(args) => config::serve(args).await,
         Command::Clients(args) => clients::run(args).await,
         Command::Users(args) => users::run(args).await,
+        Command::Import(args) => csv::import(args).await,
+        Command::Export(args) => csv::export(args).await,
     }
 }

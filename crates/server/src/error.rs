@@ -34,6 +34,14 @@ pub enum ApiError {
     /// Any other status produced below the handlers (405, 408, 413, 415…).
     #[error("{message}")]
     Status { status: StatusCode, message: String },
+    /// A failure with itemised details, sent as TimeBack's
+    /// `imsx_error_details` (e.g. every problem found in a CSV package).
+    #[error("{message}")]
+    Detailed {
+        status: StatusCode,
+        message: String,
+        details: Vec<serde_json::Map<String, serde_json::Value>>,
+    },
     /// 500. The cause is logged here and never sent to the client.
     #[error("internal error")]
     Internal(String),
@@ -70,6 +78,7 @@ impl ApiError {
                 CodeMinor::ServerBusy,
                 format!("too many requests; retry after {} s", retry_after.as_secs()),
             ),
+            Self::Detailed { status, message, .. } => (*status, code_for_status(*status), message.clone()),
             Self::Internal(_) => (
                 S::INTERNAL_SERVER_ERROR,
                 CodeMinor::InternalServerError,
@@ -98,6 +107,9 @@ impl IntoResponse for ApiError {
         }
         let (status, code, description) = self.parts();
         let mut body = serde_json::to_value(StatusInfo::failure(code, description)).expect("imsx body serialises");
+        if let Self::Detailed { details, .. } = &self {
+            body["imsx_error_details"] = details.clone().into();
+        }
         if let Self::OAuth { error, message, .. } = &self {
             body["error"] = (*error).into();
             body["error_description"] = message.clone().into();

@@ -56,6 +56,10 @@ pub fn app(state: AppState) -> Router {
             &format!("{}/capabilities", routes::API_PREFIX),
             get(routes::capabilities::capabilities),
         )
+        .route(
+            "/admin/import",
+            post(routes::import::import).layer(DefaultBodyLimit::max(routes::import::MAX_PACKAGE_BYTES)),
+        )
         .merge(routes::users::routes());
     for decl in resource::all() {
         router = router.merge(routes::collection::routes(decl));

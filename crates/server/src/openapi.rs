@@ -27,6 +27,7 @@ pub fn document() -> Value {
     }
     user_relation_paths(&mut paths);
     paths.insert("/oauth2/token".into(), token_path());
+    paths.insert("/admin/import".into(), import_path());
     paths.insert(
         format!("{API_PREFIX}/capabilities"),
         json!({ "get": { "operationId": "getCapabilities", "tags": ["discovery"], "security": [],
@@ -217,6 +218,27 @@ fn token_path() -> Value {
             "properties": { "access_token": {"type": "string"}, "token_type": {"const": "Bearer"},
                 "expires_in": {"type": "integer"}, "scope": {"type": "string"} }
         }}}}})),
+    }})
+}
+
+fn import_path() -> Value {
+    let flag = |name: &str, description: &str| query_param(name, description, json!({"type": "boolean"}));
+    json!({ "post": {
+        "operationId": "importCsvPackage", "tags": ["bulk"],
+        "description": "Imports a OneRoster 1.2 CSV package (zip, files at the root) as `rollcall import` does: \
+            validated completely before anything is written; bulk files mark absent records tobedeleted. \
+            Requires the admin scope. 422 lists every problem in imsx_error_details; 409 when the \
+            mass-change guard objects.",
+        "parameters": [
+            flag("dryRun", "Validate and report without writing"),
+            flag("force", "Apply even when the mass-change guard objects"),
+            query_param("mode", "asManifest (default) or deltaOnly", json!({"enum": ["asManifest", "deltaOnly"]})),
+            query_param("maxDeleteShare", "Largest share of an org's users one import may mark tobedeleted (default 0.25)",
+                json!({"type": "number", "minimum": 0, "maximum": 1})),
+        ],
+        "requestBody": { "required": true, "content": { "application/zip": { "schema": { "type": "string", "format": "binary" } } } },
+        "responses": errors(json!({ "200": { "description": "What was (or would be) created, updated and marked tobedeleted",
+            "content": { "application/json": { "schema": { "type": "object" } } } } })),
     }})
 }
 

@@ -45,6 +45,10 @@ impl Engine {
         &self.store
     }
 
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
     pub async fn get(&self, decl: &'static ResourceDecl, id: &str) -> Result<Value, ServiceError> {
         self.store.get(decl, id).await?.ok_or_else(|| not_found(decl, id))
     }

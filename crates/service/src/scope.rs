@@ -27,6 +27,8 @@ pub enum Operation {
     /// POST, PUT, PATCH.
     Write,
     Delete,
+    /// Bulk operations that may create, change and delete anything (CSV import).
+    Admin,
 }
 
 /// The scopes of which any one permits `op`; demographics have their own,
@@ -40,6 +42,7 @@ pub fn permitting(op: Operation, demographics: bool) -> &'static [&'static str] 
         (Operation::Write, true) => &["roster-demographics.createput", "admin"],
         (Operation::Delete, false) => &["roster.delete", "admin"],
         (Operation::Delete, true) => &["roster-demographics.delete", "admin"],
+        (Operation::Admin, _) => &["admin"],
     }
 }
 

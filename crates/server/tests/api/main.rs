@@ -10,6 +10,7 @@ mod contract;
 mod cursor;
 mod errors;
 mod idp;
+mod import;
 mod logs;
 mod query;
 mod schemas;

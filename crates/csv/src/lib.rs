@@ -1,0 +1,67 @@
+//! OneRoster 1.2 CSV packages (the "CSV binding"): import a package (a
+//! directory or a `.zip`) into a Rollcall store, and export a store as one.
+//!
+//! Districts move rosters as CSV packages far more often than over REST, so
+//! this is the bulk path in and out. An import is all-or-nothing from the
+//! operator's point of view: the whole package is validated (every file,
+//! every row, every reference), every problem is reported with its file,
+//! line and column, and nothing is written unless there are none. Rows are
+//! validated by the same `normalize` functions the REST API uses, so CSV and
+//! REST data are indistinguishable once stored.
+//!
+//! # Semantics
+//! - `bulk` files are the complete set: records missing from one are marked
+//!   `tobedeleted` (a soft delete, as the API's DELETE does); present ones
+//!   are created or replaced. `delta` files apply their rows as given; a
+//!   `tobedeleted` row soft-deletes its record.
+//! - `roles.csv` and `userProfiles.csv` fold into each user's `roles[]` and
+//!   `userProfiles[]`; passwords are stored as argon2 hashes only.
+//! - A mass-change guard refuses a package that would soft-delete more than a
+//!   set share of an org's users (a truncated export looks just like that).
+//! - Records whose content did not change are not written, so re-importing
+//!   the same package is cheap and leaves `dateLastModified` alone.
+//!
+//! # Layout
+//! - [`package`]: reading a directory or ZIP; [`manifest`]: `manifest.csv`.
+//! - `spec`, `cell`, `table`, `convert`: the column tables, cell formats,
+//!   header and row checks, rows to REST JSON.
+//! - `refs`: references between files and to stored records.
+//! - `load`, `plan`, `users`, `passwords`, `emails`, `guard`, `write`:
+//!   reading what is stored, deciding every write, the user assembly,
+//!   password hashing, unique emails, the mass-change guard, writing in
+//!   large batches. `par` spreads row work over the cores.
+//!
+//! # Speed and memory
+//! Rows stay CSV records until planned, planned records are held as JSON
+//! text, and stored records are read as JSON text too, so a million-user
+//! package fits in a few GB. Checking and planning run on every core; the
+//! write is bounded by the store's `insert_many` (see `tests/bench.rs`).
+//! - [`import`](fn@import) and [`export`](fn@export): the entry points.
+
+mod cell;
+mod convert;
+mod emails;
+mod export;
+mod guard;
+mod import;
+mod load;
+pub mod manifest;
+pub mod package;
+mod par;
+mod passwords;
+mod plan;
+pub mod problem;
+mod read;
+mod refs;
+mod report;
+mod spec;
+mod table;
+mod users;
+mod write;
+
+pub use export::{ExportError, ExportReport, export};
+pub use import::import;
+pub use package::Package;
+pub use problem::{Problem, Problems};
+pub use report::{Counts, ImportError, ImportOptions, ImportReport, Mode, OrgShare};
+pub use spec::{ALL_FILES, FileKind};
