@@ -90,7 +90,8 @@ impl ResourceStore for SqliteStore {
             .map_err(backend)?
             .execute((&id, next.to_string()))
             .map_err(|e| conflict(decl, &id, e))?;
-            write_terms(&tx, decl, &id, &next)?;
+            delete_terms(&tx, decl, &id)?;
+            insert_terms(&tx, decl, &id, &next)?;
             tx.commit().map_err(backend)?;
             Ok(next)
         })
@@ -107,7 +108,7 @@ fn insert_one(c: &Connection, decl: &ResourceDecl, doc: &Value) -> Result<(), St
     .map_err(backend)?
     .execute((&id, doc.to_string()))
     .map_err(|e| conflict(decl, &id, e))?;
-    write_terms(c, decl, &id, doc)
+    insert_terms(c, decl, &id, doc)
 }
 
 fn load(c: &Connection, decl: &ResourceDecl, id: &str) -> Result<Option<Value>, StoreError> {
@@ -123,13 +124,20 @@ fn load(c: &Connection, decl: &ResourceDecl, id: &str) -> Result<Option<Value>, 
     doc.map(|d| parse_doc(&d)).transpose()
 }
 
-/// Replaces the record's rows in the terms table.
-fn write_terms(c: &Connection, decl: &ResourceDecl, id: &str, doc: &Value) -> Result<(), StoreError> {
+/// Removes a record's rows from the terms table (before rewriting them).
+fn delete_terms(c: &Connection, decl: &ResourceDecl, id: &str) -> Result<(), StoreError> {
     let table = quote(&terms::table(decl));
     c.prepare_cached(&format!("DELETE FROM {table} WHERE sourced_id = ?1"))
         .map_err(backend)?
         .execute([id])
         .map_err(backend)?;
+    Ok(())
+}
+
+/// Adds a record's rows to the terms table. A new record has none yet, so
+/// inserts skip the delete (a measurable share of bulk-load time).
+fn insert_terms(c: &Connection, decl: &ResourceDecl, id: &str, doc: &Value) -> Result<(), StoreError> {
+    let table = quote(&terms::table(decl));
     let mut insert = c
         .prepare_cached(&format!(
             "INSERT INTO {table} (sourced_id, field, value) VALUES (?1, ?2, ?3)"
