@@ -3,12 +3,14 @@
 //! district's nightly SIS sync or a migration would run them. All the rules
 //! live in `rollcall-csv`; this prints its report and its problems.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use oneroster::{Clock, SystemClock};
-use rollcall_csv::{ImportError, ImportOptions, Mode, Package};
+use rollcall_csv::{ImportError, ImportOptions, Mode, Package, Progress};
 
 use crate::config::{DatabaseArgs, open_store};
 
@@ -46,6 +48,22 @@ pub struct ExportArgs {
     db: DatabaseArgs,
 }
 
+/// A progress bar on standard error while records are written, only when
+/// that is a terminal (logs and pipes get the report alone).
+fn progress_bar() -> Option<Progress> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("writing {bar:40} {pos}/{len} records ({per_sec}, {eta} left)")
+            .expect("a valid template"),
+    );
+    Some(Progress(Arc::new(move |written, total| {
+        bar.set_length(total);
+        bar.set_position(written);
+    })))
+}
+
 pub async fn import(args: ImportArgs) -> Result<()> {
     if !(0.0..=1.0).contains(&args.max_delete_share) {
         bail!("--max-delete-share must be between 0 and 1");
@@ -63,9 +81,14 @@ pub async fn import(args: ImportArgs) -> Result<()> {
         force: args.force,
         max_delete_share: args.max_delete_share,
         max_problems: args.max_problems,
+        progress: progress_bar(),
         ..ImportOptions::new(SystemClock.now())
     };
-    match rollcall_csv::import(store.as_ref(), package, &options).await {
+    let result = rollcall_csv::import(store.as_ref(), package, &options).await;
+    if options.progress.is_some() {
+        eprintln!();
+    }
+    match result {
         Ok(report) => {
             print!("{report}");
             if report.dry_run {

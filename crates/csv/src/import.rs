@@ -100,7 +100,7 @@ pub async fn import(
             inserts: acc.inserts,
             updates: acc.updates,
         });
-        write::apply(store, writes.collect(), options.batch_size).await?;
+        write::apply(store, writes.collect(), options.batch_size, options.progress.as_ref()).await?;
     }
     Ok(report)
 }

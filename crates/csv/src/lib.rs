@@ -63,5 +63,5 @@ pub use export::{ExportError, ExportReport, export};
 pub use import::import;
 pub use package::Package;
 pub use problem::{Problem, Problems};
-pub use report::{Counts, ImportError, ImportOptions, ImportReport, Mode, OrgShare};
+pub use report::{Counts, ImportError, ImportOptions, ImportReport, Mode, OrgShare, Progress};
 pub use spec::{ALL_FILES, FileKind};

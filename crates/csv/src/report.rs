@@ -38,6 +38,18 @@ pub struct ImportOptions {
     pub batch_size: usize,
     /// The import time: `dateLastModified` of every record written.
     pub now: DateTime<Utc>,
+    /// Told `(written, to_write)` as writing proceeds, e.g. for a progress bar.
+    pub progress: Option<Progress>,
+}
+
+/// A callback reporting write progress as `(records written, records to write)`.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>);
+
+impl fmt::Debug for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Progress(..)")
+    }
 }
 
 impl ImportOptions {
@@ -50,6 +62,7 @@ impl ImportOptions {
             max_problems: DEFAULT_MAX_PROBLEMS,
             batch_size: 5_000,
             now,
+            progress: None,
         }
     }
 }

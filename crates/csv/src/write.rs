@@ -8,7 +8,7 @@ use rollcall_store::{ResourceStore, StoreError};
 use serde_json::Value;
 
 use crate::load::id_of;
-use crate::report::ImportError;
+use crate::report::{ImportError, Progress};
 
 /// Updates in flight at once (they queue on the store's writer).
 const UPDATES_IN_FLIGHT: usize = 16;
@@ -24,7 +24,18 @@ fn parse(json: &str) -> Value {
     serde_json::from_str(json).expect("planned records are JSON")
 }
 
-pub async fn apply(store: &dyn ResourceStore, writes: Vec<Writes>, batch_size: usize) -> Result<(), ImportError> {
+pub async fn apply(
+    store: &dyn ResourceStore,
+    writes: Vec<Writes>,
+    batch_size: usize,
+    progress: Option<&Progress>,
+) -> Result<(), ImportError> {
+    let total: u64 = writes.iter().map(|w| (w.inserts.len() + w.updates.len()) as u64).sum();
+    let report = |written: u64| {
+        if let Some(Progress(f)) = progress {
+            f(written, total);
+        }
+    };
     let mut written = 0u64;
     for Writes { decl, inserts, updates } in writes {
         // Updates first: a user whose email moves away frees it for a new one.
@@ -38,6 +49,7 @@ pub async fn apply(store: &dyn ResourceStore, writes: Vec<Writes>, batch_size: u
             .try_fold(0u64, |n, _| async move { Ok::<_, StoreError>(n + 1) })
             .await;
         written += done.map_err(|source| ImportError::Write { written, source })?;
+        report(written);
         let mut rest = inserts.into_iter();
         let batches = std::iter::from_fn(|| {
             let batch: Vec<String> = rest.by_ref().take(batch_size.max(1)).collect();
@@ -56,6 +68,7 @@ pub async fn apply(store: &dyn ResourceStore, writes: Vec<Writes>, batch_size: u
             .buffered(2);
         while let Some(result) = stored.next().await {
             written += result.map_err(|source| ImportError::Write { written, source })?;
+            report(written);
         }
     }
     Ok(())

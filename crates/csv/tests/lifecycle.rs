@@ -305,3 +305,27 @@ fn the_import_future_is_send() {
     send(import(&store, rollcall_csv::Package::default(), &options(1)));
     send(rollcall_csv::export(&store, std::path::Path::new("unused")));
 }
+
+#[tokio::test]
+async fn progress_is_reported_up_to_every_record_written() {
+    use std::sync::{Arc, Mutex};
+    let (_tmp, store) = store("progress");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let options = ImportOptions {
+        batch_size: 2,
+        progress: Some(rollcall_csv::Progress(Arc::new(move |written, total| {
+            sink.lock().unwrap().push((written, total))
+        }))),
+        ..options(1)
+    };
+    let report = import_dir(&store, &cases().join("valid/V01"), &options).await.unwrap();
+    let written: u64 = report.resources.values().map(|c| c.written()).sum();
+    let seen = seen.lock().unwrap();
+    assert!(seen.len() > 1, "reported once per batch: {seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[0].0 <= w[1].0),
+        "progress only moves forward: {seen:?}"
+    );
+    assert_eq!(seen.last(), Some(&(written, written)), "{seen:?}");
+}
