@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use rollcall_bench::datagen::{Shape, user_id};
 use rollcall_server::{AppState, RateLimits, ServerConfig};
-use rollcall_service::{Rollcall, scope};
+use rollcall_service::Rollcall;
 use serde_json::Value;
 
 #[derive(Args)]
@@ -55,10 +55,9 @@ fn start_server(url: &str) -> Result<String> {
         rt.block_on(async move {
             let store = crate::open_store(&url).await.expect("open database");
             let rollcall = Rollcall::new(store, Arc::new(oneroster::SystemClock), b"bench-key".to_vec());
-            let all: Vec<String> = scope::ALL.iter().map(|s| s.to_string()).collect();
             rollcall
                 .auth
-                .put_client("bench", "bench", "bench-secret", &all)
+                .put_admin_client("bench", "bench", "bench-secret")
                 .await
                 .expect("client");
             let config = ServerConfig {

@@ -9,7 +9,7 @@ use clap::Args;
 use oneroster::SystemClock;
 use rollcall_server::{AppState, Profile, RateLimits, ServerConfig};
 use rollcall_service::idp::IdpConfig;
-use rollcall_service::{Rollcall, scope, secret};
+use rollcall_service::{Rollcall, secret};
 use rollcall_store::Store;
 
 #[derive(Args, Clone)]
@@ -109,8 +109,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         });
     }
     if let (Some(id), Some(secret_text)) = (&args.bootstrap_client_id, &args.bootstrap_client_secret) {
-        let all: Vec<String> = scope::ALL.iter().map(|s| (*s).to_owned()).collect();
-        rollcall.auth.put_client(id, "bootstrap", secret_text, &all).await?;
+        rollcall.auth.put_admin_client(id, "bootstrap", secret_text).await?;
         tracing::info!(client_id = %id, "bootstrap client ready");
     } else if store.clients().await?.is_empty() {
         eprintln!(

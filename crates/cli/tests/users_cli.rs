@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 
 use oneroster::SystemClock;
 use rollcall_server::{AppState, ServerConfig};
-use rollcall_service::{Rollcall, scope};
+use rollcall_service::Rollcall;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -36,10 +36,9 @@ impl Server {
             runtime.block_on(async move {
                 let store = Arc::new(rollcall_store_sqlite::open(&db).unwrap());
                 let rollcall = Rollcall::new(store, Arc::new(SystemClock), b"cli-test-key".to_vec());
-                let all: Vec<String> = scope::ALL.iter().map(|s| s.to_string()).collect();
                 rollcall
                     .auth
-                    .put_client(CLIENT_ID, "cli", CLIENT_SECRET, &all)
+                    .put_admin_client(CLIENT_ID, "cli", CLIENT_SECRET)
                     .await
                     .unwrap();
                 let app = rollcall_server::app(AppState::new(rollcall, ServerConfig::default()));

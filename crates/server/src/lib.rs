@@ -11,6 +11,7 @@
 //! - [`render`]: stored record to response, per response [`render::Profile`].
 //! - [`paging`]: body totals and the `Link` header.
 //! - [`openapi`], [`docs`]: the generated contract and its HTML reference.
+//! - [`testing`]: a real server on a random port, for tests here and in other crates.
 
 pub mod docs;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod paging;
 pub mod render;
 pub mod routes;
 pub mod state;
+pub mod testing;
 
 use std::future::Future;
 use std::time::Duration;

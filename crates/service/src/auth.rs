@@ -213,7 +213,13 @@ impl Auth {
             .ok_or_else(|| ServiceError::NotFound(format!("no client '{client_id}'")))
     }
 
-    /// Creates or updates a client with known credentials (the bootstrap client).
+    /// Creates or updates a client holding every scope (the bootstrap client).
+    pub async fn put_admin_client(&self, id: &str, name: &str, secret_text: &str) -> Result<(), ServiceError> {
+        let all: Vec<String> = scope::ALL.iter().map(|s| (*s).to_owned()).collect();
+        self.put_client(id, name, secret_text, &all).await
+    }
+
+    /// Creates or updates a client with known credentials.
     pub async fn put_client(
         &self,
         id: &str,

@@ -7,9 +7,8 @@ use std::sync::Arc;
 use oneroster::{Clock, SystemClock};
 use rollcall_client::Client;
 use rollcall_server::{AppState, Profile, ServerConfig};
-use rollcall_service::{Rollcall, scope};
+use rollcall_service::Rollcall;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
 pub const CLIENT_ID: &str = "sdk-tests";
 pub const CLIENT_SECRET: &str = "sdk-test-secret";
@@ -18,7 +17,7 @@ pub struct Server {
     pub base: String,
     pub rollcall: Rollcall,
     dir: PathBuf,
-    _shutdown: oneshot::Sender<()>,
+    _server: rollcall_server::testing::RunningServer,
 }
 
 impl Server {
@@ -42,24 +41,17 @@ impl Server {
         std::fs::create_dir_all(&dir).unwrap();
         let store = Arc::new(rollcall_store_sqlite::open(&dir.join("rollcall.db")).unwrap());
         let rollcall = Rollcall::new(store, clock, b"client-test-signing-key".to_vec());
-        let all: Vec<String> = scope::ALL.iter().map(|s| s.to_string()).collect();
         rollcall
             .auth
-            .put_client(CLIENT_ID, "sdk tests", CLIENT_SECRET, &all)
+            .put_admin_client(CLIENT_ID, "sdk tests", CLIENT_SECRET)
             .await
             .unwrap();
-        let app = rollcall_server::app(AppState::new(rollcall.clone(), config));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(rollcall_server::serve(listener, app, async {
-            let _ = rx.await;
-        }));
+        let server = rollcall_server::testing::start(AppState::new(rollcall.clone(), config)).await;
         Self {
-            base,
+            base: server.base.clone(),
             rollcall,
             dir,
-            _shutdown: tx,
+            _server: server,
         }
     }
 

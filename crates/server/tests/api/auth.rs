@@ -8,9 +8,8 @@ use std::sync::Arc;
 
 use oneroster::{Clock, FixedClock, SystemClock, Timestamp};
 use rollcall_server::{AppState, ServerConfig};
-use rollcall_service::{Rollcall, scope};
+use rollcall_service::Rollcall;
 use serde_json::Value;
-use tokio::sync::oneshot;
 
 use crate::helpers::{API, CLIENT_ID, CLIENT_SECRET, Reply, TestApp};
 
@@ -42,32 +41,25 @@ impl Drop for TempDir {
 struct Instance {
     base: String,
     rollcall: Rollcall,
-    _stop: oneshot::Sender<()>,
+    _server: rollcall_server::testing::RunningServer,
 }
 
 impl Instance {
     async fn start(db: &Path, key: &[u8], clock: Arc<dyn Clock>) -> Self {
         let store = Arc::new(rollcall_store_sqlite::open(db).unwrap());
         let rollcall = Rollcall::new(store, clock, key.to_vec());
-        let app = rollcall_server::app(AppState::new(rollcall.clone(), ServerConfig::default()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(rollcall_server::serve(listener, app, async {
-            let _ = rx.await;
-        }));
+        let server = rollcall_server::testing::start(AppState::new(rollcall.clone(), ServerConfig::default())).await;
         Self {
-            base,
+            base: server.base.clone(),
             rollcall,
-            _stop: tx,
+            _server: server,
         }
     }
 
     async fn add_test_client(&self) {
-        let all: Vec<String> = scope::ALL.iter().map(|s| s.to_string()).collect();
         self.rollcall
             .auth
-            .put_client(CLIENT_ID, "tests", CLIENT_SECRET, &all)
+            .put_admin_client(CLIENT_ID, "tests", CLIENT_SECRET)
             .await
             .unwrap();
     }

@@ -10,11 +10,10 @@ use std::sync::Arc;
 
 use oneroster::SystemClock;
 use rollcall_server::{AppState, Profile, RateLimits, ServerConfig};
+use rollcall_service::Rollcall;
 use rollcall_service::idp::IdpConfig;
-use rollcall_service::{Rollcall, scope};
 use rollcall_store::Store;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
 pub const CLIENT_ID: &str = "test-client";
 pub const CLIENT_SECRET: &str = "test-secret-value";
@@ -26,7 +25,7 @@ pub struct TestApp {
     pub token: String,
     pub rollcall: Rollcall,
     _db: TestDatabase,
-    _shutdown: oneshot::Sender<()>,
+    _server: rollcall_server::testing::RunningServer,
 }
 
 /// Whatever must outlive the server: the temporary folder or database.
@@ -126,27 +125,19 @@ impl TestApp {
         if let Some(idp) = idp {
             rollcall.auth = rollcall.auth.with_external_idp(idp);
         }
-        let all: Vec<String> = scope::ALL.iter().map(|s| s.to_string()).collect();
         rollcall
             .auth
-            .put_client(CLIENT_ID, "tests", CLIENT_SECRET, &all)
+            .put_admin_client(CLIENT_ID, "tests", CLIENT_SECRET)
             .await
             .unwrap();
-        let app = rollcall_server::app(AppState::new(rollcall.clone(), config));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(rollcall_server::serve(listener, app, async {
-            let _ = rx.await;
-        }));
-        let http = reqwest::Client::new();
+        let server = rollcall_server::testing::start(AppState::new(rollcall.clone(), config)).await;
         let mut app = Self {
-            base,
-            http,
+            base: server.base.clone(),
+            http: reqwest::Client::new(),
             token: String::new(),
             rollcall,
             _db: db,
-            _shutdown: tx,
+            _server: server,
         };
         app.token = app.fetch_token(None).await;
         app
