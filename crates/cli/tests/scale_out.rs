@@ -70,6 +70,17 @@ async fn token(http: &reqwest::Client, base: &str) -> String {
     r["access_token"].as_str().expect("a token").to_owned()
 }
 
+/// `GET …/users/u1` on one instance: the status and the body.
+async fn get_user(http: &reqwest::Client, base: &str, token: &str) -> (u16, Value) {
+    let r = http
+        .get(format!("{base}{API}/users/u1"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
 #[tokio::test]
 async fn two_instances_on_one_database_act_as_one_service() {
     let Some(db) = TestDb::create().await else { return };
@@ -88,13 +99,8 @@ async fn two_instances_on_one_database_act_as_one_service() {
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
-    let read = http
-        .get(format!("{}{API}/users/u1", b.base))
-        .bearer_auth(&token_a)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(read.status(), 200, "B accepts A's token and sees A's write");
+    let (status, read) = get_user(&http, &b.base, &token_a).await;
+    assert_eq!(status, 200, "B accepts A's token and sees A's write: {read}");
 
     // Ten concurrent PATCHes, alternating instances, each setting a
     // different field: all ten must survive.
@@ -129,15 +135,7 @@ async fn two_instances_on_one_database_act_as_one_service() {
         assert_eq!(t.await.unwrap(), 200);
     }
     for base in [&a.base, &b.base] {
-        let user: Value = http
-            .get(format!("{base}{API}/users/u1"))
-            .bearer_auth(&token_a)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, user) = get_user(&http, base, &token_a).await;
         for (i, field) in fields.iter().enumerate() {
             assert_eq!(
                 user["user"][*field],

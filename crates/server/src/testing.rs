@@ -23,3 +23,35 @@ pub async fn start(state: AppState) -> RunningServer {
     }));
     RunningServer { base, _stop: stop }
 }
+
+/// Valid records as a TimeBack client sends them, shared by every crate's
+/// tests. They point at `school-1`, `course-1` and `term-1`.
+pub mod fixtures {
+    use serde_json::{Value, json};
+
+    pub fn org(id: &str, name: &str) -> Value {
+        json!({"sourcedId": id, "name": name, "type": "school", "identifier": format!("ID-{id}")})
+    }
+
+    pub fn class(id: &str, title: &str) -> Value {
+        json!({"sourcedId": id, "title": title, "course": {"sourcedId": "course-1"},
+               "school": {"sourcedId": "school-1"}, "terms": [{"sourcedId": "term-1"}]})
+    }
+
+    /// A student with a boolean `enabledUser`, as TimeBack clients send it.
+    pub fn user(id: &str, given: &str, family: &str) -> Value {
+        json!({
+            "sourcedId": id,
+            "enabledUser": true,
+            "givenName": given,
+            "familyName": family,
+            "email": format!("{id}@example.org"),
+            "roles": [{"roleType": "primary", "role": "student", "org": {"sourcedId": "school-1"}}],
+        })
+    }
+
+    pub fn enrollment(id: &str, user: &str, class: &str) -> Value {
+        json!({"sourcedId": id, "user": {"sourcedId": user}, "class": {"sourcedId": class},
+               "school": {"sourcedId": "school-1"}, "role": "student"})
+    }
+}

@@ -86,20 +86,11 @@ impl Drop for Server {
     }
 }
 
-pub fn class(id: &str, title: &str) -> Value {
-    json!({"sourcedId": id, "title": title, "course": {"sourcedId": "course-1"},
-           "school": {"sourcedId": "school-1"}, "terms": [{"sourcedId": "term-1"}]})
-}
+pub use rollcall_server::testing::fixtures::class;
 
-/// A valid user as a TimeBack client sends it.
+/// The shared fixture user, with a primary org.
 pub fn user(id: &str, given: &str, family: &str) -> Value {
-    json!({
-        "sourcedId": id,
-        "enabledUser": true,
-        "givenName": given,
-        "familyName": family,
-        "email": format!("{id}@example.org"),
-        "roles": [{"roleType": "primary", "role": "student", "org": {"sourcedId": "school-1"}}],
-        "primaryOrg": {"sourcedId": "school-1"},
-    })
+    let mut user = rollcall_server::testing::fixtures::user(id, given, family);
+    user["primaryOrg"] = json!({"sourcedId": "school-1"});
+    user
 }

@@ -241,28 +241,4 @@ impl TestApp {
     }
 }
 
-pub fn org(id: &str, name: &str) -> Value {
-    json!({"sourcedId": id, "name": name, "type": "school", "identifier": format!("ID-{id}")})
-}
-
-pub fn class(id: &str, title: &str) -> Value {
-    json!({"sourcedId": id, "title": title, "course": {"sourcedId": "course-1"},
-           "school": {"sourcedId": "school-1"}, "terms": [{"sourcedId": "term-1"}]})
-}
-
-/// A valid user as a TimeBack client would send it (boolean enabledUser).
-pub fn user(id: &str, given: &str, family: &str) -> Value {
-    json!({
-        "sourcedId": id,
-        "enabledUser": true,
-        "givenName": given,
-        "familyName": family,
-        "email": format!("{}@example.org", id),
-        "roles": [{"roleType": "primary", "role": "student", "org": {"sourcedId": "school-1"}}],
-    })
-}
-
-pub fn enrollment(id: &str, user: &str, class: &str) -> Value {
-    json!({"sourcedId": id, "user": {"sourcedId": user}, "class": {"sourcedId": class},
-           "school": {"sourcedId": "school-1"}, "role": "student"})
-}
+pub use rollcall_server::testing::fixtures::{class, enrollment, org, user};

@@ -53,20 +53,25 @@ fn claims(audience: &str, scope: &str) -> Value {
     json!({"iss": ISSUER, "aud": audience, "sub": "svc-lms", "scope": scope, "iat": now, "exp": now + 600})
 }
 
+/// A server trusting the test issuer, whose key set starts as key 1 alone.
+async fn spawn_trusting_key_1() -> (TestApp, Arc<Mutex<Value>>) {
+    let keys = Arc::new(Mutex::new(json!({"keys": [jwk("k1", KEY_1)]})));
+    let jwks_url = serve_jwks(keys.clone()).await;
+    let idp = IdpConfig {
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        jwks_url,
+    };
+    (TestApp::spawn_with_idp(idp).await, keys)
+}
+
 async fn users_with(app: &TestApp, token: &str) -> Reply {
     app.send(app.http.get(app.url("users")).bearer_auth(token)).await
 }
 
 #[tokio::test]
 async fn external_tokens_are_checked_against_the_issuers_keys() {
-    let keys = Arc::new(Mutex::new(json!({"keys": [jwk("k1", KEY_1)]})));
-    let jwks_url = serve_jwks(keys.clone()).await;
-    let app = TestApp::spawn_with_idp(IdpConfig {
-        issuer: ISSUER.into(),
-        audience: AUDIENCE.into(),
-        jwks_url,
-    })
-    .await;
+    let (app, _) = spawn_trusting_key_1().await;
     let read = "https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly";
 
     let good = mint("k1", KEY_1, claims(AUDIENCE, read));
@@ -103,14 +108,7 @@ async fn external_tokens_are_checked_against_the_issuers_keys() {
 
 #[tokio::test]
 async fn rolled_keys_are_fetched_when_first_seen() {
-    let keys = Arc::new(Mutex::new(json!({"keys": [jwk("k1", KEY_1)]})));
-    let jwks_url = serve_jwks(keys.clone()).await;
-    let app = TestApp::spawn_with_idp(IdpConfig {
-        issuer: ISSUER.into(),
-        audience: AUDIENCE.into(),
-        jwks_url,
-    })
-    .await;
+    let (app, keys) = spawn_trusting_key_1().await;
     let read = "roster-core.readonly";
     assert_eq!(
         users_with(&app, &mint("k1", KEY_1, claims(AUDIENCE, read)))
