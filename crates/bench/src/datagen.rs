@@ -134,8 +134,25 @@ pub fn structure(shape: Shape) -> Vec<(&'static ResourceDecl, Value)> {
     out
 }
 
+/// The resources [`user_records`] produces, in reference order.
+pub const USER_RESOURCES: [&ResourceDecl; 3] = [&user::USERS, &demographics::DEMOGRAPHICS, &enrollment::ENROLLMENTS];
+
 /// User `i` and the records that hang off it (demographics, enrollment).
 pub fn user_records(shape: Shape, i: u64) -> Vec<(&'static ResourceDecl, Value)> {
+    unnormalized(shape, i)
+        .into_iter()
+        .map(|(d, v)| (d, record(d, v)))
+        .collect()
+}
+
+/// User `i`'s record of one resource, if it has one: the cheap way to
+/// generate one resource at a time.
+pub fn user_record(shape: Shape, i: u64, decl: &ResourceDecl) -> Option<Value> {
+    let (decl, doc) = unnormalized(shape, i).into_iter().find(|(d, _)| *d == decl)?;
+    Some(record(decl, doc))
+}
+
+fn unnormalized(shape: Shape, i: u64) -> Vec<(&'static ResourceDecl, Value)> {
     let mut rng = Rng(i.wrapping_mul(7919));
     let id = user_id(i);
     let (given, family) = (rng.pick(GIVEN), rng.pick(FAMILY));
@@ -155,31 +172,25 @@ pub fn user_records(shape: Shape, i: u64) -> Vec<(&'static ResourceDecl, Value)>
         "primaryOrg": {"sourcedId": school}, "email": format!("u{i}@district.example.org"),
         "grades": if role == "student" { vec![grade] } else { vec![] },
     });
-    let mut out = vec![(&user::USERS, record(&user::USERS, user_doc))];
+    let mut out = vec![(&user::USERS, user_doc)];
     let class = format!("class-{}", i % shape.classes());
     if role == "student" {
         out.push((
             &demographics::DEMOGRAPHICS,
-            record(
-                &demographics::DEMOGRAPHICS,
-                json!({
-            "sourcedId": id, "status": "active", "dateLastModified": modified(i),
-            "birthDate": format!("{}-0{}-1{}", 2008 + i % 12, 1 + i % 9, i % 10),
-            "sex": rng.pick(&["male", "female", "unspecified"]), "hispanicOrLatinoEthnicity": "false"}),
-            ),
+            json!({
+                "sourcedId": id, "status": "active", "dateLastModified": modified(i),
+                "birthDate": format!("{}-0{}-1{}", 2008 + i % 12, 1 + i % 9, i % 10),
+                "sex": rng.pick(&["male", "female", "unspecified"]), "hispanicOrLatinoEthnicity": "false"}),
         ));
     }
     if role != "principal" {
         out.push((
             &enrollment::ENROLLMENTS,
-            record(
-                &enrollment::ENROLLMENTS,
-                json!({
-            "sourcedId": format!("enr-{i}"), "status": "active", "dateLastModified": modified(i),
-            "user": {"sourcedId": id}, "class": {"sourcedId": class},
-            "school": {"sourcedId": format!("school-{}", (i % shape.classes()) % shape.schools())},
-            "role": role}),
-            ),
+            json!({
+                "sourcedId": format!("enr-{i}"), "status": "active", "dateLastModified": modified(i),
+                "user": {"sourcedId": id}, "class": {"sourcedId": class},
+                "school": {"sourcedId": format!("school-{}", (i % shape.classes()) % shape.schools())},
+                "role": role}),
         ));
     }
     out
@@ -193,6 +204,9 @@ mod tests {
     fn generation_is_valid_and_deterministic() {
         let shape = Shape { users: 1000 };
         assert_eq!(user_records(shape, 7), user_records(shape, 7));
+        for (decl, doc) in user_records(shape, 7) {
+            assert_eq!(user_record(shape, 7, decl), Some(doc));
+        }
         assert_ne!(user_id(1), user_id(2));
         for i in 0..200 {
             assert!(!user_records(shape, i).is_empty());

@@ -28,14 +28,15 @@
 //! - `refs`: references between files and to stored records.
 //! - `load`, `plan`, `users`, `passwords`, `emails`, `guard`, `write`:
 //!   reading what is stored, deciding every write, the user assembly,
-//!   password hashing, unique emails, the mass-change guard, writing in
-//!   large batches. `par` spreads row work over the cores.
+//!   password hashing, unique emails, the mass-change guard, writing
+//!   (each resource's new records through the store's `insert_bulk`). `par`
+//!   spreads row work over the cores.
 //!
 //! # Speed and memory
 //! Rows stay CSV records until planned, planned records are held as JSON
 //! text, and stored records are read as JSON text too, so a million-user
 //! package fits in a few GB. Checking and planning run on every core; the
-//! write is bounded by the store's `insert_many` (see `tests/bench.rs`).
+//! write is bounded by the store's `insert_bulk` (see `tests/bench.rs`).
 //! - [`import`](fn@import) and [`export`](fn@export): the entry points.
 
 mod cell;

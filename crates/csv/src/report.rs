@@ -34,7 +34,7 @@ pub struct ImportOptions {
     pub max_delete_share: f64,
     /// How many problems are kept (all are counted).
     pub max_problems: usize,
-    /// Records per `insert_many` transaction.
+    /// Records per batch handed to the store's `insert_bulk`.
     pub batch_size: usize,
     /// The import time: `dateLastModified` of every record written.
     pub now: DateTime<Utc>,
@@ -158,7 +158,8 @@ pub enum ImportError {
     /// The store failed while the package was being checked; nothing was written.
     #[error("reading the store: {0}")]
     Store(StoreError),
-    /// The store failed while writing. Batches already committed stay; an
+    /// The store failed while writing. Resources already written stay (on
+    /// SQLite each resource's new records land together or not at all); an
     /// import is idempotent, so running it again completes it.
     #[error("writing failed after {written} record(s) were stored ({source}); run the import again to complete it")]
     Write { written: u64, source: StoreError },

@@ -1,10 +1,15 @@
-//! Writing a checked plan: new records in large `insert_many` transactions
-//! (two in flight, so the database never waits for the next batch), changed
-//! records one `update` each. Resources go in reference order.
+//! Writing a checked plan, resources in reference order: changed records one
+//! `update` each, then all new records of a resource through the store's
+//! `insert_bulk` (one transaction on SQLite), parsed a batch at a time on a
+//! thread of their own so that the database never waits for JSON.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::sync_channel;
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 use oneroster::ResourceDecl;
-use rollcall_store::{ResourceStore, StoreError};
+use rollcall_store::{Batches, ResourceStore, StoreError};
 use serde_json::Value;
 
 use crate::load::id_of;
@@ -12,6 +17,8 @@ use crate::report::{ImportError, Progress};
 
 /// Updates in flight at once (they queue on the store's writer).
 const UPDATES_IN_FLIGHT: usize = 16;
+/// Parsed batches waiting for the store.
+const BATCHES_AHEAD: usize = 2;
 
 /// The writes for one resource, as JSON text (parsed a batch at a time).
 pub struct Writes {
@@ -31,12 +38,20 @@ pub async fn apply(
     progress: Option<&Progress>,
 ) -> Result<(), ImportError> {
     let total: u64 = writes.iter().map(|w| (w.inserts.len() + w.updates.len()) as u64).sum();
-    let report = |written: u64| {
-        if let Some(Progress(f)) = progress {
-            f(written, total);
-        }
+    let written = Arc::new(AtomicU64::new(0));
+    let report = {
+        let (written, progress) = (written.clone(), progress.cloned());
+        Arc::new(move |n: u64| {
+            let now = written.fetch_add(n, Ordering::Relaxed) + n;
+            if let Some(Progress(f)) = &progress {
+                f(now, total);
+            }
+        })
     };
-    let mut written = 0u64;
+    let failed = |source| ImportError::Write {
+        written: written.load(Ordering::Relaxed),
+        source,
+    };
     for Writes { decl, inserts, updates } in writes {
         // Updates first: a user whose email moves away frees it for a new one.
         let done = stream::iter(updates)
@@ -48,28 +63,27 @@ pub async fn apply(
             .buffer_unordered(UPDATES_IN_FLIGHT)
             .try_fold(0u64, |n, _| async move { Ok::<_, StoreError>(n + 1) })
             .await;
-        written += done.map_err(|source| ImportError::Write { written, source })?;
-        report(written);
-        let mut rest = inserts.into_iter();
-        let batches = std::iter::from_fn(|| {
-            let batch: Vec<String> = rest.by_ref().take(batch_size.max(1)).collect();
-            (!batch.is_empty()).then_some(batch)
-        });
-        // Parsing the next batch (on the blocking pool) overlaps the insert
-        // of the previous one.
-        let mut stored = stream::iter(batches)
-            .map(|batch| async move {
-                let n = batch.len() as u64;
-                let docs = tokio::task::spawn_blocking(move || batch.iter().map(|j| parse(j)).collect())
-                    .await
-                    .map_err(|e| StoreError::Backend(format!("parsing a batch: {e}")))?;
-                store.insert_many(decl, docs).await.map(|()| n)
-            })
-            .buffered(2);
-        while let Some(result) = stored.next().await {
-            written += result.map_err(|source| ImportError::Write { written, source })?;
-            report(written);
+        report(done.map_err(failed)?);
+        if !inserts.is_empty() {
+            let report = report.clone();
+            let batches = parsed_batches(inserts, batch_size, move |n| report(n));
+            store.insert_bulk(decl, batches).await.map_err(failed)?;
         }
     }
     Ok(())
+}
+
+/// The records parsed a batch at a time on a thread of their own, `BATCHES_AHEAD`
+/// ahead of the store; `taken` is told the size of each batch handed over.
+fn parsed_batches(inserts: Vec<String>, batch_size: usize, taken: impl Fn(u64) + Send + 'static) -> Batches {
+    let (tx, rx) = sync_channel::<Vec<Value>>(BATCHES_AHEAD);
+    std::thread::spawn(move || {
+        for chunk in inserts.chunks(batch_size.max(1)) {
+            // A closed channel means the store gave up: stop parsing.
+            if tx.send(chunk.iter().map(|j| parse(j)).collect()).is_err() {
+                return;
+            }
+        }
+    });
+    Box::new(rx.into_iter().inspect(move |batch| taken(batch.len() as u64)))
 }

@@ -13,6 +13,10 @@
 
 mod common;
 
+/// As in the `rollcall` binary, whose import this measures.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::fmt::Write as _;
 use std::time::Instant;
 

@@ -33,7 +33,7 @@ impl SchemaDialect for PgSchema {
 
     /// Stored rather than virtual: PostgreSQL 15 has no virtual generated
     /// columns, and stored ones make filters and sorts plain column reads.
-    fn generated_column(&self, column: &str, path: &str) -> String {
+    fn field_column(&self, column: &str, path: &str) -> String {
         let path = path.replace('.', ",");
         format!("{column} {TEXT} GENERATED ALWAYS AS (doc #>> '{{{path}}}') STORED")
     }

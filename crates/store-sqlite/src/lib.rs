@@ -9,12 +9,14 @@
 //! # Layout
 //! - [`pool`]: the threads and channels.
 //! - [`migrate`]: creates and upgrades the schema from the declarations.
-//! - [`resources`], [`clients`]: the trait implementations.
+//! - [`resources`], [`clients`]: the trait implementations; [`write`]: one
+//!   record's document, field columns and terms rows.
 
 mod clients;
 mod migrate;
 mod pool;
 mod resources;
+mod write;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use oneroster::resource;
+use oneroster::{FieldDecl, ResourceDecl, resource};
 use rollcall_store::StoreError;
 use rollcall_store::schema::{self, SchemaDialect};
 use rollcall_store::sql::{column, quote};
@@ -17,19 +17,32 @@ impl SchemaDialect for SqliteSchema {
         "TEXT"
     }
 
-    fn generated_column(&self, column: &str, path: &str) -> String {
-        format!("{column} TEXT GENERATED ALWAYS AS (json_extract(doc, '$.{path}')) VIRTUAL")
+    /// A plain column the store fills from the parsed document on every
+    /// write (`resources::field_values`). Generated columns would have SQLite
+    /// re-parse the JSON text once per column per write and once per row for
+    /// every index built: measured as the largest share of a bulk load.
+    fn field_column(&self, column: &str, _path: &str) -> String {
+        format!("{column} TEXT")
     }
 }
 
-/// Brings the schema up to date in one transaction: creates what is missing
-/// and adds columns for fields declared since the file was created.
+/// `CREATE INDEX IF NOT EXISTS` for every index a resource needs.
+pub fn index_statements(decl: &ResourceDecl) -> Vec<String> {
+    schema::create_indexes(&SqliteSchema, decl)
+}
+
+/// Brings the schema up to date in one transaction: creates what is missing,
+/// rebuilds tables from before field columns were plain, and adds (and
+/// fills) columns for fields declared since the file was created.
 pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction().map_err(backend)?;
     for statement in schema::FIXED_TABLES {
         tx.execute_batch(statement).map_err(backend)?;
     }
     for decl in resource::all() {
+        if has_generated_columns(&tx, decl.collection)? {
+            rebuild(&tx, decl)?;
+        }
         for statement in schema::create_tables(&SqliteSchema, decl) {
             tx.execute_batch(&statement).map_err(backend)?;
         }
@@ -37,16 +50,62 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
         for field in schema::scalar_fields(decl) {
             let name = column(field).trim_matches('"').to_owned();
             if !existing.contains(&name) {
-                let def = schema::column_def(&SqliteSchema, field);
-                tx.execute_batch(&format!("ALTER TABLE {} ADD COLUMN {def}", quote(decl.collection)))
-                    .map_err(backend)?;
+                add_column(&tx, decl, field)?;
             }
         }
-        for statement in schema::create_indexes(&SqliteSchema, decl) {
+        for statement in index_statements(decl) {
             tx.execute_batch(&statement).map_err(backend)?;
         }
     }
     tx.commit().map_err(backend)
+}
+
+/// Adds a field's column and fills it from the stored documents.
+fn add_column(conn: &Connection, decl: &ResourceDecl, field: &FieldDecl) -> Result<(), StoreError> {
+    let table = quote(decl.collection);
+    let col = column(field);
+    conn.execute_batch(&format!(
+        "ALTER TABLE {table} ADD COLUMN {}; UPDATE {table} SET {col} = {};",
+        schema::column_def(&SqliteSchema, field),
+        extract(field)
+    ))
+    .map_err(backend)
+}
+
+/// Files created before field columns were plain held them as generated
+/// columns, which the store cannot write: copy the records into a new table.
+fn rebuild(conn: &Connection, decl: &ResourceDecl) -> Result<(), StoreError> {
+    let table = quote(decl.collection);
+    let old = quote(&format!("{}__before_rebuild", decl.collection));
+    conn.execute_batch(&format!("ALTER TABLE {table} RENAME TO {old}"))
+        .map_err(backend)?;
+    for statement in schema::create_tables(&SqliteSchema, decl) {
+        conn.execute_batch(&statement).map_err(backend)?;
+    }
+    let fields: Vec<_> = schema::scalar_fields(decl).collect();
+    let names: Vec<String> = fields.iter().map(|f| column(f)).collect();
+    let values: Vec<String> = fields.iter().map(|f| extract(f)).collect();
+    conn.execute_batch(&format!(
+        "INSERT INTO {table} (sourced_id, doc, {}) SELECT sourced_id, doc, {} FROM {old}; DROP TABLE {old};",
+        names.join(", "),
+        values.join(", ")
+    ))
+    .map_err(backend)
+}
+
+/// The SQL reading a field's value from the document, as the store writes it.
+fn extract(field: &FieldDecl) -> String {
+    format!("json_extract(doc, '$.{}')", field.name)
+}
+
+/// Whether a table exists with generated columns (`hidden` 2 or 3).
+fn has_generated_columns(conn: &Connection, table: &str) -> Result<bool, StoreError> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_xinfo(?1) WHERE hidden IN (2, 3))",
+        [table],
+        |r| r.get(0),
+    )
+    .map_err(backend)
 }
 
 fn columns(conn: &Connection, table: &str) -> Result<HashSet<String>, StoreError> {

@@ -13,6 +13,11 @@ use crate::{backend, migrate};
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
+/// Page cache per connection, in KiB.
+pub const CACHE_KIB: u32 = 64 * 1024;
+/// The writer's page cache during a bulk load, in KiB (released after it).
+pub const BULK_CACHE_KIB: u32 = 1024 * 1024;
+
 /// A handle to the database threads; cheap to clone. The threads stop when
 /// the last handle is dropped.
 #[derive(Clone)]
@@ -82,10 +87,10 @@ fn connect(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(path, flags).map_err(backend)?;
     // WAL: readers never wait for the writer. synchronous=FULL: a write is
     // acknowledged only once it is durable, so it survives a power loss.
-    conn.execute_batch(
+    conn.execute_batch(&format!(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; \
-         PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
-    )
+         PRAGMA cache_size=-{CACHE_KIB}; PRAGMA temp_store=MEMORY;"
+    ))
     .map_err(backend)?;
     conn.set_prepared_statement_cache_capacity(256);
     register_fold(&conn)?;

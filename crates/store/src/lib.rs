@@ -6,7 +6,7 @@
 //!   (all three), which the service layer holds as `Arc<dyn Store>`.
 //! - [`error`]: `StoreError`; unique-constraint violations become `Conflict` here.
 //! - [`sql`]: compiles a validated `ListQuery` into SQL for a [`sql::Dialect`].
-//! - [`schema`]: tables, generated columns and indexes derived from the
+//! - [`schema`]: tables, field columns and indexes derived from the
 //!   resource declarations, so adding a resource needs no hand-written DDL.
 //! - [`terms`]: the multi-valued field values (`roles.role`) kept in a side
 //!   table per resource so "any element matches" filters use an index.
@@ -18,4 +18,4 @@ pub mod terms;
 pub mod traits;
 
 pub use error::StoreError;
-pub use traits::{ClientRecord, ClientStore, Page, ResourceStore, SettingsStore, Store, Update};
+pub use traits::{Batches, ClientRecord, ClientStore, Page, ResourceStore, SettingsStore, Store, Update};

@@ -19,6 +19,12 @@ pub struct Page {
 /// concurrent updates to one record serialise instead of losing writes.
 pub type Update = Box<dyn FnOnce(Value) -> Result<Value, ModelError> + Send>;
 
+/// New records for [`ResourceStore::insert_bulk`], a batch at a time. The
+/// iterator may block on plain threads (e.g. a channel fed by parsing
+/// threads), never on async work: backends may pull from it on a runtime
+/// thread.
+pub type Batches = Box<dyn Iterator<Item = Vec<Value>> + Send>;
+
 /// Records of every declared OneRoster resource, stored as canonical JSON.
 #[async_trait]
 pub trait ResourceStore: Send + Sync {
@@ -40,6 +46,20 @@ pub trait ResourceStore: Send + Sync {
             self.insert(decl, doc).await?;
         }
         Ok(())
+    }
+
+    /// Stores a large set of new records (an import, a generated dataset)
+    /// and returns how many. Backends override this for speed: SQLite writes
+    /// the whole set in one transaction, building the secondary indexes
+    /// after the rows when the table starts empty. The default writes one
+    /// `insert_many` transaction per batch.
+    async fn insert_bulk(&self, decl: &'static ResourceDecl, batches: Batches) -> Result<u64, StoreError> {
+        let mut written = 0;
+        for batch in batches {
+            written += batch.len() as u64;
+            self.insert_many(decl, batch).await?;
+        }
+        Ok(written)
     }
 
     /// Replaces a record with `change(current)`; `NotFound` if absent.

@@ -1,0 +1,194 @@
+//! Writing one record: its JSON document, the field columns the store fills
+//! from it (see `migrate`), and its rows in the terms table.
+
+use oneroster::ResourceDecl;
+use rollcall_store::sql::{column, quote};
+use rollcall_store::{StoreError, schema, terms};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use rusqlite::types::{ToSqlOutput, Value as SqlValue};
+use rusqlite::{Connection, ErrorCode, params_from_iter};
+use serde_json::Value;
+
+use crate::{backend, migrate};
+
+/// The statements that write one resource, built once per resource.
+struct Statements {
+    /// `(sourced_id, doc, field columns…)`.
+    insert: String,
+    /// The same binding, by `sourced_id`.
+    replace: String,
+    delete_terms: String,
+    insert_terms: String,
+}
+
+impl Statements {
+    fn new(decl: &ResourceDecl) -> Self {
+        let table = quote(decl.collection);
+        let terms = quote(&terms::table(decl));
+        let fields: Vec<String> = schema::scalar_fields(decl).map(column).collect();
+        let marks = (3..fields.len() + 3).map(|n| format!(", ?{n}")).collect::<String>();
+        let sets = fields
+            .iter()
+            .zip(3..)
+            .map(|(f, n)| format!(", {f} = ?{n}"))
+            .collect::<String>();
+        let columns = fields.iter().map(|f| format!(", {f}")).collect::<String>();
+        Self {
+            insert: format!("INSERT INTO {table} (sourced_id, doc{columns}) VALUES (?1, ?2{marks})"),
+            replace: format!("UPDATE {table} SET doc = ?2{sets} WHERE sourced_id = ?1"),
+            delete_terms: format!("DELETE FROM {terms} WHERE sourced_id = ?1"),
+            insert_terms: format!("INSERT INTO {terms} (sourced_id, field, value) VALUES (?1, ?2, ?3)"),
+        }
+    }
+
+    fn of(decl: &'static ResourceDecl) -> &'static Self {
+        static ALL: OnceLock<Mutex<HashMap<&'static str, &'static Statements>>> = OnceLock::new();
+        let mut all = ALL.get_or_init(Default::default).lock().expect("statement cache lock");
+        all.entry(decl.collection)
+            .or_insert_with(|| Box::leak(Box::new(Self::new(decl))))
+    }
+}
+
+/// Stores a new record; `Conflict` if its sourcedId or a unique field is taken.
+pub fn insert(c: &Connection, decl: &'static ResourceDecl, doc: &Value) -> Result<(), StoreError> {
+    let sql = Statements::of(decl);
+    let id = sourced_id(doc)?;
+    execute(c, decl, &sql.insert, id, doc)?;
+    insert_terms(c, decl, &sql.insert_terms, id, doc)
+}
+
+/// Stores `doc` over the record `id`.
+pub fn replace(c: &Connection, decl: &'static ResourceDecl, id: &str, doc: &Value) -> Result<(), StoreError> {
+    let sql = Statements::of(decl);
+    execute(c, decl, &sql.replace, id, doc)?;
+    c.prepare_cached(&sql.delete_terms)
+        .map_err(backend)?
+        .execute([id])
+        .map_err(backend)?;
+    insert_terms(c, decl, &sql.insert_terms, id, doc)
+}
+
+/// Runs an insert or update bound as `(id, doc, field values…)`.
+fn execute(c: &Connection, decl: &ResourceDecl, sql: &str, id: &str, doc: &Value) -> Result<(), StoreError> {
+    let text = doc.to_string();
+    let mut params = vec![ToSqlOutput::from(id), ToSqlOutput::from(text.as_str())];
+    params.extend(schema::scalar_fields(decl).map(|f| field_value(doc, f.name)));
+    c.prepare_cached(sql)
+        .map_err(backend)?
+        .execute(params_from_iter(params))
+        .map_err(|e| conflict(decl, id, e))?;
+    Ok(())
+}
+
+/// A field's column value, as SQLite's `json_extract` gives it (which
+/// `migrate` uses to fill columns added later): strings as text, numbers and
+/// booleans as numbers, objects and arrays as JSON, absent and null as NULL.
+fn field_value<'a>(doc: &'a Value, path: &str) -> ToSqlOutput<'a> {
+    let owned = ToSqlOutput::Owned;
+    match path.split('.').try_fold(doc, |node, key| node.get(key)) {
+        None | Some(Value::Null) => owned(SqlValue::Null),
+        Some(Value::String(s)) => ToSqlOutput::from(s.as_str()),
+        Some(Value::Bool(b)) => owned(SqlValue::Integer(i64::from(*b))),
+        Some(Value::Number(n)) => owned(
+            n.as_i64()
+                .map_or_else(|| SqlValue::Real(n.as_f64().unwrap_or_default()), SqlValue::Integer),
+        ),
+        Some(other) => owned(SqlValue::Text(other.to_string())),
+    }
+}
+
+/// Adds a new record's rows to the terms table (it has none yet).
+fn insert_terms(c: &Connection, decl: &ResourceDecl, sql: &str, id: &str, doc: &Value) -> Result<(), StoreError> {
+    let mut insert = c.prepare_cached(sql).map_err(backend)?;
+    for (field, value) in terms::rows(decl, doc) {
+        insert.execute((id, field, value)).map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// Drops a resource's secondary indexes when it holds no record yet, and
+/// says whether it did: building an index once over sorted keys is several
+/// times cheaper than updating it row by row. Run inside the load's
+/// transaction, so readers keep their snapshot (with the indexes) until the
+/// indexes are back and the load commits.
+pub fn drop_indexes_if_empty(c: &Connection, decl: &ResourceDecl) -> Result<bool, StoreError> {
+    let table = quote(decl.collection);
+    let terms = quote(&terms::table(decl));
+    let empty: bool = c
+        .query_row(
+            &format!("SELECT NOT EXISTS (SELECT 1 FROM {table}) AND NOT EXISTS (SELECT 1 FROM {terms})"),
+            [],
+            |r| r.get(0),
+        )
+        .map_err(backend)?;
+    if !empty {
+        return Ok(false);
+    }
+    let names: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (?1, ?2)")
+        .map_err(backend)?
+        .query_map((decl.collection, terms::table(decl)), |r| r.get(0))
+        .map_err(backend)?
+        .collect::<Result<_, _>>()
+        .map_err(backend)?;
+    for name in names {
+        c.execute_batch(&format!("DROP INDEX {}", quote(&name)))
+            .map_err(backend)?;
+    }
+    Ok(true)
+}
+
+/// Puts back the indexes [`drop_indexes_if_empty`] dropped.
+/// A duplicate loaded into a unique field surfaces here, as a `Conflict`.
+pub fn restore_indexes(c: &Connection, decl: &ResourceDecl) -> Result<(), StoreError> {
+    for statement in migrate::index_statements(decl) {
+        c.execute_batch(&statement).map_err(|e| conflict(decl, "", e))?;
+    }
+    Ok(())
+}
+
+fn conflict(decl: &ResourceDecl, id: &str, e: rusqlite::Error) -> StoreError {
+    if e.sqlite_error_code() != Some(ErrorCode::ConstraintViolation) {
+        return backend(e);
+    }
+    let message = e.to_string();
+    match schema::conflict_field(decl, &message) {
+        Some(field) => StoreError::Conflict(format!("another {} already has this {}", decl.singular, field.name)),
+        None => StoreError::Conflict(format!("a {} with sourcedId '{id}' already exists", decl.singular)),
+    }
+}
+
+fn sourced_id(doc: &Value) -> Result<&str, StoreError> {
+    doc.get("sourcedId")
+        .and_then(Value::as_str)
+        .ok_or_else(|| StoreError::Backend("document without sourcedId".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn field_values_match_json_extract() {
+        let c = Connection::open_in_memory().unwrap();
+        let doc = json!({"s": "x", "n": 5, "f": 1.5, "t": true, "z": null, "o": {"a": "b"}, "l": [1]});
+        for path in ["s", "n", "f", "t", "z", "o", "o.a", "l", "missing", "o.missing"] {
+            let extracted: SqlValue = c
+                .query_row(
+                    &format!("SELECT json_extract(?1, '$.{path}')"),
+                    [doc.to_string()],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            let value = match field_value(&doc, path) {
+                ToSqlOutput::Borrowed(r) => SqlValue::from(r),
+                ToSqlOutput::Owned(v) => v,
+                other => panic!("unexpected {other:?}"),
+            };
+            assert_eq!(value, extracted, "{path}");
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Bulk loads (`insert_bulk`): one transaction, indexes rebuilt when the
+//! table started empty, nothing kept when any record fails; and files from
+//! before field columns were written by the store are upgraded in place.
+
+mod common;
+
+use common::{TempDb, user};
+use oneroster::model::user::USERS;
+use oneroster::query::ListQuery;
+use rollcall_store::sql::column;
+use rollcall_store::{ResourceStore, StoreError};
+use rollcall_store_sqlite::SqliteStore;
+use serde_json::Value;
+
+fn batches(batches: Vec<Vec<Value>>) -> rollcall_store::Batches {
+    Box::new(batches.into_iter())
+}
+
+fn users(range: std::ops::Range<u32>, role: &str) -> Vec<Value> {
+    range
+        .map(|i| user(&format!("u{i:03}"), &format!("u{i}@x.org"), role))
+        .collect()
+}
+
+async fn matching(store: &SqliteStore, filter: &str) -> (u64, Vec<String>) {
+    let query = ListQuery::from_pairs(&USERS, [("filter", filter)]).unwrap();
+    let page = store.list(&USERS, &query).await.unwrap();
+    let ids = page
+        .items
+        .iter()
+        .map(|d| d["sourcedId"].as_str().unwrap().to_owned())
+        .collect();
+    (page.total, ids)
+}
+
+/// Index names on the users tables, as SQLite lists them.
+fn indexes(db: &TempDb) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name LIKE 'users%' ORDER BY name")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
+#[tokio::test]
+async fn a_bulk_load_into_an_empty_table_ends_indexed_and_queryable() {
+    let db = TempDb::new();
+    let store = rollcall_store_sqlite::open(&db.path()).unwrap();
+    let before = indexes(&db);
+    assert!(before.iter().any(|n| n == "users__terms__fv"), "{before:?}");
+    let loaded = store
+        .insert_bulk(&USERS, batches(vec![users(0..50, "student"), users(50..60, "teacher")]))
+        .await
+        .unwrap();
+    assert_eq!(loaded, 60);
+    assert_eq!(indexes(&db), before, "every index is back after the load");
+    assert_eq!(matching(&store, "roles.role='teacher'").await.0, 10);
+    assert_eq!(matching(&store, "email='u7@x.org'").await.1, vec!["u007"]);
+    assert_eq!(matching(&store, "familyName='Fu059'").await.1, vec!["u059"]);
+    // A second load adds to a table that is no longer empty.
+    store
+        .insert_bulk(&USERS, batches(vec![users(60..70, "teacher")]))
+        .await
+        .unwrap();
+    assert_eq!(matching(&store, "roles.role='teacher'").await.0, 20);
+    assert_eq!(indexes(&db), before);
+}
+
+#[tokio::test]
+async fn a_failing_bulk_load_keeps_nothing_and_keeps_the_indexes() {
+    let db = TempDb::new();
+    let store = rollcall_store_sqlite::open(&db.path()).unwrap();
+    let before = indexes(&db);
+    let mut second = users(50..60, "teacher");
+    second[5]["email"] = "u3@x.org".into();
+    let e = store
+        .insert_bulk(&USERS, batches(vec![users(0..50, "student"), second]))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e:?}");
+    assert_eq!(matching(&store, "status='active'").await.0, 0);
+    assert_eq!(matching(&store, "roles.role='student'").await.0, 0);
+    assert_eq!(indexes(&db), before);
+    // The store is usable afterwards, and the unique index still holds.
+    store.insert(&USERS, user("a", "a@x.org", "student")).await.unwrap();
+    let dup = store.insert(&USERS, user("b", "A@x.org", "student")).await.unwrap_err();
+    assert!(matches!(dup, StoreError::Conflict(_)), "{dup:?}");
+}
+
+#[tokio::test]
+async fn files_with_generated_field_columns_are_rebuilt_on_open() {
+    let db = TempDb::new();
+    let family = column(USERS.field("familyName").unwrap());
+    {
+        // The users table as the first release created it.
+        let conn = rusqlite::Connection::open(db.path()).unwrap();
+        conn.execute_batch(&format!(
+            "CREATE TABLE users (sourced_id TEXT NOT NULL PRIMARY KEY, doc TEXT NOT NULL, \
+             {family} TEXT GENERATED ALWAYS AS (json_extract(doc, '$.familyName')) VIRTUAL); \
+             CREATE INDEX users__f_familyName ON users ({family}, sourced_id);"
+        ))
+        .unwrap();
+        conn.execute(
+            "INSERT INTO users (sourced_id, doc) VALUES ('old', ?1)",
+            [user("old", "old@x.org", "student").to_string()],
+        )
+        .unwrap();
+    }
+    let store = rollcall_store_sqlite::open(&db.path()).unwrap();
+    assert_eq!(matching(&store, "familyName='Fold'").await.1, vec!["old"]);
+    assert_eq!(matching(&store, "email='old@x.org'").await.1, vec!["old"]);
+    store.insert(&USERS, user("new", "new@x.org", "student")).await.unwrap();
+    assert_eq!(matching(&store, "familyName='Fnew'").await.1, vec!["new"]);
+    assert_eq!(store.get(&USERS, "old").await.unwrap().unwrap()["email"], "old@x.org");
+}
