@@ -9,10 +9,13 @@
 //! # Layout
 //! - [`pool`]: the threads and channels.
 //! - [`migrate`]: creates and upgrades the schema from the declarations.
+//! - [`list`]: pages and totals, remembered between writes by [`memo`].
 //! - [`resources`], [`clients`]: the trait implementations; [`write`]: one
 //!   record's document, field columns and terms rows.
 
 mod clients;
+mod list;
+mod memo;
 mod migrate;
 mod pool;
 mod resources;

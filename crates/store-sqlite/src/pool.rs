@@ -9,6 +9,7 @@ use rollcall_store::StoreError;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 
+use crate::memo::Memo;
 use crate::{backend, migrate};
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
@@ -24,6 +25,7 @@ pub const BULK_CACHE_KIB: u32 = 1024 * 1024;
 pub struct SqliteStore {
     writer: Sender<Job>,
     readers: Sender<Job>,
+    pub(crate) memo: Arc<Memo>,
 }
 
 impl SqliteStore {
@@ -40,6 +42,7 @@ impl SqliteStore {
         Ok(Self {
             writer,
             readers: reader_tx,
+            memo: Arc::default(),
         })
     }
 

@@ -3,13 +3,14 @@
 use async_trait::async_trait;
 use oneroster::ResourceDecl;
 use oneroster::query::ListQuery;
-use rollcall_store::sql::{self, SqlValue, quote};
+use rollcall_store::sql::quote;
 use rollcall_store::{Batches, Page, ResourceStore, StoreError, Update};
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde_json::Value;
 
+use crate::list::{self, parse_doc};
 use crate::pool::{BULK_CACHE_KIB, CACHE_KIB};
-use crate::{Sqlite, SqliteStore, backend, write};
+use crate::{SqliteStore, backend, write};
 
 #[async_trait]
 impl ResourceStore for SqliteStore {
@@ -39,28 +40,8 @@ impl ResourceStore for SqliteStore {
     }
 
     async fn list(&self, decl: &'static ResourceDecl, query: &ListQuery) -> Result<Page, StoreError> {
-        let (page, count) = sql::list(&Sqlite, decl, query);
-        self.read(move |c| {
-            let total: i64 = c
-                .prepare_cached(&count.sql)
-                .map_err(backend)?
-                .query_row(params_from_iter(count.params.iter().map(to_sql)), |r| r.get(0))
-                .map_err(backend)?;
-            let mut stmt = c.prepare_cached(&page.sql).map_err(backend)?;
-            let rows = stmt
-                .query_map(params_from_iter(page.params.iter().map(to_sql)), |r| {
-                    r.get::<_, String>(0)
-                })
-                .map_err(backend)?;
-            let items = rows
-                .map(|r| parse_doc(&r.map_err(backend)?))
-                .collect::<Result<_, _>>()?;
-            Ok(Page {
-                items,
-                total: total as u64,
-            })
-        })
-        .await
+        let (memo, query) = (self.memo.clone(), query.clone());
+        self.read(move |c| list::list(c, &memo, decl, &query)).await
     }
 
     async fn insert(&self, decl: &'static ResourceDecl, doc: Value) -> Result<(), StoreError> {
@@ -141,15 +122,4 @@ fn load(c: &Connection, decl: &ResourceDecl, id: &str) -> Result<Option<Value>, 
         .optional()
         .map_err(backend)?;
     doc.map(|d| parse_doc(&d)).transpose()
-}
-
-fn parse_doc(text: &str) -> Result<Value, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Backend(format!("corrupt stored document: {e}")))
-}
-
-fn to_sql(v: &SqlValue) -> rusqlite::types::Value {
-    match v {
-        SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
-        SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
-    }
 }

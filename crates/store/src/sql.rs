@@ -13,7 +13,7 @@ use oneroster::{FieldDecl, ResourceDecl};
 use crate::terms;
 
 /// A bound parameter.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SqlValue {
     Text(String),
     Int(i64),

@@ -1,0 +1,103 @@
+//! Listing: the page and its total, with both remembered between writes
+//! (see `memo`) where recomputing them is what costs.
+
+use oneroster::ResourceDecl;
+use oneroster::cursor::Cursor;
+use oneroster::query::ListQuery;
+use rollcall_store::sql::{self, Compiled, SqlValue};
+use rollcall_store::{Page, StoreError};
+use rusqlite::{Connection, params_from_iter};
+use serde_json::Value;
+
+use crate::memo::{Memo, PositionKey};
+use crate::{Sqlite, backend};
+
+/// From this offset on, where a page starts is worth remembering: below it
+/// skipping rows costs less than a lookup.
+pub const DEEP_OFFSET: u64 = 1_000;
+
+/// One page of `query` and the total, on a reader connection.
+pub fn list(c: &Connection, memo: &Memo, decl: &ResourceDecl, query: &ListQuery) -> Result<Page, StoreError> {
+    let epoch = memo.epoch(c)?;
+    let (page, count) = sql::list(&Sqlite, decl, query);
+    let count_key = (count.sql, count.params);
+    let total = match memo.count(epoch, &count_key) {
+        Some(total) => total,
+        None => {
+            let total: i64 = c
+                .prepare_cached(&count_key.0)
+                .map_err(backend)?
+                .query_row(params_from_iter(count_key.1.iter().map(to_sql)), |r| r.get(0))
+                .map_err(backend)?;
+            memo.put_count(epoch, count_key.clone(), total as u64);
+            total as u64
+        }
+    };
+    if query.after.is_some() || query.offset < DEEP_OFFSET {
+        let items = rows(c, &page)?;
+        return Ok(Page { items, total });
+    }
+    let sort = query.sort.map(|k| (k.field.name, k.descending));
+    let key = |offset| -> PositionKey { (count_key.clone(), sort, offset) };
+    let items = match memo.position(epoch, &key(query.offset)) {
+        Some(start) => {
+            let positioned = ListQuery {
+                after: Some(start),
+                ..query.clone()
+            };
+            rows(c, &sql::list(&Sqlite, decl, &positioned).0)?
+        }
+        None => {
+            // One row more, from one row earlier: that row marks where
+            // this page starts.
+            let wider = ListQuery {
+                offset: query.offset - 1,
+                limit: query.limit + 1,
+                ..query.clone()
+            };
+            let mut items = rows(c, &sql::list(&Sqlite, decl, &wider).0)?;
+            if items.is_empty() {
+                return Ok(Page { items, total });
+            }
+            let before = items.remove(0);
+            if let Some(start) = position_after(&before, query, query.offset) {
+                memo.put_position(epoch, key(query.offset), start);
+            }
+            items
+        }
+    };
+    // Where the next page starts, for a client paging by offset.
+    let next = query.offset + u64::from(query.limit);
+    if let Some(last) = items.last().filter(|_| items.len() == query.limit as usize)
+        && let Some(start) = position_after(last, query, next)
+    {
+        memo.put_position(epoch, key(next), start);
+    }
+    Ok(Page { items, total })
+}
+
+/// A keyset position just after `row` in `query`'s order.
+fn position_after(row: &Value, query: &ListQuery, offset: u64) -> Option<Cursor> {
+    Cursor::after(row, query.sort, offset, query.fingerprint)
+}
+
+fn rows(c: &Connection, page: &Compiled) -> Result<Vec<Value>, StoreError> {
+    let mut stmt = c.prepare_cached(&page.sql).map_err(backend)?;
+    let rows = stmt
+        .query_map(params_from_iter(page.params.iter().map(to_sql)), |r| {
+            r.get::<_, String>(0)
+        })
+        .map_err(backend)?;
+    rows.map(|r| parse_doc(&r.map_err(backend)?)).collect()
+}
+
+pub fn parse_doc(text: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Backend(format!("corrupt stored document: {e}")))
+}
+
+pub fn to_sql(v: &SqlValue) -> rusqlite::types::Value {
+    match v {
+        SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
+        SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
+    }
+}

@@ -1,0 +1,103 @@
+//! Answers remembered until the next write: the total of a filtered list
+//! (`X-Total-Count`), and where a deep `offset` starts. Counting 980,000
+//! matches walks 980,000 index entries, and `offset=900000` walks 900,000,
+//! on every request; a client paging a filter by offset asks both again
+//! for every page. Between writes the answers cannot change, so they are
+//! kept, and any commit (by this process or another one on the same file)
+//! makes them all stale: readers check `PRAGMA data_version` first.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use oneroster::cursor::Cursor;
+use rollcall_store::StoreError;
+use rollcall_store::sql::SqlValue;
+use rusqlite::Connection;
+
+use crate::backend;
+
+/// Entries kept per kind; the memo starts over when one fills up.
+const CAPACITY: usize = 10_000;
+
+/// A statement with its parameters: the identity of a count.
+pub type StatementKey = (String, Vec<SqlValue>);
+
+/// Where a page starts: the count statement (filter, scope, search), the
+/// sort (field, descending) and the offset.
+pub type PositionKey = (StatementKey, Option<(&'static str, bool)>, u64);
+
+#[derive(Default)]
+pub struct Memo {
+    /// Bumped whenever a reader notices a commit it has not seen.
+    epoch: AtomicU64,
+    counts: Table<StatementKey, u64>,
+    positions: Table<PositionKey, Cursor>,
+}
+
+thread_local! {
+    /// The `data_version` this thread's connection last reported. Each
+    /// reader thread owns one connection for its whole life.
+    static SEEN: Cell<Option<i64>> = const { Cell::new(None) };
+}
+
+impl Memo {
+    /// The current epoch, after noticing any commit made since this
+    /// thread's connection last looked. Call before every use: an entry is
+    /// only valid in the epoch it was computed in (`data_version` changes
+    /// when another connection commits; a connection's first look counts
+    /// as a change, since others may have cached before a commit it cannot
+    /// see as one).
+    pub fn epoch(&self, c: &Connection) -> Result<u64, StoreError> {
+        let version: i64 = c.query_row("PRAGMA data_version", [], |r| r.get(0)).map_err(backend)?;
+        if SEEN.replace(Some(version)) != Some(version) {
+            self.epoch.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(self.epoch.load(Ordering::SeqCst))
+    }
+
+    pub fn count(&self, epoch: u64, key: &StatementKey) -> Option<u64> {
+        self.counts.get(epoch, key)
+    }
+
+    pub fn put_count(&self, epoch: u64, key: StatementKey, total: u64) {
+        self.counts.put(epoch, key, total);
+    }
+
+    pub fn position(&self, epoch: u64, key: &PositionKey) -> Option<Cursor> {
+        self.positions.get(epoch, key)
+    }
+
+    pub fn put_position(&self, epoch: u64, key: PositionKey, cursor: Cursor) {
+        self.positions.put(epoch, key, cursor);
+    }
+}
+
+/// Values tagged with the epoch they were computed in.
+struct Table<K, V>(Mutex<HashMap<K, (u64, V)>>);
+
+impl<K, V> Default for Table<K, V> {
+    fn default() -> Self {
+        Self(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<K: Hash + Eq, V: Clone> Table<K, V> {
+    fn get(&self, epoch: u64, key: &K) -> Option<V> {
+        let map = self.0.lock().expect("memo lock");
+        map.get(key).filter(|(e, _)| *e == epoch).map(|(_, v)| v.clone())
+    }
+
+    fn put(&self, epoch: u64, key: K, value: V) {
+        let mut map = self.0.lock().expect("memo lock");
+        if map.len() >= CAPACITY {
+            map.retain(|_, (e, _)| *e == epoch);
+            if map.len() >= CAPACITY {
+                map.clear();
+            }
+        }
+        map.insert(key, (epoch, value));
+    }
+}

@@ -1,0 +1,106 @@
+//! Totals and deep-offset positions remembered between writes: every page
+//! equals the same slice of the whole ordered list, on first and repeated
+//! requests, and after writes by this store or another one on the file.
+
+mod common;
+
+use common::{TempDb, user};
+use oneroster::model::user::USERS;
+use oneroster::query::ListQuery;
+use rollcall_store::ResourceStore;
+use rollcall_store_sqlite::SqliteStore;
+use serde_json::{Value, json};
+
+const RECORDS: u32 = 1_500;
+
+fn record(i: u32) -> Value {
+    let role = if i % 3 == 0 { "teacher" } else { "student" };
+    let mut doc = user(&format!("u{i:04}"), &format!("u{i}@x.org"), role);
+    // Few distinct names, so ties are broken by sourcedId; some have none.
+    let object = doc.as_object_mut().unwrap();
+    match i % 7 {
+        0 => object.remove("familyName"),
+        n => object.insert("familyName".into(), json!(format!("Name{n}"))),
+    };
+    doc
+}
+
+async fn ids(store: &SqliteStore, pairs: &[(&str, &str)]) -> (u64, Vec<String>) {
+    let query = ListQuery::from_pairs(&USERS, pairs.iter().copied()).unwrap();
+    let page = store.list(&USERS, &query).await.unwrap();
+    let ids = page
+        .items
+        .iter()
+        .map(|d| d["sourcedId"].as_str().unwrap().to_owned())
+        .collect();
+    (page.total, ids)
+}
+
+/// Compares deep pages (first computed, then remembered) with slices of the
+/// whole list, read with an offset too small to be remembered.
+async fn pages_match_the_whole_list(store: &SqliteStore) {
+    let queries: [&[(&str, &str)]; 4] = [
+        &[("sort", "familyName")],
+        &[("sort", "familyName"), ("orderBy", "desc")],
+        &[],
+        &[("filter", "roles.role='student'"), ("sort", "familyName")],
+    ];
+    for base in queries {
+        let mut all_pairs = base.to_vec();
+        all_pairs.push(("limit", "3000"));
+        let (total, all) = ids(store, &all_pairs).await;
+        assert_eq!(total, all.len() as u64);
+        for offset in ["1000", "1100", "1000", "1090", "1450", "1100", "2000"] {
+            let mut pairs = base.to_vec();
+            pairs.extend([("offset", offset), ("limit", "100")]);
+            let (page_total, page) = ids(store, &pairs).await;
+            let start = offset.parse::<usize>().unwrap().min(all.len());
+            let expected = &all[start..(start + 100).min(all.len())];
+            assert_eq!(page_total, total, "{pairs:?}");
+            assert_eq!(page, expected, "{pairs:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn deep_pages_and_totals_stay_exact_across_writes() {
+    let db = TempDb::new();
+    let store = rollcall_store_sqlite::open(&db.path()).unwrap();
+    let docs: Vec<Value> = (0..RECORDS).map(record).collect();
+    store
+        .insert_bulk(&USERS, Box::new(std::iter::once(docs)))
+        .await
+        .unwrap();
+    pages_match_the_whole_list(&store).await;
+
+    // A write through this store moves a record from the end to the start.
+    let moved = store
+        .update(
+            &USERS,
+            "u1499",
+            Box::new(|mut d| {
+                d["familyName"] = json!("Aardvark");
+                Ok(d)
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved["familyName"], "Aardvark");
+    // Right after the records without a familyName (every 7th), which sort first.
+    let (_, sorted) = ids(&store, &[("sort", "familyName"), ("limit", "3000")]).await;
+    assert_eq!(sorted[RECORDS.div_ceil(7) as usize], "u1499");
+    pages_match_the_whole_list(&store).await;
+
+    // A write through another handle on the file (as another process would).
+    let (before, _) = ids(&store, &[("filter", "roles.role='teacher'")]).await;
+    {
+        let other = rollcall_store_sqlite::open(&db.path()).unwrap();
+        other
+            .insert(&USERS, user("zz-new", "new@x.org", "teacher"))
+            .await
+            .unwrap();
+    }
+    let (after, _) = ids(&store, &[("filter", "roles.role='teacher'")]).await;
+    assert_eq!(after, before + 1, "a commit by another connection makes totals stale");
+    pages_match_the_whole_list(&store).await;
+}
