@@ -4,7 +4,7 @@
 use oneroster::ResourceDecl;
 use oneroster::cursor::Cursor;
 use oneroster::query::ListQuery;
-use rollcall_store::sql::{self, Compiled, SqlValue};
+use rollcall_store::sql::{self, Compiled, ManyValued, SqlValue, quote};
 use rollcall_store::{Page, StoreError};
 use rusqlite::{Connection, params_from_iter};
 use serde_json::Value;
@@ -19,7 +19,7 @@ pub const DEEP_OFFSET: u64 = 1_000;
 /// One page of `query` and the total, on a reader connection.
 pub fn list(c: &Connection, memo: &Memo, decl: &ResourceDecl, query: &ListQuery) -> Result<Page, StoreError> {
     let epoch = memo.epoch(c)?;
-    let (page, count) = sql::list(&Sqlite, decl, query);
+    let (_, count) = sql::list(&Sqlite, decl, query);
     let count_key = (count.sql, count.params);
     let total = match memo.count(epoch, &count_key) {
         Some(total) => total,
@@ -33,8 +33,10 @@ pub fn list(c: &Connection, memo: &Memo, decl: &ResourceDecl, query: &ListQuery)
             total as u64
         }
     };
+    let many = many_valued_plan(c, decl, query, total)?;
+    let page = |q: &ListQuery| sql::page(&Sqlite, decl, q, many);
     if query.after.is_some() || query.offset < DEEP_OFFSET {
-        let items = rows(c, &page)?;
+        let items = rows(c, &page(query))?;
         return Ok(Page { items, total });
     }
     let sort = query.sort.map(|k| (k.field.name, k.descending));
@@ -45,7 +47,7 @@ pub fn list(c: &Connection, memo: &Memo, decl: &ResourceDecl, query: &ListQuery)
                 after: Some(start),
                 ..query.clone()
             };
-            rows(c, &sql::list(&Sqlite, decl, &positioned).0)?
+            rows(c, &page(&positioned))?
         }
         None => {
             // One row more, from one row earlier: that row marks where
@@ -55,7 +57,7 @@ pub fn list(c: &Connection, memo: &Memo, decl: &ResourceDecl, query: &ListQuery)
                 limit: query.limit + 1,
                 ..query.clone()
             };
-            let mut items = rows(c, &sql::list(&Sqlite, decl, &wider).0)?;
+            let mut items = rows(c, &page(&wider))?;
             if items.is_empty() {
                 return Ok(Page { items, total });
             }
@@ -74,6 +76,33 @@ pub fn list(c: &Connection, memo: &Memo, decl: &ResourceDecl, query: &ListQuery)
         memo.put_position(epoch, key(next), start);
     }
     Ok(Page { items, total })
+}
+
+/// `Exists` when probing rows in page order finds the page sooner than
+/// collecting every match: reaching row `offset + limit` probes about
+/// `(offset + limit) × rows / matches` rows, collecting probes `matches`.
+/// Records are only soft-deleted, so the largest rowid counts the rows
+/// (in a B-tree lookup, not a scan).
+fn many_valued_plan(
+    c: &Connection,
+    decl: &ResourceDecl,
+    query: &ListQuery,
+    matches: u64,
+) -> Result<ManyValued, StoreError> {
+    if matches == 0 {
+        return Ok(ManyValued::In);
+    }
+    let rows: i64 = c
+        .prepare_cached(&format!(
+            "SELECT coalesce(max(rowid), 0) FROM {}",
+            quote(decl.collection)
+        ))
+        .map_err(backend)?
+        .query_row([], |r| r.get(0))
+        .map_err(backend)?;
+    let reach = u128::from(query.offset) + u128::from(query.limit);
+    let cheaper = reach * rows as u128 / u128::from(matches) < u128::from(matches);
+    Ok(if cheaper { ManyValued::Exists } else { ManyValued::In })
 }
 
 /// A keyset position just after `row` in `query`'s order.

@@ -51,15 +51,32 @@ pub fn column(field: &FieldDecl) -> String {
     }
 }
 
+/// How the page query tests conditions on multi-valued fields against the
+/// terms table. `In` collects every match first: best when there are few.
+/// `Exists` probes the terms index from the rows in page order and stops at
+/// the page's end: best when matches are many (70,000 teachers: 530 ms with
+/// `In`, 1 ms with `Exists`), worst when they are few. Only the backend
+/// knows the counts to choose by; PostgreSQL's planner treats both alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ManyValued {
+    #[default]
+    In,
+    Exists,
+}
+
 /// The page query (`SELECT doc …`) and the matching `count(*)`.
 pub fn list(dialect: &dyn Dialect, decl: &ResourceDecl, query: &ListQuery) -> (Compiled, Compiled) {
-    let count = count(dialect, decl, query);
+    (page(dialect, decl, query, ManyValued::In), count(dialect, decl, query))
+}
 
+/// The page query alone, with multi-valued conditions planned as `many`.
+pub fn page(dialect: &dyn Dialect, decl: &ResourceDecl, query: &ListQuery, many: ManyValued) -> Compiled {
     // The page's ids are chosen first, from the indexes alone where they
     // cover the filter and sort, and only those rows' documents are read:
     // skipping 900,000 rows then reads 100 documents, not 900,100.
     let table = quote(decl.collection);
     let mut page = Builder::new(dialect);
+    page.many = many;
     page.sql.push_str(&format!(
         "SELECT doc FROM {table} WHERE sourced_id IN (SELECT sourced_id FROM {table}"
     ));
@@ -71,7 +88,7 @@ pub fn list(dialect: &dyn Dialect, decl: &ResourceDecl, query: &ListQuery) -> (C
     let offset = page.param(SqlValue::Int(skip));
     page.sql
         .push_str(&format!("{order} LIMIT {limit} OFFSET {offset}){order}"));
-    (page.finish(), count)
+    page.finish()
 }
 
 /// The total for `query`. When the only condition is one equality on a
@@ -117,6 +134,7 @@ struct Builder<'d> {
     dialect: &'d dyn Dialect,
     sql: String,
     params: Vec<SqlValue>,
+    many: ManyValued,
 }
 
 impl<'d> Builder<'d> {
@@ -125,6 +143,7 @@ impl<'d> Builder<'d> {
             dialect,
             sql: String::new(),
             params: Vec::new(),
+            many: ManyValued::In,
         }
     }
 
@@ -220,12 +239,21 @@ impl<'d> Builder<'d> {
         };
         let field = self.text(cond.field.name);
         let inner = Condition { op, ..cond.clone() };
-        let test = self.comparison("value", &inner, false);
-        format!(
-            "sourced_id {}IN (SELECT sourced_id FROM {} WHERE field = {field} AND {test})",
-            if negate { "NOT " } else { "" },
-            quote(&terms::table(decl))
-        )
+        let not = if negate { "NOT " } else { "" };
+        let (table, terms) = (quote(decl.collection), quote(&terms::table(decl)));
+        match self.many {
+            ManyValued::In => {
+                let test = self.comparison("value", &inner, false);
+                format!("sourced_id {not}IN (SELECT sourced_id FROM {terms} WHERE field = {field} AND {test})")
+            }
+            ManyValued::Exists => {
+                let test = self.comparison("t.value", &inner, false);
+                format!(
+                    "{not}EXISTS (SELECT 1 FROM {terms} t WHERE t.field = {field} AND {test} \
+                     AND t.sourced_id = {table}.sourced_id)"
+                )
+            }
+        }
     }
 
     /// `nullable`: an absent scalar counts as "not equal" to anything.
@@ -411,6 +439,20 @@ mod tests {
             count.sql.starts_with("SELECT count(*) FROM \"users\" WHERE"),
             "{}",
             count.sql
+        );
+    }
+
+    #[test]
+    fn many_valued_conditions_can_probe_the_terms_index_instead() {
+        let query = ListQuery::from_pairs(&USERS, [("filter", "roles.role!='teacher'")]).unwrap();
+        let page = page(&Numbered, &USERS, &query, ManyValued::Exists);
+        assert!(
+            page.sql.contains(
+                "NOT EXISTS (SELECT 1 FROM \"users__terms\" t WHERE t.field = ?1 AND t.value = ?2 \
+                 AND t.sourced_id = \"users\".sourced_id)"
+            ),
+            "{}",
+            page.sql
         );
     }
 
