@@ -91,16 +91,21 @@ async fn measure(base: String, args: RunArgs) -> Result<()> {
         .await?;
     let token = Arc::new(token["access_token"].as_str().context("token")?.to_owned());
     let shape = Shape { users: args.users };
-    println!("| scenario | requests | p50 ms | p99 ms | max ms | req/s | rows (X-Total-Count) |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| scenario | first ms | requests | p50 ms | p99 ms | max ms | req/s | rows (X-Total-Count) |");
+    println!("|---|---|---|---|---|---|---|---|");
     let wanted = |name: &str| {
         args.only
             .as_deref()
             .is_none_or(|o| name.contains(o) || name.starts_with("baseline"))
     };
     for (name, make) in scenarios(shape).into_iter().filter(|(name, _)| wanted(name)) {
+        // One request alone first: what a cold query costs, before the store
+        // remembers its total or position (the load below is then steady state).
+        let first = Instant::now();
+        get(&http, &format!("{base}{}", make(0)), &token).await?;
+        let first = first.elapsed().as_secs_f64() * 1000.0;
         let stats = load(&http, &base, &token, args.concurrency, args.requests, make).await?;
-        println!("| {name} | {} |", stats);
+        println!("| {name} | {first:.1} | {} |", stats);
     }
     if args.full_scan {
         let started = Instant::now();
@@ -234,20 +239,7 @@ async fn load(
             let mut rows = String::new();
             for i in (worker..requests).step_by(concurrency) {
                 let at = Instant::now();
-                let r = http
-                    .get(format!("{base}{}", make(i as u64)))
-                    .bearer_auth(token.as_str())
-                    .send()
-                    .await?;
-                let status = r.status();
-                rows = r
-                    .headers()
-                    .get("x-total-count")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-")
-                    .to_owned();
-                r.bytes().await?;
-                anyhow::ensure!(status.is_success(), "status {status}");
+                rows = get(&http, &format!("{base}{}", make(i as u64)), &token).await?;
                 times.push(at.elapsed());
             }
             Ok::<_, anyhow::Error>((times, rows))
@@ -271,6 +263,21 @@ async fn load(
         per_sec: all.len() as f64 / elapsed.as_secs_f64(),
         rows,
     })
+}
+
+/// One successful GET, body read; returns its `X-Total-Count` (or `-`).
+async fn get(http: &reqwest::Client, url: &str, token: &str) -> Result<String> {
+    let r = http.get(url).bearer_auth(token).send().await?;
+    let status = r.status();
+    let rows = r
+        .headers()
+        .get("x-total-count")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    r.bytes().await?;
+    anyhow::ensure!(status.is_success(), "status {status}");
+    Ok(rows)
 }
 
 /// Follows `Link: rel="next"` from the first page to the end.

@@ -9,12 +9,15 @@ use rollcall_store::{Page, StoreError};
 use rusqlite::{Connection, params_from_iter};
 use serde_json::Value;
 
-use crate::memo::{Memo, PositionKey};
+use crate::memo::{Memo, OrderKey};
 use crate::{Sqlite, backend};
 
 /// From this offset on, where a page starts is worth remembering: below it
 /// skipping rows costs less than a lookup.
 pub const DEEP_OFFSET: u64 = 1_000;
+/// A page may start this many rows past the nearest remembered position and
+/// still be read from there (skipping that many index entries is cheap).
+const MAX_SKIP_FROM_POSITION: u64 = 10_000;
 
 /// One page of `query` and the total, on a reader connection.
 pub fn list(c: &Connection, memo: &Memo, decl: &ResourceDecl, query: &ListQuery) -> Result<Page, StoreError> {
@@ -39,9 +42,11 @@ pub fn list(c: &Connection, memo: &Memo, decl: &ResourceDecl, query: &ListQuery)
         let items = rows(c, &page(query))?;
         return Ok(Page { items, total });
     }
-    let sort = query.sort.map(|k| (k.field.name, k.descending));
-    let key = |offset| -> PositionKey { (count_key.clone(), sort, offset) };
-    let items = match memo.position(epoch, &key(query.offset)) {
+    let order: OrderKey = (count_key, query.sort.map(|k| (k.field.name, k.descending)));
+    let known = memo
+        .position(epoch, &order, query.offset)
+        .filter(|start| query.offset - start.offset <= MAX_SKIP_FROM_POSITION);
+    let items = match known {
         Some(start) => {
             let positioned = ListQuery {
                 after: Some(start),
@@ -63,7 +68,7 @@ pub fn list(c: &Connection, memo: &Memo, decl: &ResourceDecl, query: &ListQuery)
             }
             let before = items.remove(0);
             if let Some(start) = position_after(&before, query, query.offset) {
-                memo.put_position(epoch, key(query.offset), start);
+                memo.put_position(epoch, order.clone(), start);
             }
             items
         }
@@ -73,7 +78,7 @@ pub fn list(c: &Connection, memo: &Memo, decl: &ResourceDecl, query: &ListQuery)
     if let Some(last) = items.last().filter(|_| items.len() == query.limit as usize)
         && let Some(start) = position_after(last, query, next)
     {
-        memo.put_position(epoch, key(next), start);
+        memo.put_position(epoch, order, start);
     }
     Ok(Page { items, total })
 }

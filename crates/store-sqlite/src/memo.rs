@@ -7,7 +7,7 @@
 //! makes them all stale: readers check `PRAGMA data_version` first.
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,16 +25,20 @@ const CAPACITY: usize = 10_000;
 /// A statement with its parameters: the identity of a count.
 pub type StatementKey = (String, Vec<SqlValue>);
 
-/// Where a page starts: the count statement (filter, scope, search), the
-/// sort (field, descending) and the offset.
-pub type PositionKey = (StatementKey, Option<(&'static str, bool)>, u64);
+/// An ordered list: the count statement (filter, scope, search) and the
+/// sort (field, descending).
+pub type OrderKey = (StatementKey, Option<(&'static str, bool)>);
+
+/// Positions kept per ordered list.
+const POSITIONS_PER_ORDER: usize = 10_000;
 
 #[derive(Default)]
 pub struct Memo {
     /// Bumped whenever a reader notices a commit it has not seen.
     epoch: AtomicU64,
     counts: Table<StatementKey, u64>,
-    positions: Table<PositionKey, Cursor>,
+    /// Where pages start, by offset.
+    positions: Table<OrderKey, BTreeMap<u64, Cursor>>,
 }
 
 thread_local! {
@@ -66,12 +70,22 @@ impl Memo {
         self.counts.put(epoch, key, total);
     }
 
-    pub fn position(&self, epoch: u64, key: &PositionKey) -> Option<Cursor> {
-        self.positions.get(epoch, key)
+    /// The remembered position nearest before (or at) `offset`; its
+    /// cursor's `offset` says where it is.
+    pub fn position(&self, epoch: u64, key: &OrderKey, offset: u64) -> Option<Cursor> {
+        self.positions
+            .with(epoch, key, |p| p.range(..=offset).next_back().map(|(_, c)| c.clone()))
+            .flatten()
     }
 
-    pub fn put_position(&self, epoch: u64, key: PositionKey, cursor: Cursor) {
-        self.positions.put(epoch, key, cursor);
+    /// Remembers where the page at `cursor.offset` starts.
+    pub fn put_position(&self, epoch: u64, key: OrderKey, cursor: Cursor) {
+        self.positions.update(epoch, key, |positions| {
+            if positions.len() >= POSITIONS_PER_ORDER {
+                positions.clear();
+            }
+            positions.insert(cursor.offset, cursor);
+        });
     }
 }
 
@@ -84,20 +98,43 @@ impl<K, V> Default for Table<K, V> {
     }
 }
 
-impl<K: Hash + Eq, V: Clone> Table<K, V> {
-    fn get(&self, epoch: u64, key: &K) -> Option<V> {
+impl<K: Hash + Eq, V> Table<K, V> {
+    fn with<R>(&self, epoch: u64, key: &K, f: impl FnOnce(&V) -> R) -> Option<R> {
         let map = self.0.lock().expect("memo lock");
-        map.get(key).filter(|(e, _)| *e == epoch).map(|(_, v)| v.clone())
+        map.get(key).filter(|(e, _)| *e == epoch).map(|(_, v)| f(v))
     }
 
-    fn put(&self, epoch: u64, key: K, value: V) {
+    fn get(&self, epoch: u64, key: &K) -> Option<V>
+    where
+        V: Clone,
+    {
+        self.with(epoch, key, V::clone)
+    }
+
+    fn put(&self, epoch: u64, key: K, value: V)
+    where
+        V: Default,
+    {
+        self.update(epoch, key, |v| *v = value);
+    }
+
+    /// Changes the entry for `key` in `epoch`, starting from the default
+    /// when there is none or it is stale.
+    fn update(&self, epoch: u64, key: K, f: impl FnOnce(&mut V))
+    where
+        V: Default,
+    {
         let mut map = self.0.lock().expect("memo lock");
-        if map.len() >= CAPACITY {
+        if map.len() >= CAPACITY && !map.contains_key(&key) {
             map.retain(|_, (e, _)| *e == epoch);
             if map.len() >= CAPACITY {
                 map.clear();
             }
         }
-        map.insert(key, (epoch, value));
+        let entry = map.entry(key).or_insert_with(|| (epoch, V::default()));
+        if entry.0 != epoch {
+            *entry = (epoch, V::default());
+        }
+        f(&mut entry.1);
     }
 }

@@ -16,6 +16,9 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
 /// Page cache per connection, in KiB.
 pub const CACHE_KIB: u32 = 64 * 1024;
+/// Reads map the file rather than copying pages through `pread` (SQLite caps
+/// this at its compile-time maximum).
+const MMAP_BYTES: u64 = 16 << 30;
 /// The writer's page cache during a bulk load, in KiB (released after it).
 pub const BULK_CACHE_KIB: u32 = 1024 * 1024;
 
@@ -92,7 +95,7 @@ fn connect(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     // acknowledged only once it is durable, so it survives a power loss.
     conn.execute_batch(&format!(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; \
-         PRAGMA cache_size=-{CACHE_KIB}; PRAGMA temp_store=MEMORY;"
+         PRAGMA cache_size=-{CACHE_KIB}; PRAGMA temp_store=MEMORY; PRAGMA mmap_size={MMAP_BYTES};"
     ))
     .map_err(backend)?;
     conn.set_prepared_statement_cache_capacity(256);

@@ -55,7 +55,11 @@ async fn pages_match_the_whole_list(store: &SqliteStore) {
         all_pairs.push(("limit", "3000"));
         let (total, all) = ids(store, &all_pairs).await;
         assert_eq!(total, all.len() as u64);
-        for offset in ["0", "10", "1000", "1100", "1000", "1090", "1450", "1100", "2000"] {
+        // Repeated, sequential, nearby (read from a remembered position) and
+        // past-the-end offsets.
+        for offset in [
+            "0", "10", "1000", "1100", "1000", "1090", "1037", "1450", "1100", "1333", "2000",
+        ] {
             let mut pairs = base.to_vec();
             pairs.extend([("offset", offset), ("limit", "100")]);
             let (page_total, page) = ids(store, &pairs).await;

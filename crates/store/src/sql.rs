@@ -83,8 +83,10 @@ pub fn page(dialect: &dyn Dialect, decl: &ResourceDecl, query: &ListQuery, many:
     page.where_clause(decl, query, true);
     let order = order_by(query);
     let limit = page.param(SqlValue::Int(i64::from(query.limit)));
-    // A cursor already positions the page; OFFSET would skip past it.
-    let skip = if query.after.is_some() { 0 } else { query.offset as i64 };
+    // A cursor positions the page at its own offset; OFFSET skips only the
+    // rows from there (none for a `Link` cursor, whose offset is the page's).
+    let start = query.after.as_ref().map_or(0, |c| c.offset);
+    let skip = query.offset.saturating_sub(start) as i64;
     let offset = page.param(SqlValue::Int(skip));
     page.sql
         .push_str(&format!("{order} LIMIT {limit} OFFSET {offset}){order}"));
