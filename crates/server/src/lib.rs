@@ -8,7 +8,8 @@
 //!   service layer.
 //! - [`error`]: `ApiError`, the one mapping to the imsx error body.
 //! - [`extract`]: bearer auth, query pairs, JSON bodies (failures as imsx).
-//! - [`render`]: stored record to response, per response [`render::Profile`].
+//! - [`render`]: stored record to response, per response [`render::Profile`];
+//!   [`render_raw`]: the same from stored JSON text, copying what it does not change.
 //! - [`paging`]: body totals and the `Link` header.
 //! - [`openapi`], [`docs`]: the generated contract and its HTML reference.
 //! - [`testing`]: a real server on a random port, for tests here and in other crates.
@@ -20,6 +21,7 @@ pub mod limits;
 pub mod openapi;
 pub mod paging;
 pub mod render;
+pub mod render_raw;
 pub mod routes;
 pub mod state;
 pub mod testing;

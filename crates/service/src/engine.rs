@@ -18,7 +18,7 @@ use oneroster::path;
 use oneroster::query::{ListQuery, Scope};
 use oneroster::resource::ModelError;
 use oneroster::{Clock, ResourceDecl, SourcedId, Status, Timestamp};
-use rollcall_store::{Page, Store, StoreError};
+use rollcall_store::{Page, RawPage, Store, StoreError};
 use serde_json::{Map, Value};
 
 use crate::{ServiceError, secret};
@@ -55,6 +55,11 @@ impl Engine {
 
     pub async fn list(&self, decl: &'static ResourceDecl, query: &ListQuery) -> Result<Page, ServiceError> {
         Ok(self.store.list(decl, query).await?)
+    }
+
+    /// As [`list`](Self::list), records as stored JSON text (for responses).
+    pub async fn list_raw(&self, decl: &'static ResourceDecl, query: &ListQuery) -> Result<RawPage, ServiceError> {
+        Ok(self.store.list_raw(decl, query).await?)
     }
 
     /// POST: stores a new record; the server allocates a UUID when the

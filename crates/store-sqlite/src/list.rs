@@ -4,10 +4,11 @@
 use oneroster::ResourceDecl;
 use oneroster::cursor::Cursor;
 use oneroster::query::ListQuery;
+use rollcall_store::StoreError;
 use rollcall_store::sql::{self, Compiled, ManyValued, SqlValue, quote};
-use rollcall_store::{Page, StoreError};
 use rusqlite::{Connection, params_from_iter};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::memo::{Memo, OrderKey};
 use crate::{Sqlite, backend};
@@ -19,8 +20,40 @@ pub const DEEP_OFFSET: u64 = 1_000;
 /// still be read from there (skipping that many index entries is cheap).
 const MAX_SKIP_FROM_POSITION: u64 = 10_000;
 
+/// A record as a page hands it out: parsed, or as its stored JSON text.
+pub trait Stored: Sized {
+    fn from_text(text: String) -> Result<Self, StoreError>;
+    /// The parsed record (for the rows that mark positions).
+    fn value(&self) -> Result<Value, StoreError>;
+}
+
+impl Stored for Value {
+    fn from_text(text: String) -> Result<Self, StoreError> {
+        parse_doc(&text)
+    }
+
+    fn value(&self) -> Result<Value, StoreError> {
+        Ok(self.clone())
+    }
+}
+
+impl Stored for Box<RawValue> {
+    fn from_text(text: String) -> Result<Self, StoreError> {
+        RawValue::from_string(text).map_err(corrupt)
+    }
+
+    fn value(&self) -> Result<Value, StoreError> {
+        parse_doc(self.get())
+    }
+}
+
 /// One page of `query` and the total, on a reader connection.
-pub fn list(c: &Connection, memo: &Memo, decl: &ResourceDecl, query: &ListQuery) -> Result<Page, StoreError> {
+pub fn list<D: Stored>(
+    c: &Connection,
+    memo: &Memo,
+    decl: &ResourceDecl,
+    query: &ListQuery,
+) -> Result<(Vec<D>, u64), StoreError> {
     let epoch = memo.epoch(c)?;
     let (_, count) = sql::list(&Sqlite, decl, query);
     let count_key = (count.sql, count.params);
@@ -39,8 +72,7 @@ pub fn list(c: &Connection, memo: &Memo, decl: &ResourceDecl, query: &ListQuery)
     let many = many_valued_plan(c, decl, query, total)?;
     let page = |q: &ListQuery| sql::page(&Sqlite, decl, q, many);
     if query.after.is_some() || query.offset < DEEP_OFFSET {
-        let items = rows(c, &page(query))?;
-        return Ok(Page { items, total });
+        return Ok((rows(c, &page(query))?, total));
     }
     let order: OrderKey = (count_key, query.sort.map(|k| (k.field.name, k.descending)));
     let known = memo
@@ -64,9 +96,9 @@ pub fn list(c: &Connection, memo: &Memo, decl: &ResourceDecl, query: &ListQuery)
             };
             let mut items = rows(c, &page(&wider))?;
             if items.is_empty() {
-                return Ok(Page { items, total });
+                return Ok((items, total));
             }
-            let before = items.remove(0);
+            let before = items.remove(0).value()?;
             if let Some(start) = position_after(&before, query, query.offset) {
                 memo.put_position(epoch, order.clone(), start);
             }
@@ -76,11 +108,11 @@ pub fn list(c: &Connection, memo: &Memo, decl: &ResourceDecl, query: &ListQuery)
     // Where the next page starts, for a client paging by offset.
     let next = query.offset + u64::from(query.limit);
     if let Some(last) = items.last().filter(|_| items.len() == query.limit as usize)
-        && let Some(start) = position_after(last, query, next)
+        && let Some(start) = position_after(&last.value()?, query, next)
     {
         memo.put_position(epoch, order, start);
     }
-    Ok(Page { items, total })
+    Ok((items, total))
 }
 
 /// `Exists` when probing rows in page order finds the page sooner than
@@ -115,18 +147,22 @@ fn position_after(row: &Value, query: &ListQuery, offset: u64) -> Option<Cursor>
     Cursor::after(row, query.sort, offset, query.fingerprint)
 }
 
-fn rows(c: &Connection, page: &Compiled) -> Result<Vec<Value>, StoreError> {
+fn rows<D: Stored>(c: &Connection, page: &Compiled) -> Result<Vec<D>, StoreError> {
     let mut stmt = c.prepare_cached(&page.sql).map_err(backend)?;
     let rows = stmt
         .query_map(params_from_iter(page.params.iter().map(to_sql)), |r| {
             r.get::<_, String>(0)
         })
         .map_err(backend)?;
-    rows.map(|r| parse_doc(&r.map_err(backend)?)).collect()
+    rows.map(|r| D::from_text(r.map_err(backend)?)).collect()
 }
 
 pub fn parse_doc(text: &str) -> Result<Value, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Backend(format!("corrupt stored document: {e}")))
+    serde_json::from_str(text).map_err(corrupt)
+}
+
+fn corrupt(e: serde_json::Error) -> StoreError {
+    StoreError::Backend(format!("corrupt stored document: {e}"))
 }
 
 pub fn to_sql(v: &SqlValue) -> rusqlite::types::Value {

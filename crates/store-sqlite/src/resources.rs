@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use oneroster::ResourceDecl;
 use oneroster::query::ListQuery;
 use rollcall_store::sql::quote;
-use rollcall_store::{Batches, Page, ResourceStore, StoreError, Update};
+use rollcall_store::{Batches, Page, RawPage, ResourceStore, StoreError, Update};
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde_json::Value;
 
@@ -41,7 +41,14 @@ impl ResourceStore for SqliteStore {
 
     async fn list(&self, decl: &'static ResourceDecl, query: &ListQuery) -> Result<Page, StoreError> {
         let (memo, query) = (self.memo.clone(), query.clone());
-        self.read(move |c| list::list(c, &memo, decl, &query)).await
+        let (items, total) = self.read(move |c| list::list(c, &memo, decl, &query)).await?;
+        Ok(Page { items, total })
+    }
+
+    async fn list_raw(&self, decl: &'static ResourceDecl, query: &ListQuery) -> Result<RawPage, StoreError> {
+        let (memo, query) = (self.memo.clone(), query.clone());
+        let (items, total) = self.read(move |c| list::list(c, &memo, decl, &query)).await?;
+        Ok(RawPage { items, total })
     }
 
     async fn insert(&self, decl: &'static ResourceDecl, doc: Value) -> Result<(), StoreError> {

@@ -5,6 +5,7 @@ use oneroster::ResourceDecl;
 use oneroster::query::ListQuery;
 use oneroster::resource::ModelError;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::StoreError;
 
@@ -13,6 +14,30 @@ use crate::StoreError;
 pub struct Page {
     pub items: Vec<Value>,
     pub total: u64,
+}
+
+/// One page with each record as its stored JSON text: responses that copy
+/// most of each record need not build and drop a tree of it.
+#[derive(Debug)]
+pub struct RawPage {
+    pub items: Vec<Box<RawValue>>,
+    pub total: u64,
+}
+
+impl RawPage {
+    /// A parsed page, serialised.
+    pub fn from_parsed(page: Page) -> Result<Self, StoreError> {
+        let items = page
+            .items
+            .iter()
+            .map(serde_json::value::to_raw_value)
+            .collect::<Result<_, _>>()
+            .map_err(|e| StoreError::Backend(format!("serialising a record: {e}")))?;
+        Ok(Self {
+            items,
+            total: page.total,
+        })
+    }
 }
 
 /// A read-modify-write step run inside the backend's write transaction, so
@@ -35,6 +60,12 @@ pub trait ResourceStore: Send + Sync {
     async fn get_many(&self, decl: &'static ResourceDecl, ids: Vec<String>) -> Result<Vec<Value>, StoreError>;
 
     async fn list(&self, decl: &'static ResourceDecl, query: &ListQuery) -> Result<Page, StoreError>;
+
+    /// As [`list`](Self::list), records as JSON text. Backends that store
+    /// text override this; the default serialises the parsed records.
+    async fn list_raw(&self, decl: &'static ResourceDecl, query: &ListQuery) -> Result<RawPage, StoreError> {
+        RawPage::from_parsed(self.list(decl, query).await?)
+    }
 
     /// Stores a new record; `Conflict` if its sourcedId or a unique field is taken.
     async fn insert(&self, decl: &'static ResourceDecl, doc: Value) -> Result<(), StoreError>;

@@ -12,10 +12,10 @@ use oneroster::path;
 use oneroster::query::{self, Condition, ListQuery, Scope};
 use oneroster::resource::ViewDecl;
 use rollcall_service::scope::Operation;
-use rollcall_store::Page;
+use rollcall_store::RawPage;
 use serde_json::{Value, json};
 
-use super::{API_PREFIX, IdParam, render_all};
+use super::{API_PREFIX, IdParam, render_all, render_page};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody, QueryPairs, unwrap_body};
 use crate::paging;
@@ -68,12 +68,13 @@ async fn list(
     if let Some((field, value)) = scope {
         query = query.with_scope(Scope::Where(Condition::equals(field, value)));
     }
-    let page = state.rollcall.engine.list(decl, &query).await?;
+    let page = state.rollcall.engine.list_raw(decl, &query).await?;
     respond_page(&state, &headers, uri.path(), decl, &pairs, &query, page).await
 }
 
 /// A page of a collection: the wrapper array, TimeBack's body totals (by
-/// profile), and `X-Total-Count` plus an RFC 8288 `Link` header.
+/// profile), and `X-Total-Count` plus an RFC 8288 `Link` header. The body
+/// is written as text around the records rendered as text.
 pub async fn respond_page(
     state: &AppState,
     headers: &HeaderMap,
@@ -81,25 +82,32 @@ pub async fn respond_page(
     decl: &'static ResourceDecl,
     pairs: &QueryPairs,
     query: &ListQuery,
-    page: Page,
+    page: RawPage,
 ) -> Result<Response, ApiError> {
     let has_next = query.offset + u64::from(query.limit) < page.total;
-    let cursor = page
-        .items
-        .last()
-        .filter(|_| has_next)
-        .and_then(|last| query.next_cursor(last))
-        .map(|c| c.encode());
-    let items = render_all(state, headers, decl, page.items, query.fields.as_deref()).await?;
-    let mut body = json!({ decl.collection: items });
+    let cursor = match page.items.last().filter(|_| has_next) {
+        Some(last) => serde_json::from_str::<Value>(last.get())
+            .ok()
+            .and_then(|last| query.next_cursor(&last))
+            .map(|c| c.encode()),
+        None => None,
+    };
+    let items = render_page(state, headers, decl, &page.items, query.fields.as_deref()).await?;
+    let mut body = format!("{{{}:[{}]", Value::from(decl.collection), items.join(","));
     if state.config.profile.body_totals() {
         let totals = paging::Totals::new(page.total, query.offset, query.limit);
-        body["totalCount"] = totals.total.into();
-        body["pageCount"] = totals.page_count.into();
-        body["pageNumber"] = totals.page_number.into();
-        body["offset"] = query.offset.into();
-        body["limit"] = query.limit.into();
+        let extra = json!({
+            "totalCount": totals.total,
+            "pageCount": totals.page_count,
+            "pageNumber": totals.page_number,
+            "offset": query.offset,
+            "limit": query.limit,
+        });
+        for (key, value) in extra.as_object().into_iter().flatten() {
+            body.push_str(&format!(",{}:{value}", Value::from(key.as_str())));
+        }
     }
+    body.push('}');
     let origin = super::origin(state, headers);
     let link = paging::link_header(
         &format!("{origin}{path}"),
@@ -109,7 +117,7 @@ pub async fn respond_page(
         page.total,
         cursor.as_deref(),
     );
-    let mut response = axum::Json(body).into_response();
+    let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
     let h = response.headers_mut();
     h.insert("x-total-count", HeaderValue::from(page.total));
     if let Ok(link) = HeaderValue::from_str(&link) {

@@ -15,9 +15,11 @@ use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use oneroster::ResourceDecl;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::error::ApiError;
 use crate::render::{self, Profile, RenderContext};
+use crate::render_raw::{self, Split};
 use crate::state::AppState;
 
 /// Every OneRoster rostering path starts here.
@@ -56,23 +58,89 @@ pub async fn render_all(
     docs: Vec<Value>,
     fields: Option<&[String]>,
 ) -> Result<Vec<Value>, ApiError> {
+    let names = names(state, decl, &docs).await?;
+    let api_base = api_base(state, headers);
+    let ctx = context(state, &api_base, &names, fields);
+    Ok(docs.into_iter().map(|d| render::render(decl, d, &ctx)).collect())
+}
+
+/// As [`render_all`], from stored JSON text to JSON text (see `render_raw`).
+pub async fn render_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    decl: &'static ResourceDecl,
+    items: &[Box<RawValue>],
+    fields: Option<&[String]>,
+) -> Result<Vec<String>, ApiError> {
     let profile = state.config.profile;
+    let touched = render_raw::touched_keys(decl, profile);
+    let mut parts = Vec::with_capacity(items.len());
+    for raw in items {
+        parts.push(match render_raw::split(raw, &touched, profile) {
+            Some(split) => Part::Copied(split),
+            None => Part::Full(parse(raw)?),
+        });
+    }
+    let parsed = parts.iter().map(|p| match p {
+        Part::Copied(split) => &split.touched,
+        Part::Full(doc) => doc,
+    });
+    let names = names(state, decl, parsed).await?;
+    let api_base = api_base(state, headers);
+    let ctx = context(state, &api_base, &names, fields);
+    Ok(parts
+        .into_iter()
+        .map(|p| match p {
+            Part::Copied(split) => render_raw::render(decl, split, &ctx),
+            Part::Full(doc) => render::render(decl, doc, &ctx).to_string(),
+        })
+        .collect())
+}
+
+/// A record on its way to the response: mostly copied, or parsed whole.
+enum Part<'a> {
+    Copied(Split<'a>),
+    Full(Value),
+}
+
+fn parse(raw: &RawValue) -> Result<Value, ApiError> {
+    serde_json::from_str(raw.get()).map_err(|e| ApiError::Internal(format!("corrupt stored record: {e}")))
+}
+
+/// Names of the records `docs` reference, when the profile shows them.
+async fn names<'a>(
+    state: &AppState,
+    decl: &'static ResourceDecl,
+    docs: impl IntoIterator<Item = &'a Value> + Clone,
+) -> Result<HashMap<String, String>, ApiError> {
     let mut names = HashMap::new();
-    if profile != Profile::OneRoster {
-        for r in decl.refs.iter().filter(|r| r.with_name) {
-            let target = oneroster::resource::by_collection(r.collection).expect("declared target");
-            let ids = render::named_ref_ids(decl, &docs);
-            if !ids.is_empty() {
-                names.extend(state.rollcall.engine.names(target, ids).await?);
-            }
+    if state.config.profile == Profile::OneRoster {
+        return Ok(names);
+    }
+    for r in decl.refs.iter().filter(|r| r.with_name) {
+        let target = oneroster::resource::by_collection(r.collection).expect("declared target");
+        let ids = render::named_ref_ids(decl, docs.clone());
+        if !ids.is_empty() {
+            names.extend(state.rollcall.engine.names(target, ids).await?);
         }
     }
-    let api_base = format!("{}{API_PREFIX}", origin(state, headers));
-    let ctx = RenderContext {
-        profile,
-        api_base: &api_base,
-        names: &names,
+    Ok(names)
+}
+
+fn api_base(state: &AppState, headers: &HeaderMap) -> String {
+    format!("{}{API_PREFIX}", origin(state, headers))
+}
+
+fn context<'a>(
+    state: &AppState,
+    api_base: &'a str,
+    names: &'a HashMap<String, String>,
+    fields: Option<&'a [String]>,
+) -> RenderContext<'a> {
+    RenderContext {
+        profile: state.config.profile,
+        api_base,
+        names,
         fields,
-    };
-    Ok(docs.into_iter().map(|d| render::render(decl, d, &ctx)).collect())
+    }
 }

@@ -10,6 +10,7 @@ use oneroster::model::demographics::DEMOGRAPHICS;
 use oneroster::model::user::USERS;
 use oneroster::query::ListQuery;
 use rollcall_service::scope::Operation;
+use rollcall_store::RawPage;
 use serde_json::{Value, json};
 
 use super::collection::respond_page;
@@ -63,5 +64,6 @@ async fn classes_for_user(
     auth.require(Operation::ReadRelation, &CLASSES)?;
     let query = ListQuery::from_pairs(&CLASSES, pairs.iter())?;
     let page = state.rollcall.engine.classes_for_user(&id, query.clone()).await?;
+    let page = RawPage::from_parsed(page).map_err(|e| ApiError::Internal(e.to_string()))?;
     respond_page(&state, &headers, uri.path(), &CLASSES, &pairs, &query, page).await
 }
