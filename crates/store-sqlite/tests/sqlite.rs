@@ -125,7 +125,8 @@ async fn indexed_filters_and_sorts_use_indexes() {
     ] {
         let plan = plan(&db, &pairs);
         let first = plan.lines().next().unwrap_or_default();
-        let searched = first.starts_with("SEARCH users USING");
+        // A sole multi-valued equality reads the page from the terms index.
+        let searched = first.starts_with("SEARCH users USING") || first.starts_with("SEARCH users__terms USING");
         let walks_sort_index = pairs.iter().any(|(k, _)| *k == "sort")
             && [
                 "SCAN users USING INDEX users__f_",

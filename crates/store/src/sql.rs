@@ -78,9 +78,24 @@ pub fn page(dialect: &dyn Dialect, decl: &ResourceDecl, query: &ListQuery, many:
     let mut page = Builder::new(dialect);
     page.many = many;
     page.sql.push_str(&format!(
-        "SELECT doc FROM {table} WHERE sourced_id IN (SELECT sourced_id FROM {table}"
+        "SELECT doc FROM {table} WHERE sourced_id IN (SELECT sourced_id FROM "
     ));
-    page.where_clause(decl, query, true);
+    let by_id = query.sort.is_none_or(|k| k.field.name == "sourcedId");
+    match sole_many_equality(query).filter(|_| by_id) {
+        // The terms index (field, value, sourced_id) holds the matches in
+        // page order: read just the page's entries.
+        Some(cond) => {
+            page.terms_match(decl, cond);
+            if let Some(cursor) = &query.after {
+                let after = page.keyset(query.sort, cursor);
+                page.sql.push_str(&format!(" AND {after}"));
+            }
+        }
+        None => {
+            page.sql.push_str(&table);
+            page.where_clause(decl, query, true);
+        }
+    }
     let order = order_by(query);
     let limit = page.param(SqlValue::Int(i64::from(query.limit)));
     // A cursor positions the page at its own offset; OFFSET skips only the
@@ -102,15 +117,8 @@ pub fn page(dialect: &dyn Dialect, decl: &ResourceDecl, query: &ListQuery, many:
 fn count(dialect: &dyn Dialect, decl: &ResourceDecl, query: &ListQuery) -> Compiled {
     let mut b = Builder::new(dialect);
     if let Some(cond) = sole_many_equality(query) {
-        let field = b.text(cond.field.name);
-        let value = match &cond.value {
-            FilterValue::One(v) => b.text(v),
-            FilterValue::List(_) => unreachable!("equality holds one value"),
-        };
-        b.sql.push_str(&format!(
-            "SELECT count(*) FROM {} WHERE field = {field} AND value = {value}",
-            quote(&terms::table(decl))
-        ));
+        b.sql.push_str("SELECT count(*) FROM ");
+        b.terms_match(decl, cond);
         return b.finish();
     }
     b.sql
@@ -163,6 +171,20 @@ impl<'d> Builder<'d> {
 
     fn text(&mut self, value: &str) -> String {
         self.param(SqlValue::Text(value.to_owned()))
+    }
+
+    /// `<terms table> WHERE field = … AND value = …` for an equality on a
+    /// multi-valued field.
+    fn terms_match(&mut self, decl: &ResourceDecl, cond: &Condition) {
+        let field = self.text(cond.field.name);
+        let value = match &cond.value {
+            FilterValue::One(v) => self.text(v),
+            FilterValue::List(_) => unreachable!("equality holds one value"),
+        };
+        self.sql.push_str(&format!(
+            "{} WHERE field = {field} AND value = {value}",
+            quote(&terms::table(decl))
+        ));
     }
 
     /// `positioned`: include the cursor's keyset condition (the page does,
@@ -441,6 +463,25 @@ mod tests {
             count.sql.starts_with("SELECT count(*) FROM \"users\" WHERE"),
             "{}",
             count.sql
+        );
+    }
+
+    #[test]
+    fn a_sole_many_valued_equality_pages_through_the_terms_index() {
+        let (page, _) = compile(&[("filter", "roles.role='teacher'"), ("orderBy", "desc")]);
+        assert!(
+            page.sql.starts_with(
+                "SELECT doc FROM \"users\" WHERE sourced_id IN (SELECT sourced_id FROM \"users__terms\" \
+                 WHERE field = ?1 AND value = ?2 ORDER BY sourced_id DESC LIMIT"
+            ),
+            "{}",
+            page.sql
+        );
+        let (sorted, _) = compile(&[("filter", "roles.role='teacher'"), ("sort", "familyName")]);
+        assert!(
+            sorted.sql.contains("FROM \"users\" WHERE (sourced_id IN"),
+            "{}",
+            sorted.sql
         );
     }
 
