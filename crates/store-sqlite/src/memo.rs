@@ -55,7 +55,11 @@ impl Memo {
     /// as a change, since others may have cached before a commit it cannot
     /// see as one).
     pub fn epoch(&self, c: &Connection) -> Result<u64, StoreError> {
-        let version: i64 = c.query_row("PRAGMA data_version", [], |r| r.get(0)).map_err(backend)?;
+        let version: i64 = c
+            .prepare_cached("PRAGMA data_version")
+            .map_err(backend)?
+            .query_row([], |r| r.get(0))
+            .map_err(backend)?;
         if SEEN.replace(Some(version)) != Some(version) {
             self.epoch.fetch_add(1, Ordering::SeqCst);
         }
