@@ -1,5 +1,7 @@
 //! `ResourceStore` on SQLite.
 
+use std::sync::mpsc::{Receiver, sync_channel};
+
 use async_trait::async_trait;
 use oneroster::ResourceDecl;
 use oneroster::query::ListQuery;
@@ -9,8 +11,9 @@ use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde_json::Value;
 
 use crate::list::{self, parse_doc};
-use crate::pool::{BULK_CACHE_KIB, CACHE_KIB};
-use crate::{SqliteStore, backend, write};
+use crate::pool::{CACHE_KIB, bulk_cache_kib};
+use crate::write::{self, Row};
+use crate::{SqliteStore, backend};
 
 #[async_trait]
 impl ResourceStore for SqliteStore {
@@ -59,7 +62,7 @@ impl ResourceStore for SqliteStore {
         self.write(move |c| {
             let tx = c.transaction().map_err(backend)?;
             for doc in &docs {
-                write::insert(&tx, decl, doc)?;
+                write::insert(&tx, decl, &Row::new(decl, doc)?)?;
             }
             tx.commit().map_err(backend)
         })
@@ -72,7 +75,7 @@ impl ResourceStore for SqliteStore {
             let dropped = write::drop_indexes_if_empty(&tx, decl)?;
             // A cache that holds the new rows, so building each index reads
             // memory rather than the WAL; sorting on both cores.
-            tx.execute_batch(&format!("PRAGMA cache_size=-{BULK_CACHE_KIB}; PRAGMA threads=2"))
+            tx.execute_batch(&format!("PRAGMA cache_size=-{}; PRAGMA threads=2", bulk_cache_kib()))
                 .map_err(backend)?;
             let result = insert_batches(&tx, decl, batches, dropped).and_then(|n| {
                 tx.commit().map_err(backend)?;
@@ -91,12 +94,29 @@ impl ResourceStore for SqliteStore {
             let tx = c.transaction().map_err(backend)?;
             let current = load(&tx, decl, &id)?.ok_or(StoreError::NotFound)?;
             let next = change(current)?;
-            write::replace(&tx, decl, &id, &next)?;
+            write::replace(&tx, decl, &id, &Row::new(decl, &next)?)?;
             tx.commit().map_err(backend)?;
             Ok(next)
         })
         .await
     }
+}
+
+/// The batches as rows ready to write, prepared on a thread of their own
+/// (serialising, field values, terms rows) while the writer writes the
+/// previous batch: the writer thread is what bounds a bulk load.
+fn prepared(decl: &'static ResourceDecl, batches: Batches) -> Receiver<Result<Vec<Row>, StoreError>> {
+    let (tx, rx) = sync_channel(2);
+    std::thread::spawn(move || {
+        for batch in batches {
+            let rows = batch.iter().map(|doc| Row::new(decl, doc)).collect();
+            // A closed channel means the writer gave up: stop preparing.
+            if tx.send(rows).is_err() {
+                return;
+            }
+        }
+    });
+    rx
 }
 
 fn insert_batches(
@@ -106,11 +126,12 @@ fn insert_batches(
     dropped: bool,
 ) -> Result<u64, StoreError> {
     let mut written = 0;
-    for batch in batches {
-        for doc in &batch {
-            write::insert(c, decl, doc)?;
+    for rows in prepared(decl, batches) {
+        let rows = rows?;
+        for row in &rows {
+            write::insert(c, decl, row)?;
         }
-        written += batch.len() as u64;
+        written += rows.len() as u64;
     }
     if dropped {
         write::restore_indexes(c, decl)?;

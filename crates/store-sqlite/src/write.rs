@@ -7,7 +7,8 @@ use rollcall_store::{StoreError, schema, terms};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-use rusqlite::types::{ToSqlOutput, Value as SqlValue};
+use rusqlite::ToSql;
+use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, ErrorCode, params_from_iter};
 use serde_json::Value;
 
@@ -51,30 +52,48 @@ impl Statements {
     }
 }
 
-/// Stores a new record; `Conflict` if its sourcedId or a unique field is taken.
-pub fn insert(c: &Connection, decl: &'static ResourceDecl, doc: &Value) -> Result<(), StoreError> {
-    let sql = Statements::of(decl);
-    let id = sourced_id(doc)?;
-    execute(c, decl, &sql.insert, id, doc)?;
-    insert_terms(c, decl, &sql.insert_terms, id, doc)
+/// A record ready to write: everything the statements bind, computed from
+/// the document (during bulk loads on a thread other than the writer's).
+pub struct Row {
+    id: String,
+    json: String,
+    fields: Vec<SqlValue>,
+    terms: Vec<(&'static str, String)>,
 }
 
-/// Stores `doc` over the record `id`.
-pub fn replace(c: &Connection, decl: &'static ResourceDecl, id: &str, doc: &Value) -> Result<(), StoreError> {
+impl Row {
+    pub fn new(decl: &ResourceDecl, doc: &Value) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: sourced_id(doc)?.to_owned(),
+            json: doc.to_string(),
+            fields: schema::scalar_fields(decl).map(|f| field_value(doc, f.name)).collect(),
+            terms: terms::rows(decl, doc),
+        })
+    }
+}
+
+/// Stores a new record; `Conflict` if its sourcedId or a unique field is taken.
+pub fn insert(c: &Connection, decl: &'static ResourceDecl, row: &Row) -> Result<(), StoreError> {
     let sql = Statements::of(decl);
-    execute(c, decl, &sql.replace, id, doc)?;
+    execute(c, decl, &sql.insert, &row.id, row)?;
+    insert_terms(c, &sql.insert_terms, &row.id, row)
+}
+
+/// Stores `row` over the record `id`.
+pub fn replace(c: &Connection, decl: &'static ResourceDecl, id: &str, row: &Row) -> Result<(), StoreError> {
+    let sql = Statements::of(decl);
+    execute(c, decl, &sql.replace, id, row)?;
     c.prepare_cached(&sql.delete_terms)
         .map_err(backend)?
         .execute([id])
         .map_err(backend)?;
-    insert_terms(c, decl, &sql.insert_terms, id, doc)
+    insert_terms(c, &sql.insert_terms, id, row)
 }
 
 /// Runs an insert or update bound as `(id, doc, field values…)`.
-fn execute(c: &Connection, decl: &ResourceDecl, sql: &str, id: &str, doc: &Value) -> Result<(), StoreError> {
-    let text = doc.to_string();
-    let mut params = vec![ToSqlOutput::from(id), ToSqlOutput::from(text.as_str())];
-    params.extend(schema::scalar_fields(decl).map(|f| field_value(doc, f.name)));
+fn execute(c: &Connection, decl: &ResourceDecl, sql: &str, id: &str, row: &Row) -> Result<(), StoreError> {
+    let head: [&dyn ToSql; 2] = [&id, &row.json];
+    let params = head.into_iter().chain(row.fields.iter().map(|v| v as &dyn ToSql));
     c.prepare_cached(sql)
         .map_err(backend)?
         .execute(params_from_iter(params))
@@ -85,24 +104,22 @@ fn execute(c: &Connection, decl: &ResourceDecl, sql: &str, id: &str, doc: &Value
 /// A field's column value, as SQLite's `json_extract` gives it (which
 /// `migrate` uses to fill columns added later): strings as text, numbers and
 /// booleans as numbers, objects and arrays as JSON, absent and null as NULL.
-fn field_value<'a>(doc: &'a Value, path: &str) -> ToSqlOutput<'a> {
-    let owned = ToSqlOutput::Owned;
+fn field_value(doc: &Value, path: &str) -> SqlValue {
     match path.split('.').try_fold(doc, |node, key| node.get(key)) {
-        None | Some(Value::Null) => owned(SqlValue::Null),
-        Some(Value::String(s)) => ToSqlOutput::from(s.as_str()),
-        Some(Value::Bool(b)) => owned(SqlValue::Integer(i64::from(*b))),
-        Some(Value::Number(n)) => owned(
-            n.as_i64()
-                .map_or_else(|| SqlValue::Real(n.as_f64().unwrap_or_default()), SqlValue::Integer),
-        ),
-        Some(other) => owned(SqlValue::Text(other.to_string())),
+        None | Some(Value::Null) => SqlValue::Null,
+        Some(Value::String(s)) => SqlValue::Text(s.clone()),
+        Some(Value::Bool(b)) => SqlValue::Integer(i64::from(*b)),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map_or_else(|| SqlValue::Real(n.as_f64().unwrap_or_default()), SqlValue::Integer),
+        Some(other) => SqlValue::Text(other.to_string()),
     }
 }
 
-/// Adds a new record's rows to the terms table (it has none yet).
-fn insert_terms(c: &Connection, decl: &ResourceDecl, sql: &str, id: &str, doc: &Value) -> Result<(), StoreError> {
+/// Adds a record's rows to the terms table (it has none at this point).
+fn insert_terms(c: &Connection, sql: &str, id: &str, row: &Row) -> Result<(), StoreError> {
     let mut insert = c.prepare_cached(sql).map_err(backend)?;
-    for (field, value) in terms::rows(decl, doc) {
+    for (field, value) in &row.terms {
         insert.execute((id, field, value)).map_err(backend)?;
     }
     Ok(())
@@ -183,12 +200,7 @@ mod tests {
                     |r| r.get(0),
                 )
                 .unwrap();
-            let value = match field_value(&doc, path) {
-                ToSqlOutput::Borrowed(r) => SqlValue::from(r),
-                ToSqlOutput::Owned(v) => v,
-                other => panic!("unexpected {other:?}"),
-            };
-            assert_eq!(value, extracted, "{path}");
+            assert_eq!(field_value(&doc, path), extracted, "{path}");
         }
     }
 }
