@@ -4,9 +4,8 @@
 
 mod common;
 
-use common::{TempDb, user};
+use common::{TempDb, ids, user};
 use oneroster::model::user::USERS;
-use oneroster::query::ListQuery;
 use rollcall_store::sql::column;
 use rollcall_store::{ResourceStore, StoreError};
 use rollcall_store_sqlite::SqliteStore;
@@ -23,14 +22,7 @@ fn users(range: std::ops::Range<u32>, role: &str) -> Vec<Value> {
 }
 
 async fn matching(store: &SqliteStore, filter: &str) -> (u64, Vec<String>) {
-    let query = ListQuery::from_pairs(&USERS, [("filter", filter)]).unwrap();
-    let page = store.list(&USERS, &query).await.unwrap();
-    let ids = page
-        .items
-        .iter()
-        .map(|d| d["sourcedId"].as_str().unwrap().to_owned())
-        .collect();
-    (page.total, ids)
+    ids(store, &[("filter", filter)]).await
 }
 
 /// Index names on the users tables, as SQLite lists them.

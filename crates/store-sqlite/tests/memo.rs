@@ -5,9 +5,8 @@
 
 mod common;
 
-use common::{TempDb, user};
+use common::{TempDb, ids, user};
 use oneroster::model::user::USERS;
-use oneroster::query::ListQuery;
 use rollcall_store::ResourceStore;
 use rollcall_store_sqlite::SqliteStore;
 use serde_json::{Value, json};
@@ -15,7 +14,7 @@ use serde_json::{Value, json};
 const RECORDS: u32 = 1_500;
 
 fn record(i: u32) -> Value {
-    let role = if i % 3 == 0 { "teacher" } else { "student" };
+    let role = if i % 5 == 0 { "teacher" } else { "student" };
     let mut doc = user(&format!("u{i:04}"), &format!("u{i}@x.org"), role);
     // Few distinct names, so ties are broken by sourcedId; some have none.
     let object = doc.as_object_mut().unwrap();
@@ -24,17 +23,6 @@ fn record(i: u32) -> Value {
         n => object.insert("familyName".into(), json!(format!("Name{n}"))),
     };
     doc
-}
-
-async fn ids(store: &SqliteStore, pairs: &[(&str, &str)]) -> (u64, Vec<String>) {
-    let query = ListQuery::from_pairs(&USERS, pairs.iter().copied()).unwrap();
-    let page = store.list(&USERS, &query).await.unwrap();
-    let ids = page
-        .items
-        .iter()
-        .map(|d| d["sourcedId"].as_str().unwrap().to_owned())
-        .collect();
-    (page.total, ids)
 }
 
 /// Compares deep pages (first computed, then remembered) with slices of the
@@ -106,6 +94,7 @@ async fn deep_pages_and_totals_stay_exact_across_writes() {
         .await
         .unwrap();
     pages_match_the_whole_list(&store).await;
+    terms_pages_match_the_general_plan(&store).await;
 
     // A write through this store moves a record from the end to the start.
     let moved = store

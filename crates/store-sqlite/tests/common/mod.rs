@@ -2,6 +2,10 @@
 
 use std::path::PathBuf;
 
+use oneroster::model::user::USERS;
+use oneroster::query::ListQuery;
+use rollcall_store::ResourceStore;
+use rollcall_store_sqlite::SqliteStore;
 use serde_json::{Value, json};
 
 pub struct TempDb(PathBuf);
@@ -27,4 +31,17 @@ pub fn user(id: &str, email: &str, role: &str) -> Value {
     json!({"sourcedId": id, "status": "active", "dateLastModified": "2026-01-01T00:00:00.000Z",
            "enabledUser": "true", "givenName": "G", "familyName": format!("F{id}"), "email": email,
            "roles": [{"roleType": "primary", "role": role, "org": {"sourcedId": "o1"}}]})
+}
+
+/// The total and the page's sourcedIds of a users query.
+#[allow(dead_code)] // not every test file lists
+pub async fn ids(store: &SqliteStore, pairs: &[(&str, &str)]) -> (u64, Vec<String>) {
+    let query = ListQuery::from_pairs(&USERS, pairs.iter().copied()).unwrap();
+    let page = store.list(&USERS, &query).await.unwrap();
+    let ids = page
+        .items
+        .iter()
+        .map(|d| d["sourcedId"].as_str().unwrap().to_owned())
+        .collect();
+    (page.total, ids)
 }
