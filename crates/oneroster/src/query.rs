@@ -57,6 +57,9 @@ pub struct Condition {
     pub field: &'static FieldDecl,
     pub op: Op,
     pub value: FilterValue,
+    /// For `metadata.<key>` (free-form, so not declared): the dotted key
+    /// below `metadata`, `field` then being [`METADATA`].
+    pub key: Option<String>,
 }
 
 impl Condition {
@@ -65,8 +68,24 @@ impl Condition {
             field,
             op: Op::Eq,
             value: FilterValue::One(value.into()),
+            key: None,
         }
     }
+}
+
+/// Every OneRoster record may carry `metadata`, an object with keys of the
+/// sender's choosing (TimeBack's `metadata.isTestUser`). A filter may name
+/// any key below it; such conditions compare the value as text (JSON
+/// booleans and numbers as written: `true`, `5`) and use no index.
+pub static METADATA: FieldDecl = FieldDecl::plain("metadata");
+
+/// Keys a `metadata.` filter may name: letters, digits, `_` and `-`, up to
+/// four levels deep (they reach SQL only as bound JSON paths, but a
+/// predictable shape keeps them unambiguous on every backend).
+fn metadata_key(name: &str) -> Option<&str> {
+    let key = name.strip_prefix("metadata.")?;
+    let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    (key.split('.').count() <= 4 && key.split('.').all(valid)).then_some(key)
 }
 
 /// A restriction the server applies, which the client's filter can only
@@ -330,9 +349,17 @@ fn resolve_expr(decl: &'static ResourceDecl, expr: FilterExpr) -> Result<Filter,
         FilterExpr::Or(items) => Filter::Or(resolve_all(items)?),
         FilterExpr::Predicate(p) => {
             let name = p.field.as_dotted();
+            if let Some(key) = metadata_key(&name) {
+                return Ok(Filter::Cond(Condition {
+                    field: &METADATA,
+                    op: p.op,
+                    value: p.value,
+                    key: Some(key.to_owned()),
+                }));
+            }
             let field = decl.field(&name).ok_or_else(|| {
                 QueryError::filter(format!(
-                    "unknown filter field '{name}' at position {}; {} can be filtered on: {}",
+                    "unknown filter field '{name}' at position {}; {} can be filtered on: {}, metadata.<key>",
                     p.position,
                     decl.collection,
                     decl.field_names().join(", ")
@@ -340,7 +367,12 @@ fn resolve_expr(decl: &'static ResourceDecl, expr: FilterExpr) -> Result<Filter,
             })?;
             let value = typed_value(field, p.op, p.value)
                 .map_err(|m| QueryError::filter(format!("{m} (field '{name}' at position {})", p.position)))?;
-            Filter::Cond(Condition { field, op: p.op, value })
+            Filter::Cond(Condition {
+                field,
+                op: p.op,
+                value,
+                key: None,
+            })
         }
     })
 }

@@ -43,6 +43,14 @@ impl Dialect for Postgres {
     fn contains_ci(&self, column: &str, needle: &str) -> String {
         format!("strpos(lower({column} COLLATE \"und-x-icu\"), {needle}) > 0")
     }
+
+    fn json_path(&self, dotted: &str) -> String {
+        dotted.to_owned()
+    }
+
+    fn json_text(&self, path: &str) -> String {
+        format!("(doc #>> string_to_array({path}, '.'))")
+    }
 }
 
 /// A handle to the connection pool; cheap to clone.

@@ -39,6 +39,19 @@ impl Dialect for Sqlite {
     fn contains_ci(&self, column: &str, needle: &str) -> String {
         format!("instr(rollcall_fold({column}), {needle}) > 0")
     }
+
+    fn json_path(&self, dotted: &str) -> String {
+        format!("$.{dotted}")
+    }
+
+    /// `json_extract` gives booleans as 1/0 and numbers as numbers; spell
+    /// them as JSON does, as PostgreSQL's `#>>` does.
+    fn json_text(&self, path: &str) -> String {
+        format!(
+            "CASE json_type(doc, {path}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' \
+             ELSE CAST(json_extract(doc, {path}) AS TEXT) END"
+        )
+    }
 }
 
 /// Opens (creating and migrating) the database file at `path`.

@@ -28,6 +28,12 @@ pub trait Dialect {
     /// the dialect lower-cases the column the same way and tests for a
     /// literal substring (no LIKE wildcards to escape).
     fn contains_ci(&self, column: &str, needle: &str) -> String;
+    /// How a dotted path into the document is bound for [`json_text`](Self::json_text).
+    fn json_path(&self, dotted: &str) -> String;
+    /// The document's value at the bound path, as text: strings as they
+    /// are, JSON booleans and numbers as written (`true`, `5`), absent or
+    /// null as NULL. For the free-form `metadata.<key>` conditions.
+    fn json_text(&self, path: &str) -> String;
 }
 
 /// A statement and its parameters.
@@ -252,6 +258,12 @@ impl<'d> Builder<'d> {
     }
 
     fn condition(&mut self, decl: &ResourceDecl, cond: &Condition) -> String {
+        if let Some(key) = &cond.key {
+            let path = self.dialect.json_path(&format!("{}.{key}", cond.field.name));
+            let path = self.text(&path);
+            let value = self.dialect.json_text(&path);
+            return self.comparison(&value, cond, true);
+        }
         if !cond.field.many {
             let column = column(cond.field);
             return self.comparison(&column, cond, true);
@@ -376,6 +388,12 @@ mod tests {
         fn contains_ci(&self, column: &str, needle: &str) -> String {
             format!("instr(fold({column}), {needle}) > 0")
         }
+        fn json_path(&self, dotted: &str) -> String {
+            format!("$.{dotted}")
+        }
+        fn json_text(&self, path: &str) -> String {
+            format!("json_text(doc, {path})")
+        }
     }
 
     fn compile(pairs: &[(&str, &str)]) -> (Compiled, Compiled) {
@@ -464,6 +482,20 @@ mod tests {
             "{}",
             count.sql
         );
+    }
+
+    #[test]
+    fn metadata_keys_compare_the_document_value_bound_as_a_path() {
+        let (page, count) = compile(&[("filter", "metadata.isTestUser='true'")]);
+        assert!(count.sql.ends_with("WHERE (json_text(doc, ?1) = ?2)"), "{}", count.sql);
+        assert_eq!(
+            count.params,
+            vec![
+                SqlValue::Text("$.metadata.isTestUser".into()),
+                SqlValue::Text("true".into())
+            ]
+        );
+        assert!(page.sql.contains("json_text(doc, ?1) = ?2"), "{}", page.sql);
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub fn document() -> Value {
 fn describe(decl: &ResourceDecl) -> Value {
     json!({
         "filterable": decl.field_names(),
+        // Any key below `metadata` (see `query::METADATA`): compared as text, not indexed.
+        "filterableOpen": ["metadata.<key>"],
         "sortable": decl.fields.iter().filter(|f| ResourceDecl::is_sortable(f)).map(|f| f.name).collect::<Vec<_>>(),
         "aliases": decl.aliases.iter().map(|(a, f)| (a.to_string(), Value::from(*f))).collect::<Map<_, _>>(),
         "selectable": decl.selectable,

@@ -213,6 +213,16 @@ async fn a_filter_on_an_unknown_field_is_400_naming_it() {
     )
     .await;
     assert!(description(&r).contains("shoeSize"), "{}", description(&r));
+    // Free-form metadata keys must have a plain shape.
+    for filter in [
+        "metadata.='x'",
+        "metadata.a.b.c.d.e='x'",
+        "metadata.a$b='x'",
+        "metadata='x'",
+    ] {
+        let path = format!("users?filter={}", encode(filter));
+        assert_rejected(&app, &path, "invalid_filter_field").await;
+    }
 }
 
 #[tokio::test]

@@ -72,7 +72,18 @@ fn payload(person: &Person) -> Value {
     if person.id == "u24" {
         u["email"] = "vic.ANNex@example.org".into();
     }
+    // TimeBack's free-form metadata, flagged as a JSON boolean or a string.
+    match n % 4 {
+        0 => u["metadata"] = json!({"isTestUser": true, "cohort": {"year": 2026}}),
+        1 => u["metadata"] = json!({"isTestUser": "true"}),
+        2 => u["metadata"] = json!({"isTestUser": false}),
+        _ => {}
+    }
     u
+}
+
+fn metadata_group(p: &Person) -> usize {
+    p.id[1..].parse::<usize>().unwrap() % 4
 }
 
 /// Creates everyone and returns the cut-off: the `dateLastModified` of the
@@ -274,6 +285,13 @@ async fn filters_select_exactly_the_matching_users() {
         ("familyName='O''Brien'", expected(|p| p.id == "u04")),
         ("familyName~'y%O'", expected(|p| p.id == "u11")),
         ("familyName~'r_s'", expected(|p| p.id == "u09")),
+        ("metadata.isTestUser='true'", expected(|p| metadata_group(p) < 2)),
+        ("metadata.isTestUser='false'", expected(|p| metadata_group(p) == 2)),
+        ("metadata.isTestUser!='true'", expected(|p| metadata_group(p) >= 2)),
+        (
+            "metadata.cohort.year='2026' AND role='teacher'",
+            only(&["u08", "u12", "u16", "u20"]),
+        ),
     ];
     for (filter, want) in cases {
         assert!(!want.is_empty() && want.len() < 25, "{filter}");
@@ -394,4 +412,37 @@ async fn case_insensitive_matching_covers_non_ascii_letters() {
         let r = list(&app, "users", &[(k, v)]).await;
         assert_eq!(ids(&r), ["x1"], "{k}={v} must match Élodie Ødegård in any case");
     }
+}
+
+#[tokio::test]
+async fn the_capabilities_document_lists_what_actually_works() {
+    let app = TestApp::spawn().await;
+    seed(&app).await;
+    let doc = app.send(app.http.get(app.url("capabilities"))).await;
+    assert_eq!(doc.status, 200, "no token needed: {}", doc.body);
+    assert_eq!(doc.body["limits"]["maxPageSize"], 3000);
+    let users = &doc.body["collections"]["users"];
+    let names = |key: &str| -> Vec<String> {
+        users[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(names("filterable").contains(&"roles.role".to_owned()));
+    assert!(names("sortable").contains(&"familyName".to_owned()));
+    assert!(
+        !names("sortable").contains(&"roles.role".to_owned()),
+        "multi-valued fields cannot sort"
+    );
+    assert_eq!(names("filterableOpen"), ["metadata.<key>"]);
+    // Every advertised field is accepted by filter (and sortable ones by sort).
+    for field in names("filterable") {
+        list(&app, "users", &[("filter", &format!("{field}>='2020-01-01'"))]).await;
+    }
+    for field in names("sortable") {
+        list(&app, "users", &[("sort", &field)]).await;
+    }
+    list(&app, "users", &[("filter", "metadata.anything.here>='2'")]).await;
 }
