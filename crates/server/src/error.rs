@@ -31,6 +31,10 @@ pub enum ApiError {
     /// 429 `server_busy`, with `Retry-After`.
     #[error("too many requests")]
     TooManyRequests { retry_after: std::time::Duration },
+    /// 503 `server_busy`, with `Retry-After`: the database is held by
+    /// another writer (a bulk import on the same SQLite file).
+    #[error("database busy")]
+    Unavailable { retry_after: std::time::Duration },
     /// Any other status produced below the handlers (405, 408, 413, 415…).
     #[error("{message}")]
     Status { status: StatusCode, message: String },
@@ -78,6 +82,14 @@ impl ApiError {
                 CodeMinor::ServerBusy,
                 format!("too many requests; retry after {} s", retry_after.as_secs()),
             ),
+            Self::Unavailable { retry_after } => (
+                S::SERVICE_UNAVAILABLE,
+                CodeMinor::ServerBusy,
+                format!(
+                    "the database is busy with another writer; retry after {} s",
+                    retry_after.as_secs()
+                ),
+            ),
             Self::Detailed { status, message, .. } => (*status, code_for_status(*status), message.clone()),
             Self::Internal(_) => (
                 S::INTERNAL_SERVER_ERROR,
@@ -123,7 +135,7 @@ impl IntoResponse for ApiError {
             } => Some("Basic realm=\"rollcall\""),
             _ => None,
         };
-        if let Self::TooManyRequests { retry_after } = &self {
+        if let Self::TooManyRequests { retry_after } | Self::Unavailable { retry_after } = &self {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs()));
@@ -137,12 +149,22 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// How long a client should wait when the database is busy: SQLite's own
+/// wait for the lock (5 s) has already passed.
+const BUSY_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::NotFound(m) => Self::NotFound(m),
             ServiceError::Conflict(m) => Self::Conflict(m),
             ServiceError::Invalid(m) => Self::Unprocessable(m),
+            ServiceError::Busy(cause) => {
+                tracing::warn!(%cause, "database busy");
+                Self::Unavailable {
+                    retry_after: BUSY_RETRY_AFTER,
+                }
+            }
             ServiceError::Internal(m) => Self::Internal(m),
         }
     }
@@ -179,5 +201,25 @@ impl From<AuthError> for ApiError {
             AuthError::Forbidden(m) => Self::Forbidden(m),
             AuthError::Service(s) => s.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_busy_database_is_503_server_busy_with_retry_after() {
+        let response = ApiError::from(ServiceError::Busy("database is locked".into())).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let minor = &body["imsx_CodeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldValue"];
+        assert_eq!(minor, "server_busy");
+        assert!(
+            !body.to_string().contains("locked"),
+            "the cause stays in the logs: {body}"
+        );
     }
 }

@@ -142,7 +142,7 @@ mod tests {
     #[test]
     fn copying_untouched_fields_renders_exactly_what_the_full_path_does() {
         let names = HashMap::from([("o1".to_string(), "North High".to_string())]);
-        let fields = vec!["roles".to_string(), "sourcedId".to_string(), "password".to_string()];
+        let fields = ["roles".to_string(), "sourcedId".to_string(), "password".to_string()];
         for profile in [Profile::Timeback, Profile::Timeback202504] {
             for fields in [None, Some(&fields[..])] {
                 let ctx = RenderContext {

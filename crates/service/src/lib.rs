@@ -37,6 +37,9 @@ pub enum ServiceError {
     /// 422: well-formed JSON that breaks the model.
     #[error("{0}")]
     Invalid(String),
+    /// 503 `server_busy`: the store is held by another writer; retry.
+    #[error("busy: {0}")]
+    Busy(String),
     /// 500; the message is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -48,6 +51,7 @@ impl From<StoreError> for ServiceError {
             StoreError::NotFound => Self::NotFound("not found".into()),
             StoreError::Conflict(m) => Self::Conflict(m),
             StoreError::Invalid(m) => Self::Invalid(m.0),
+            StoreError::Busy(m) => Self::Busy(m),
             StoreError::Backend(m) => Self::Internal(m),
         }
     }

@@ -60,5 +60,9 @@ pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
 }
 
 fn backend(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    match e.sqlite_error_code() {
+        Some(DatabaseBusy | DatabaseLocked) => StoreError::Busy(e.to_string()),
+        _ => StoreError::Backend(e.to_string()),
+    }
 }

@@ -138,3 +138,19 @@ async fn indexed_filters_and_sorts_use_indexes() {
         assert!(!plan.contains("TEMP B-TREE"), "{pairs:?} sorts in memory:\n{plan}");
     }
 }
+
+#[tokio::test]
+async fn a_write_while_another_process_holds_the_database_is_busy_not_a_failure() {
+    let db = TempDb::new();
+    let store = rollcall_store_sqlite::open(&db.path()).unwrap();
+    // Another process (a bulk import) holding the write lock.
+    let other = rusqlite::Connection::open(db.path()).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let e = store
+        .insert(&USERS, user("u1", "a@x.org", "student"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Busy(_)), "{e:?}");
+    other.execute_batch("COMMIT").unwrap();
+    store.insert(&USERS, user("u1", "a@x.org", "student")).await.unwrap();
+}

@@ -13,6 +13,10 @@ pub enum StoreError {
     /// An update's change function rejected the stored record (HTTP 422).
     #[error(transparent)]
     Invalid(#[from] ModelError),
+    /// Another writer holds the database (on SQLite, e.g. a bulk import
+    /// from another process) past the wait allowed; retrying later works.
+    #[error("database busy: {0}")]
+    Busy(String),
     /// The database failed; the message is for logs, never for clients.
     #[error("storage backend error: {0}")]
     Backend(String),
