@@ -10,7 +10,7 @@ use rusqlite::{Connection, params_from_iter};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::memo::{Memo, OrderKey};
+use crate::memo::{Memo, OrderKey, StatementKey};
 use crate::{Sqlite, backend};
 
 /// From this offset on, where a page starts is worth remembering: below it
@@ -57,35 +57,54 @@ pub fn list<D: Stored>(
     let epoch = memo.epoch(c)?;
     let (_, count) = sql::list(&Sqlite, decl, query);
     let count_key = (count.sql, count.params);
-    let total = match memo.count(epoch, &count_key) {
-        Some(total) => total,
-        None => {
-            let total: i64 = c
-                .prepare_cached(&count_key.0)
-                .map_err(backend)?
-                .query_row(params_from_iter(count_key.1.iter().map(to_sql)), |r| r.get(0))
-                .map_err(backend)?;
-            memo.put_count(epoch, count_key.clone(), total as u64);
-            total as u64
-        }
-    };
+    let total = total(c, memo, epoch, &count_key)?;
     let many = many_valued_plan(c, decl, query, total)?;
     let page = |q: &ListQuery| sql::page(&Sqlite, decl, q, many);
-    if query.after.is_some() || query.offset < DEEP_OFFSET {
-        return Ok((rows(c, &page(query))?, total));
+    let items = if query.after.is_some() || query.offset < DEEP_OFFSET {
+        rows(c, &page(query))?
+    } else {
+        let order = (count_key, query.sort.map(|k| (k.field.name, k.descending)));
+        deep_page(c, memo, epoch, order, query, page)?
+    };
+    Ok((items, total))
+}
+
+/// The remembered total, or a count (then remembered).
+fn total(c: &Connection, memo: &Memo, epoch: u64, count: &StatementKey) -> Result<u64, StoreError> {
+    if let Some(total) = memo.count(epoch, count) {
+        return Ok(total);
     }
-    let order: OrderKey = (count_key, query.sort.map(|k| (k.field.name, k.descending)));
+    let total: i64 = c
+        .prepare_cached(&count.0)
+        .map_err(backend)?
+        .query_row(params_from_iter(count.1.iter().map(to_sql)), |r| r.get(0))
+        .map_err(backend)?;
+    memo.put_count(epoch, count.clone(), total as u64);
+    Ok(total as u64)
+}
+
+/// A page at offset `DEEP_OFFSET` or more: from the nearest remembered
+/// position when there is one close enough, else by offset, remembering
+/// where it starts; and remembering where the next page starts.
+fn deep_page<D: Stored>(
+    c: &Connection,
+    memo: &Memo,
+    epoch: u64,
+    order: OrderKey,
+    query: &ListQuery,
+    page: impl Fn(&ListQuery) -> Compiled,
+) -> Result<Vec<D>, StoreError> {
     let known = memo
         .position(epoch, &order, query.offset)
         .filter(|start| query.offset - start.offset <= MAX_SKIP_FROM_POSITION);
     let items = match known {
-        Some(start) => {
-            let positioned = ListQuery {
+        Some(start) => rows(
+            c,
+            &page(&ListQuery {
                 after: Some(start),
                 ..query.clone()
-            };
-            rows(c, &page(&positioned))?
-        }
+            }),
+        )?,
         None => {
             // One row more, from one row earlier: that row marks where
             // this page starts.
@@ -96,7 +115,7 @@ pub fn list<D: Stored>(
             };
             let mut items = rows(c, &page(&wider))?;
             if items.is_empty() {
-                return Ok((items, total));
+                return Ok(items);
             }
             let before = items.remove(0).value()?;
             if let Some(start) = position_after(&before, query, query.offset) {
@@ -105,14 +124,13 @@ pub fn list<D: Stored>(
             items
         }
     };
-    // Where the next page starts, for a client paging by offset.
     let next = query.offset + u64::from(query.limit);
     if let Some(last) = items.last().filter(|_| items.len() == query.limit as usize)
         && let Some(start) = position_after(&last.value()?, query, next)
     {
         memo.put_position(epoch, order, start);
     }
-    Ok((items, total))
+    Ok(items)
 }
 
 /// `Exists` when probing rows in page order finds the page sooner than

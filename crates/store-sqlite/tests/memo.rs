@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 const RECORDS: u32 = 1_500;
 
 fn record(i: u32) -> Value {
-    let role = if i % 5 == 0 { "teacher" } else { "student" };
+    let role = if i.is_multiple_of(5) { "teacher" } else { "student" };
     let mut doc = user(&format!("u{i:04}"), &format!("u{i}@x.org"), role);
     // Few distinct names, so ties are broken by sourcedId; some have none.
     let object = doc.as_object_mut().unwrap();
