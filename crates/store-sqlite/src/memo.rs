@@ -19,8 +19,12 @@ use rusqlite::Connection;
 
 use crate::backend;
 
-/// Entries kept per kind; the memo starts over when one fills up.
-const CAPACITY: usize = 10_000;
+/// Totals kept (a statement and its parameters each: ~10 MB at most).
+const COUNTS: usize = 10_000;
+/// Ordered lists whose positions are kept, and positions per list: with a
+/// cursor of ~150 bytes, at most ~150 MB however clients vary their queries.
+const ORDERS: usize = 1_000;
+const POSITIONS_PER_ORDER: usize = 1_000;
 
 /// A statement with its parameters: the identity of a count.
 pub type StatementKey = (String, Vec<SqlValue>);
@@ -29,16 +33,22 @@ pub type StatementKey = (String, Vec<SqlValue>);
 /// sort (field, descending).
 pub type OrderKey = (StatementKey, Option<(&'static str, bool)>);
 
-/// Positions kept per ordered list.
-const POSITIONS_PER_ORDER: usize = 10_000;
-
-#[derive(Default)]
 pub struct Memo {
     /// Bumped whenever a reader notices a commit it has not seen.
     epoch: AtomicU64,
     counts: Table<StatementKey, u64>,
     /// Where pages start, by offset.
     positions: Table<OrderKey, BTreeMap<u64, Cursor>>,
+}
+
+impl Default for Memo {
+    fn default() -> Self {
+        Self {
+            epoch: AtomicU64::default(),
+            counts: Table::new(COUNTS),
+            positions: Table::new(ORDERS),
+        }
+    }
 }
 
 thread_local! {
@@ -94,17 +104,22 @@ impl Memo {
 }
 
 /// Values tagged with the epoch they were computed in.
-struct Table<K, V>(Mutex<HashMap<K, (u64, V)>>);
-
-impl<K, V> Default for Table<K, V> {
-    fn default() -> Self {
-        Self(Mutex::new(HashMap::new()))
-    }
+/// When one fills up, it keeps only the current epoch's entries, or none.
+struct Table<K, V> {
+    map: Mutex<HashMap<K, (u64, V)>>,
+    capacity: usize,
 }
 
 impl<K: Hash + Eq, V> Table<K, V> {
+    fn new(capacity: usize) -> Self {
+        Self {
+            map: Mutex::new(HashMap::new()),
+            capacity,
+        }
+    }
+
     fn with<R>(&self, epoch: u64, key: &K, f: impl FnOnce(&V) -> R) -> Option<R> {
-        let map = self.0.lock().expect("memo lock");
+        let map = self.map.lock().expect("memo lock");
         map.get(key).filter(|(e, _)| *e == epoch).map(|(_, v)| f(v))
     }
 
@@ -128,10 +143,10 @@ impl<K: Hash + Eq, V> Table<K, V> {
     where
         V: Default,
     {
-        let mut map = self.0.lock().expect("memo lock");
-        if map.len() >= CAPACITY && !map.contains_key(&key) {
+        let mut map = self.map.lock().expect("memo lock");
+        if map.len() >= self.capacity && !map.contains_key(&key) {
             map.retain(|_, (e, _)| *e == epoch);
-            if map.len() >= CAPACITY {
+            if map.len() >= self.capacity {
                 map.clear();
             }
         }
@@ -140,5 +155,47 @@ impl<K: Hash + Eq, V> Table<K, V> {
             *entry = (epoch, V::default());
         }
         f(&mut entry.1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cursor(offset: u64) -> Cursor {
+        Cursor {
+            value: None,
+            id: format!("u{offset}"),
+            offset,
+            query: 0,
+        }
+    }
+
+    #[test]
+    fn entries_belong_to_their_epoch_and_memory_stays_bounded() {
+        let memo = Memo::default();
+        let key = |n: usize| (format!("SELECT {n}"), Vec::new());
+        memo.put_count(1, key(0), 7);
+        assert_eq!(memo.count(1, &key(0)), Some(7));
+        assert_eq!(memo.count(2, &key(0)), None, "stale after a commit");
+        for n in 0..COUNTS + 10 {
+            memo.put_count(3, key(n), n as u64);
+        }
+        assert!(memo.counts.map.lock().unwrap().len() <= COUNTS);
+
+        let order = |n: usize| (key(n), None);
+        for offset in 0..(POSITIONS_PER_ORDER as u64 + 10) {
+            memo.put_position(3, order(0), cursor(1_000 + offset));
+        }
+        assert!(memo.positions.with(3, &order(0), BTreeMap::len).unwrap() <= POSITIONS_PER_ORDER);
+        for n in 0..ORDERS + 10 {
+            memo.put_position(3, order(n), cursor(5_000));
+        }
+        assert!(memo.positions.map.lock().unwrap().len() <= ORDERS);
+        // The nearest position at or before an offset.
+        memo.put_position(4, order(1), cursor(2_000));
+        memo.put_position(4, order(1), cursor(2_100));
+        assert_eq!(memo.position(4, &order(1), 2_050).map(|c| c.offset), Some(2_000));
+        assert_eq!(memo.position(4, &order(1), 1_999), None);
     }
 }
