@@ -7,16 +7,27 @@ use serde_json::Value;
 /// their JSON spelling). Arrays met along the way are flattened.
 pub fn values_at(doc: &Value, path: &str) -> Vec<String> {
     let mut out = Vec::new();
-    collect(doc, &path.split('.').collect::<Vec<_>>(), &mut out);
+    collect(doc, Some(path), &mut out);
     out
 }
 
-fn collect(node: &Value, segments: &[&str], out: &mut Vec<String>) {
-    match (node, segments.split_first()) {
-        (Value::Array(items), _) => items.iter().for_each(|i| collect(i, segments, out)),
-        (Value::Object(map), Some((head, rest))) => {
-            if let Some(child) = map.get(*head) {
-                collect(child, rest, out);
+/// The first segment of what remains of a path, and the rest (`None` once
+/// the path is used up). Walking by slices of the path allocates nothing,
+/// which matters when every record of a page is walked per reference.
+fn step(rest: &str) -> (&str, Option<&str>) {
+    match rest.split_once('.') {
+        Some((head, tail)) => (head, Some(tail)),
+        None => (rest, None),
+    }
+}
+
+fn collect(node: &Value, rest: Option<&str>, out: &mut Vec<String>) {
+    match (node, rest) {
+        (Value::Array(items), _) => items.iter().for_each(|i| collect(i, rest, out)),
+        (Value::Object(map), Some(rest)) => {
+            let (head, tail) = step(rest);
+            if let Some(child) = map.get(head) {
+                collect(child, tail, out);
             }
         }
         (Value::String(s), None) => out.push(s.clone()),
@@ -28,16 +39,17 @@ fn collect(node: &Value, segments: &[&str], out: &mut Vec<String>) {
 
 /// Calls `f` on every object found at `path` (arrays flattened).
 pub fn for_each_object(doc: &mut Value, path: &str, f: &mut dyn FnMut(&mut serde_json::Map<String, Value>)) {
-    visit(doc, &path.split('.').collect::<Vec<_>>(), f);
+    visit(doc, Some(path), f);
 }
 
-fn visit(node: &mut Value, segments: &[&str], f: &mut dyn FnMut(&mut serde_json::Map<String, Value>)) {
-    match (node, segments.split_first()) {
-        (Value::Array(items), _) => items.iter_mut().for_each(|i| visit(i, segments, f)),
+fn visit(node: &mut Value, rest: Option<&str>, f: &mut dyn FnMut(&mut serde_json::Map<String, Value>)) {
+    match (node, rest) {
+        (Value::Array(items), _) => items.iter_mut().for_each(|i| visit(i, rest, f)),
         (Value::Object(map), None) => f(map),
-        (Value::Object(map), Some((head, rest))) => {
-            if let Some(child) = map.get_mut(*head) {
-                visit(child, rest, f);
+        (Value::Object(map), Some(rest)) => {
+            let (head, tail) = step(rest);
+            if let Some(child) = map.get_mut(head) {
+                visit(child, tail, f);
             }
         }
         _ => {}
@@ -69,6 +81,20 @@ mod tests {
         assert_eq!(values_at(&doc, "roles.role"), ["teacher", "aide"]);
         assert_eq!(values_at(&doc, "roles.org.sourcedId"), ["s1", "s2"]);
         assert!(values_at(&doc, "roles.missing").is_empty());
+        assert!(values_at(&doc, "roles").is_empty(), "objects are not values");
+        let flags = json!({"a": {"b": [true, 5, "x"]}});
+        assert_eq!(values_at(&flags, "a.b"), ["true", "5", "x"]);
+    }
+
+    #[test]
+    fn objects_are_visited_through_arrays_at_any_depth() {
+        let mut doc = json!({"a": [{"b": {"c": 1}}, {"b": [{"c": 2}, {"d": 3}]}], "e": {}});
+        let mut seen = Vec::new();
+        for_each_object(&mut doc, "a.b", &mut |m| seen.push(m.len()));
+        assert_eq!(seen, [1, 1, 1]);
+        let mut top = 0;
+        for_each_object(&mut doc, "e", &mut |_| top += 1);
+        assert_eq!(top, 1);
     }
 
     #[test]

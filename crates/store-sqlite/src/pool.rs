@@ -19,6 +19,9 @@ pub const CACHE_KIB: u32 = 64 * 1024;
 /// Reads map the file rather than copying pages through `pread` (SQLite caps
 /// this at its compile-time maximum).
 const MMAP_BYTES: u64 = 16 << 30;
+/// The WAL file is cut back to this once it restarts: a bulk load grows it
+/// to the size of everything it wrote (GBs), which would otherwise stay on disk.
+const WAL_KEEP_BYTES: u64 = 64 << 20;
 /// The writer's page cache during a bulk load, in KiB (released after it):
 /// a quarter of the machine's memory, at most 4 GiB. Building each index
 /// reads the whole new table back; from the cache rather than the WAL, a
@@ -105,7 +108,8 @@ fn connect(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     // acknowledged only once it is durable, so it survives a power loss.
     conn.execute_batch(&format!(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; \
-         PRAGMA cache_size=-{CACHE_KIB}; PRAGMA temp_store=MEMORY; PRAGMA mmap_size={MMAP_BYTES};"
+         PRAGMA cache_size=-{CACHE_KIB}; PRAGMA temp_store=MEMORY; PRAGMA mmap_size={MMAP_BYTES}; \
+         PRAGMA journal_size_limit={WAL_KEEP_BYTES};"
     ))
     .map_err(backend)?;
     conn.set_prepared_statement_cache_capacity(256);

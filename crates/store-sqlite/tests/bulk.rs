@@ -45,6 +45,12 @@ async fn a_bulk_load_into_an_empty_table_ends_indexed_and_queryable() {
         .await
         .unwrap();
     assert_eq!(loaded, 60);
+    let wal = db.path().with_extension("db-wal");
+    assert_eq!(
+        std::fs::metadata(&wal).unwrap().len(),
+        0,
+        "the WAL is handed back after a load"
+    );
     assert_eq!(indexes(&db), before, "every index is back after the load");
     assert_eq!(matching(&store, "roles.role='teacher'").await.0, 10);
     assert_eq!(matching(&store, "email='u7@x.org'").await.1, vec!["u007"]);
