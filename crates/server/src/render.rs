@@ -66,7 +66,14 @@ pub struct RenderContext<'a> {
 }
 
 /// The client-facing form of one stored record.
-pub fn render(decl: &ResourceDecl, mut doc: Value, ctx: &RenderContext<'_>) -> Value {
+pub fn render(decl: &ResourceDecl, doc: Value, ctx: &RenderContext<'_>) -> Value {
+    select(in_declared_order(decl, render_values(decl, doc, ctx)), ctx.fields)
+}
+
+/// The client-facing values of a record's entries, keys left in the order
+/// they come: the part of [`render`] that `render_raw` needs for the few
+/// entries it parses (it orders and selects the entries itself).
+pub fn render_values(decl: &ResourceDecl, mut doc: Value, ctx: &RenderContext<'_>) -> Value {
     for field in decl.write_only {
         path::remove_at(&mut doc, field);
     }
@@ -84,7 +91,7 @@ pub fn render(decl: &ResourceDecl, mut doc: Value, ctx: &RenderContext<'_>) -> V
         Profile::Timeback202504 => flag_as_bool(&mut doc, "enabledUser"),
         Profile::Timeback => {}
     }
-    select(in_declared_order(decl, doc), ctx.fields)
+    doc
 }
 
 /// Top-level keys in the declaration's order: backends may hand documents

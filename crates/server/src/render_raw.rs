@@ -1,12 +1,10 @@
 //! Rendering records from their stored JSON text. Most of a record goes to
 //! the response as stored; only the top-level fields rendering changes
 //! (references, write-only fields, profile-specific values) are parsed and
-//! go through [`render::render`]. Parsing every record into a tree and
+//! go through [`render::render_values`]. Parsing every record into a tree and
 //! serialising it again was half of a list request's CPU. The strict
 //! profile (which strips nulls at any depth) and records whose keys hold
 //! escapes take the full path; a test holds both paths to the same output.
-
-use std::fmt::Write as _;
 
 use oneroster::ResourceDecl;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
@@ -32,6 +30,8 @@ pub fn touched_keys(decl: &ResourceDecl, profile: Profile) -> Vec<&'static str> 
 /// A record split into its top-level entries, with the touched ones parsed.
 pub struct Split<'a> {
     entries: Vec<(&'a str, &'a RawValue)>,
+    /// The keys of `touched`.
+    touched_keys: Vec<&'a str>,
     /// The touched entries as an object, for `render` and name lookups.
     pub touched: Value,
 }
@@ -43,49 +43,72 @@ pub fn split<'a>(raw: &'a RawValue, touched: &[&str], profile: Profile) -> Optio
     }
     let Entries(entries) = serde_json::from_str(raw.get()).ok()?;
     let mut parsed = Map::new();
+    let mut touched_keys = Vec::new();
     for (key, value) in entries.iter().filter(|(k, _)| touched.contains(k)) {
         parsed.insert((*key).to_owned(), serde_json::from_str(value.get()).ok()?);
+        touched_keys.push(*key);
     }
     Some(Split {
         entries,
+        touched_keys,
         touched: Value::Object(parsed),
     })
 }
 
-/// The rendered record as JSON text: as `render` orders it (declared keys,
-/// then the rest as stored; or the `fields` asked for, in that order), with
-/// the touched entries rendered and every other entry copied.
-pub fn render(decl: &ResourceDecl, split: Split<'_>, ctx: &RenderContext<'_>) -> String {
-    let Split { entries, touched } = split;
-    let touched_keys: Vec<String> = touched.as_object().map_or(Vec::new(), |m| m.keys().cloned().collect());
-    let rendered = render::render(decl, touched, ctx);
-    let value_of = |key: &str| -> Option<String> {
-        if touched_keys.iter().any(|k| k == key) {
-            return rendered.get(key).map(Value::to_string);
-        }
-        let (_, raw) = entries.iter().find(|(k, _)| *k == key)?;
-        Some(raw.get().to_owned())
-    };
-    let order: Vec<&str> = match ctx.fields {
-        Some(fields) => fields.iter().map(String::as_str).collect(),
-        None => decl
-            .selectable
-            .iter()
-            .copied()
-            .chain(entries.iter().map(|(k, _)| *k).filter(|k| !decl.selectable.contains(k)))
-            .collect(),
-    };
-    let mut out = String::from("{");
-    for key in order {
-        if let Some(value) = value_of(key) {
-            if out.len() > 1 {
-                out.push(',');
+/// Appends the rendered record to `out` as JSON text: as `render` orders
+/// it (declared keys, then the rest as stored; or the `fields` asked for, in
+/// that order), with the touched entries rendered and every other entry
+/// copied. Keys are written as they are: `split` only accepts records whose
+/// keys hold no escapes, and selectable field names are plain.
+pub fn render(decl: &ResourceDecl, split: Split<'_>, ctx: &RenderContext<'_>, out: &mut Vec<u8>) {
+    let Split {
+        entries,
+        touched_keys,
+        touched,
+    } = split;
+    let rendered = render::render_values(decl, touched, ctx);
+    let mut first = true;
+    let mut write = |key: &str, out: &mut Vec<u8>| {
+        let copied = || entries.iter().find(|(k, _)| *k == key).map(|(_, raw)| raw.get());
+        let value = if touched_keys.contains(&key) {
+            match rendered.get(key) {
+                Some(value) => Entry::Rendered(value),
+                None => return,
             }
-            write!(out, "{}:{value}", Value::from(key)).expect("writing to a String");
+        } else {
+            match copied() {
+                Some(raw) => Entry::Copied(raw),
+                None => return,
+            }
+        };
+        out.push(if first { b'{' } else { b',' });
+        first = false;
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
+        match value {
+            Entry::Rendered(value) => serde_json::to_writer(&mut *out, value).expect("writing to a Vec"),
+            Entry::Copied(raw) => out.extend_from_slice(raw.as_bytes()),
+        }
+    };
+    match ctx.fields {
+        Some(fields) => fields.iter().for_each(|key| write(key, out)),
+        None => {
+            let declared = decl.selectable.iter().copied();
+            let rest = entries.iter().map(|(k, _)| *k).filter(|k| !decl.selectable.contains(k));
+            declared.chain(rest).for_each(|key| write(key, out));
         }
     }
-    out.push('}');
-    out
+    if first {
+        out.push(b'{');
+    }
+    out.push(b'}');
+}
+
+/// One entry of the rendered record.
+enum Entry<'a> {
+    Rendered(&'a Value),
+    Copied(&'a str),
 }
 
 /// A JSON object's entries, borrowed from the text, in order.
@@ -135,7 +158,11 @@ mod tests {
     fn both_paths(decl: &ResourceDecl, doc: Value, ctx: &RenderContext<'_>) -> (String, Option<String>) {
         let raw = serde_json::value::to_raw_value(&doc).unwrap();
         let touched = touched_keys(decl, ctx.profile);
-        let fast = split(&raw, &touched, ctx.profile).map(|s| render(decl, s, ctx));
+        let fast = split(&raw, &touched, ctx.profile).map(|s| {
+            let mut out = Vec::new();
+            render(decl, s, ctx, &mut out);
+            String::from_utf8(out).unwrap()
+        });
         (render::render(decl, doc, ctx).to_string(), fast)
     }
 

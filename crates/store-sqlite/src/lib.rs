@@ -52,6 +52,10 @@ impl Dialect for Sqlite {
              ELSE CAST(json_extract(doc, {path}) AS TEXT) END"
         )
     }
+
+    fn row_key(&self) -> &'static str {
+        "rowid"
+    }
 }
 
 /// Opens (creating and migrating) the database file at `path`.

@@ -92,8 +92,9 @@ pub async fn respond_page(
             .map(|c| c.encode()),
         None => None,
     };
-    let items = render_page(state, headers, decl, &page.items, query.fields.as_deref()).await?;
-    let mut body = format!("{{{}:[{}]", Value::from(decl.collection), items.join(","));
+    let mut body = format!("{{{}:[", Value::from(decl.collection)).into_bytes();
+    render_page(state, headers, decl, &page.items, query.fields.as_deref(), &mut body).await?;
+    body.push(b']');
     if state.config.profile.body_totals() {
         let totals = paging::Totals::new(page.total, query.offset, query.limit);
         let extra = json!({
@@ -104,10 +105,10 @@ pub async fn respond_page(
             "limit": query.limit,
         });
         for (key, value) in extra.as_object().into_iter().flatten() {
-            body.push_str(&format!(",{}:{value}", Value::from(key.as_str())));
+            body.extend_from_slice(format!(",{}:{value}", Value::from(key.as_str())).as_bytes());
         }
     }
-    body.push('}');
+    body.push(b'}');
     let origin = super::origin(state, headers);
     let link = paging::link_header(
         &format!("{origin}{path}"),

@@ -64,14 +64,16 @@ pub async fn render_all(
     Ok(docs.into_iter().map(|d| render::render(decl, d, &ctx)).collect())
 }
 
-/// As [`render_all`], from stored JSON text to JSON text (see `render_raw`).
+/// As [`render_all`], from stored JSON text to JSON text (see `render_raw`):
+/// appends the rendered records to `out`, separated by commas.
 pub async fn render_page(
     state: &AppState,
     headers: &HeaderMap,
     decl: &'static ResourceDecl,
     items: &[Box<RawValue>],
     fields: Option<&[String]>,
-) -> Result<Vec<String>, ApiError> {
+    out: &mut Vec<u8>,
+) -> Result<(), ApiError> {
     let profile = state.config.profile;
     let touched = render_raw::touched_keys(decl, profile);
     let mut parts = Vec::with_capacity(items.len());
@@ -88,13 +90,21 @@ pub async fn render_page(
     let names = names(state, decl, parsed).await?;
     let api_base = api_base(state, headers);
     let ctx = context(state, &api_base, &names, fields);
-    Ok(parts
-        .into_iter()
-        .map(|p| match p {
-            Part::Copied(split) => render_raw::render(decl, split, &ctx),
-            Part::Full(doc) => render::render(decl, doc, &ctx).to_string(),
-        })
-        .collect())
+    // Rendering adds `href` and `type` to references: room for that up
+    // front, so a 1,000-record page is not copied while it grows.
+    out.reserve(items.iter().map(|raw| raw.get().len() + 256).sum());
+    for (n, part) in parts.into_iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        match part {
+            Part::Copied(split) => render_raw::render(decl, split, &ctx, out),
+            Part::Full(doc) => {
+                serde_json::to_writer(&mut *out, &render::render(decl, doc, &ctx)).expect("writing to a Vec")
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A record on its way to the response: mostly copied, or parsed whole.
