@@ -3,9 +3,9 @@
 use std::collections::HashSet;
 
 use oneroster::{FieldDecl, ResourceDecl, resource};
-use rollcall_store::StoreError;
 use rollcall_store::schema::{self, SchemaDialect};
 use rollcall_store::sql::{column, quote};
+use rollcall_store::{StoreError, terms};
 use rusqlite::Connection;
 
 use crate::backend;
@@ -24,6 +24,13 @@ impl SchemaDialect for SqliteSchema {
     fn field_column(&self, column: &str, _path: &str) -> String {
         format!("{column} TEXT")
     }
+
+    /// Six million terms rows for a million users took 1 GB as a table and
+    /// two indexes (each row's key stored three times); clustered, it is
+    /// stored once and a bulk load builds no terms index.
+    fn clustered_terms(&self) -> bool {
+        true
+    }
 }
 
 /// `CREATE INDEX IF NOT EXISTS` for every index a resource needs.
@@ -32,8 +39,9 @@ pub fn index_statements(decl: &ResourceDecl) -> Vec<String> {
 }
 
 /// Brings the schema up to date in one transaction: creates what is missing,
-/// rebuilds tables from before field columns were plain, and adds (and
-/// fills) columns for fields declared since the file was created.
+/// rebuilds tables from before field columns were plain and terms tables
+/// from before they were clustered, and adds (and fills) columns for fields
+/// declared since the file was created.
 pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction().map_err(backend)?;
     for statement in schema::FIXED_TABLES {
@@ -43,8 +51,12 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
         if has_generated_columns(&tx, decl.collection)? {
             rebuild(&tx, decl)?;
         }
+        let old_terms = heap_terms(&tx, decl)?;
         for statement in schema::create_tables(&SqliteSchema, decl) {
             tx.execute_batch(&statement).map_err(backend)?;
+        }
+        if let Some(old) = old_terms {
+            move_terms(&tx, decl, &old)?;
         }
         let existing = columns(&tx, decl.collection)?;
         for field in schema::scalar_fields(decl) {
@@ -89,6 +101,45 @@ fn rebuild(conn: &Connection, decl: &ResourceDecl) -> Result<(), StoreError> {
         "INSERT INTO {table} (sourced_id, doc, {}) SELECT sourced_id, doc, {} FROM {old}; DROP TABLE {old};",
         names.join(", "),
         values.join(", ")
+    ))
+    .map_err(backend)
+}
+
+/// Files from before the terms table was clustered hold it as a heap with
+/// two indexes: renames it out of the way (dropping its indexes) and
+/// returns the new name, for [`move_terms`] once the clustered table exists.
+fn heap_terms(conn: &Connection, decl: &ResourceDecl) -> Result<Option<String>, StoreError> {
+    let table = terms::table(decl);
+    let heap: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_list WHERE name = ?1 AND wr = 0)",
+            [&table],
+            |r| r.get(0),
+        )
+        .map_err(backend)?;
+    if !heap {
+        return Ok(None);
+    }
+    let old = format!("{table}__before_rebuild");
+    conn.execute_batch(&format!(
+        "DROP INDEX IF EXISTS {}; DROP INDEX IF EXISTS {}; ALTER TABLE {} RENAME TO {};",
+        quote(&format!("{}__terms__fv", decl.collection)),
+        quote(&format!("{}__terms__id", decl.collection)),
+        quote(&table),
+        quote(&old)
+    ))
+    .map_err(backend)?;
+    Ok(Some(old))
+}
+
+/// Copies the rows of a renamed heap terms table into the clustered one, in
+/// key order, and drops the heap.
+fn move_terms(conn: &Connection, decl: &ResourceDecl, old: &str) -> Result<(), StoreError> {
+    let old = quote(old);
+    conn.execute_batch(&format!(
+        "INSERT OR IGNORE INTO {} (field, value, sourced_id) \
+         SELECT field, value, sourced_id FROM {old} ORDER BY field, value, sourced_id; DROP TABLE {old};",
+        quote(&terms::table(decl))
     ))
     .map_err(backend)
 }

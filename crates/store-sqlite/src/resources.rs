@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use oneroster::ResourceDecl;
 use oneroster::query::ListQuery;
 use rollcall_store::sql::quote;
-use rollcall_store::{Batches, Page, RawPage, ResourceStore, StoreError, Update};
+use rollcall_store::{Batches, Page, RawPage, ResourceStore, StoreError, Update, terms};
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde_json::Value;
 
@@ -102,8 +102,9 @@ impl ResourceStore for SqliteStore {
         self.write(move |c| {
             let tx = c.transaction().map_err(backend)?;
             let current = load(&tx, decl, &id)?.ok_or(StoreError::NotFound)?;
+            let old_terms = terms::rows(decl, &current);
             let next = change(current)?;
-            write::replace(&tx, decl, &id, &Row::new(decl, &next)?)?;
+            write::replace(&tx, decl, &id, &old_terms, &Row::new(decl, &next)?)?;
             tx.commit().map_err(backend)?;
             Ok(next)
         })

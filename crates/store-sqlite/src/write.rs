@@ -39,7 +39,7 @@ impl Statements {
         Self {
             insert: format!("INSERT INTO {table} (sourced_id, doc{columns}) VALUES (?1, ?2{marks})"),
             replace: format!("UPDATE {table} SET doc = ?2{sets} WHERE sourced_id = ?1"),
-            delete_terms: format!("DELETE FROM {terms} WHERE sourced_id = ?1"),
+            delete_terms: format!("DELETE FROM {terms} WHERE field = ?2 AND value = ?3 AND sourced_id = ?1"),
             insert_terms: format!("INSERT INTO {terms} (sourced_id, field, value) VALUES (?1, ?2, ?3)"),
         }
     }
@@ -76,18 +76,34 @@ impl Row {
 pub fn insert(c: &Connection, decl: &'static ResourceDecl, row: &Row) -> Result<(), StoreError> {
     let sql = Statements::of(decl);
     execute(c, decl, &sql.insert, &row.id, row)?;
-    insert_terms(c, &sql.insert_terms, &row.id, row)
+    let mut insert = c.prepare_cached(&sql.insert_terms).map_err(backend)?;
+    for (field, value) in &row.terms {
+        insert.execute((&row.id, field, value)).map_err(backend)?;
+    }
+    Ok(())
 }
 
-/// Stores `row` over the record `id`.
-pub fn replace(c: &Connection, decl: &'static ResourceDecl, id: &str, row: &Row) -> Result<(), StoreError> {
+/// Stores `row` over the record `id`, whose terms rows were `old_terms`:
+/// those `row` lacks are deleted by key (the terms table has no index by
+/// record), the new ones added.
+pub fn replace(
+    c: &Connection,
+    decl: &'static ResourceDecl,
+    id: &str,
+    old_terms: &[(&'static str, String)],
+    row: &Row,
+) -> Result<(), StoreError> {
     let sql = Statements::of(decl);
     execute(c, decl, &sql.replace, id, row)?;
-    c.prepare_cached(&sql.delete_terms)
-        .map_err(backend)?
-        .execute([id])
-        .map_err(backend)?;
-    insert_terms(c, &sql.insert_terms, id, row)
+    let mut delete = c.prepare_cached(&sql.delete_terms).map_err(backend)?;
+    for (field, value) in old_terms.iter().filter(|t| !row.terms.contains(t)) {
+        delete.execute((id, field, value)).map_err(backend)?;
+    }
+    let mut insert = c.prepare_cached(&sql.insert_terms).map_err(backend)?;
+    for (field, value) in row.terms.iter().filter(|t| !old_terms.contains(t)) {
+        insert.execute((id, field, value)).map_err(backend)?;
+    }
+    Ok(())
 }
 
 /// Runs an insert or update bound as `(id, doc, field values…)`.
@@ -114,15 +130,6 @@ fn field_value(doc: &Value, path: &str) -> SqlValue {
             .map_or_else(|| SqlValue::Real(n.as_f64().unwrap_or_default()), SqlValue::Integer),
         Some(other) => SqlValue::Text(other.to_string()),
     }
-}
-
-/// Adds a record's rows to the terms table (it has none at this point).
-fn insert_terms(c: &Connection, sql: &str, id: &str, row: &Row) -> Result<(), StoreError> {
-    let mut insert = c.prepare_cached(sql).map_err(backend)?;
-    for (field, value) in &row.terms {
-        insert.execute((id, field, value)).map_err(backend)?;
-    }
-    Ok(())
 }
 
 /// Drops a resource's secondary indexes when it holds no record yet, and

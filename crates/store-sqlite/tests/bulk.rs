@@ -1,6 +1,7 @@
 //! Bulk loads (`insert_bulk`): one transaction, indexes rebuilt when the
 //! table started empty, nothing kept when any record fails; and files from
-//! before field columns were written by the store are upgraded in place.
+//! before field columns were written by the store, or before the terms
+//! table was clustered, are upgraded in place.
 
 mod common;
 
@@ -39,7 +40,7 @@ async fn a_bulk_load_into_an_empty_table_ends_indexed_and_queryable() {
     let db = TempDb::new();
     let store = rollcall_store_sqlite::open(&db.path()).unwrap();
     let before = indexes(&db);
-    assert!(before.iter().any(|n| n == "users__terms__fv"), "{before:?}");
+    assert!(before.iter().any(|n| n == "users__f_familyName"), "{before:?}");
     let loaded = store
         .insert_bulk(&USERS, batches(vec![users(0..50, "student"), users(50..60, "teacher")]))
         .await
@@ -110,4 +111,41 @@ async fn files_with_generated_field_columns_are_rebuilt_on_open() {
     store.insert(&USERS, user("new", "new@x.org", "student")).await.unwrap();
     assert_eq!(matching(&store, "familyName='Fnew'").await.1, vec!["new"]);
     assert_eq!(store.get(&USERS, "old").await.unwrap().unwrap()["email"], "old@x.org");
+}
+
+#[tokio::test]
+async fn heap_terms_tables_are_clustered_on_open() {
+    let db = TempDb::new();
+    {
+        // The users terms table as releases before this one created it.
+        let store = rollcall_store_sqlite::open(&db.path()).unwrap();
+        store.insert(&USERS, user("old", "old@x.org", "teacher")).await.unwrap();
+        let conn = rusqlite::Connection::open(db.path()).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE users__terms RENAME TO clustered; \
+             CREATE TABLE users__terms (sourced_id TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL); \
+             INSERT INTO users__terms SELECT sourced_id, field, value FROM clustered; DROP TABLE clustered; \
+             CREATE INDEX users__terms__fv ON users__terms (field, value, sourced_id); \
+             CREATE INDEX users__terms__id ON users__terms (sourced_id);",
+        )
+        .unwrap();
+    }
+    let store = rollcall_store_sqlite::open(&db.path()).unwrap();
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    let clustered: bool = conn
+        .query_row(
+            "SELECT wr FROM pragma_table_list WHERE name = 'users__terms'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(clustered, "the terms table is WITHOUT ROWID after opening");
+    assert!(!indexes(&db).iter().any(|n| n.contains("terms")), "{:?}", indexes(&db));
+    assert_eq!(matching(&store, "roles.role='teacher'").await.1, vec!["old"]);
+    store
+        .update(&USERS, "old", Box::new(|_| Ok(user("old", "old@x.org", "student"))))
+        .await
+        .unwrap();
+    assert_eq!(matching(&store, "roles.role='teacher'").await.0, 0);
+    assert_eq!(matching(&store, "roles.role='student'").await.1, vec!["old"]);
 }

@@ -67,6 +67,15 @@ async fn updates_rewrite_terms() {
     };
     assert_eq!(count("roles.role='student'").await, 0);
     assert_eq!(count("roles.role='teacher'").await, 1);
+    // Values the update kept are still found, exactly once.
+    assert_eq!(count("roles.org.sourcedId='o1'").await, 1);
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    let rows: i64 = conn
+        .query_row("SELECT count(*) FROM users__terms WHERE sourced_id = 'u1'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(rows, 3, "role, roleType and org: nothing stale, nothing doubled");
     let missing = store.update(&USERS, "nobody", Box::new(Ok)).await.unwrap_err();
     assert!(matches!(missing, StoreError::NotFound));
 }

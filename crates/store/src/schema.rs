@@ -3,7 +3,8 @@
 //! Each resource is one table: `sourced_id`, the canonical JSON `doc`, and a
 //! column per scalar declared field holding its value (so it can be indexed;
 //! generated from the document on PostgreSQL, written by the store on
-//! SQLite), plus a `__terms` side table for multi-valued fields. Every statement is idempotent, and a field added to a
+//! SQLite), plus a `__terms` side table for multi-valued fields (one row per record,
+//! field and value). Every statement is idempotent, and a field added to a
 //! declaration later becomes an added column and index on the next start.
 
 use oneroster::{FieldDecl, ResourceDecl};
@@ -29,6 +30,13 @@ pub trait SchemaDialect {
     fn sort_key(&self, column: &str) -> String {
         column.to_owned()
     }
+    /// Whether the terms table is stored in `(field, value, sourced_id)`
+    /// order (SQLite's `WITHOUT ROWID`), so it is its own lookup index and
+    /// the store deletes a record's rows by key. Otherwise it is a heap
+    /// with two indexes: by `(field, value, sourced_id)` and by `sourced_id`.
+    fn clustered_terms(&self) -> bool {
+        false
+    }
 }
 
 /// `CREATE TABLE` for a resource and its terms table.
@@ -39,6 +47,12 @@ pub fn create_tables(d: &dyn SchemaDialect, decl: &ResourceDecl) -> Vec<String> 
         format!("doc {} NOT NULL", d.doc_type()),
     ];
     cols.extend(scalar_fields(decl).map(|f| column_def(d, f)));
+    let terms_cols = format!("sourced_id {key} NOT NULL, field {key} NOT NULL, value {key} NOT NULL");
+    let terms_cols = if d.clustered_terms() {
+        format!("{terms_cols}, PRIMARY KEY (field, value, sourced_id)) WITHOUT ROWID")
+    } else {
+        format!("{terms_cols})")
+    };
     vec![
         format!(
             "CREATE TABLE IF NOT EXISTS {} ({})",
@@ -46,7 +60,7 @@ pub fn create_tables(d: &dyn SchemaDialect, decl: &ResourceDecl) -> Vec<String> 
             cols.join(", ")
         ),
         format!(
-            "CREATE TABLE IF NOT EXISTS {} (sourced_id {key} NOT NULL, field {key} NOT NULL, value {key} NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS {} ({terms_cols}",
             quote(&terms::table(decl))
         ),
     ]
@@ -61,16 +75,17 @@ pub fn column_def(d: &dyn SchemaDialect, field: &FieldDecl) -> String {
 pub fn create_indexes(d: &dyn SchemaDialect, decl: &ResourceDecl) -> Vec<String> {
     let table = quote(decl.collection);
     let terms = quote(&terms::table(decl));
-    let mut out = vec![
-        format!(
+    let mut out = Vec::new();
+    if !d.clustered_terms() {
+        out.push(format!(
             "CREATE INDEX IF NOT EXISTS {} ON {terms} (field, value, sourced_id)",
             quote(&format!("{}__terms__fv", decl.collection))
-        ),
-        format!(
+        ));
+        out.push(format!(
             "CREATE INDEX IF NOT EXISTS {} ON {terms} (sourced_id)",
             quote(&format!("{}__terms__id", decl.collection))
-        ),
-    ];
+        ));
+    }
     for field in scalar_fields(decl).filter(|f| f.indexed) {
         let col = column(field);
         out.push(format!(
