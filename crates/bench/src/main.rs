@@ -76,6 +76,7 @@ async fn generate(shape: Shape, url: &str) -> Result<()> {
         }
     }
     for (decl, docs) in structure {
+        let docs = docs.iter().map(Value::to_string).collect();
         store.insert_bulk(decl, Box::new(std::iter::once(docs))).await?;
     }
     for decl in datagen::USER_RESOURCES {
@@ -98,8 +99,9 @@ fn user_batches(shape: Shape, decl: &'static ResourceDecl) -> Batches {
     std::thread::spawn(move || {
         for start in (0..shape.users).step_by(BATCH as usize) {
             let end = (start + BATCH).min(shape.users);
-            let batch: Vec<Value> = (start..end)
+            let batch: Vec<String> = (start..end)
                 .filter_map(|i| datagen::user_record(shape, i, decl))
+                .map(|doc| doc.to_string())
                 .collect();
             if tx.send(batch).is_err() {
                 return;

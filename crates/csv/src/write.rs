@@ -1,11 +1,10 @@
 //! Writing a checked plan, resources in reference order: changed records one
 //! `update` each, then all new records of a resource through the store's
-//! `insert_bulk` (one transaction on SQLite), parsed a batch at a time on a
-//! thread of their own so that the database never waits for JSON.
+//! `insert_bulk` (one transaction on SQLite), handed over as the JSON text
+//! they were planned as.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::sync_channel;
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 use oneroster::ResourceDecl;
@@ -17,8 +16,6 @@ use crate::report::{ImportError, Progress};
 
 /// Updates in flight at once (they queue on the store's writer).
 const UPDATES_IN_FLIGHT: usize = 16;
-/// Parsed batches waiting for the store.
-const BATCHES_AHEAD: usize = 2;
 
 /// The writes for one resource, as JSON text (parsed a batch at a time).
 pub struct Writes {
@@ -66,24 +63,17 @@ pub async fn apply(
         report(done.map_err(failed)?);
         if !inserts.is_empty() {
             let report = report.clone();
-            let batches = parsed_batches(inserts, batch_size, move |n| report(n));
+            let batches = batches(inserts, batch_size, move |n| report(n));
             store.insert_bulk(decl, batches).await.map_err(failed)?;
         }
     }
     Ok(())
 }
 
-/// The records parsed a batch at a time on a thread of their own, `BATCHES_AHEAD`
-/// ahead of the store; `taken` is told the size of each batch handed over.
-fn parsed_batches(inserts: Vec<String>, batch_size: usize, taken: impl Fn(u64) + Send + 'static) -> Batches {
-    let (tx, rx) = sync_channel::<Vec<Value>>(BATCHES_AHEAD);
-    std::thread::spawn(move || {
-        for chunk in inserts.chunks(batch_size.max(1)) {
-            // A closed channel means the store gave up: stop parsing.
-            if tx.send(chunk.iter().map(|j| parse(j)).collect()).is_err() {
-                return;
-            }
-        }
-    });
-    Box::new(rx.into_iter().inspect(move |batch| taken(batch.len() as u64)))
+/// The records a batch at a time, as the JSON text they were planned as;
+/// `taken` is told the size of each batch handed over.
+fn batches(inserts: Vec<String>, batch_size: usize, taken: impl Fn(u64) + Send + 'static) -> Batches {
+    let mut rest = inserts.into_iter();
+    let next = move || Some(rest.by_ref().take(batch_size.max(1)).collect::<Vec<_>>()).filter(|b| !b.is_empty());
+    Box::new(std::iter::from_fn(next).inspect(move |batch| taken(batch.len() as u64)))
 }

@@ -113,13 +113,13 @@ impl ResourceStore for SqliteStore {
 }
 
 /// The batches as rows ready to write, prepared on a thread of their own
-/// (serialising, field values, terms rows) while the writer writes the
+/// (parsing, field values, terms rows) while the writer writes the
 /// previous batch: the writer thread is what bounds a bulk load.
 fn prepared(decl: &'static ResourceDecl, batches: Batches) -> Receiver<Result<Vec<Row>, StoreError>> {
     let (tx, rx) = sync_channel(2);
     std::thread::spawn(move || {
         for batch in batches {
-            let rows = batch.iter().map(|doc| Row::new(decl, doc)).collect();
+            let rows = batch.into_iter().map(|json| Row::from_text(decl, json)).collect();
             // A closed channel means the writer gave up: stop preparing.
             if tx.send(rows).is_err() {
                 return;

@@ -3,7 +3,7 @@
 
 use oneroster::ResourceDecl;
 use rollcall_store::sql::{column, quote};
-use rollcall_store::{StoreError, schema, terms};
+use rollcall_store::{StoreError, parse_record, schema, terms};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
@@ -63,9 +63,19 @@ pub struct Row {
 
 impl Row {
     pub fn new(decl: &ResourceDecl, doc: &Value) -> Result<Self, StoreError> {
+        Self::with_json(decl, doc, doc.to_string())
+    }
+
+    /// A record given as JSON text, stored as given.
+    pub fn from_text(decl: &ResourceDecl, json: String) -> Result<Self, StoreError> {
+        let doc = parse_record(&json)?;
+        Self::with_json(decl, &doc, json)
+    }
+
+    fn with_json(decl: &ResourceDecl, doc: &Value, json: String) -> Result<Self, StoreError> {
         Ok(Self {
             id: sourced_id(doc)?.to_owned(),
-            json: doc.to_string(),
+            json,
             fields: schema::scalar_fields(decl).map(|f| field_value(doc, f.name)).collect(),
             terms: terms::rows(decl, doc),
         })

@@ -13,7 +13,7 @@ use rollcall_store_sqlite::SqliteStore;
 use serde_json::Value;
 
 fn batches(batches: Vec<Vec<Value>>) -> rollcall_store::Batches {
-    Box::new(batches.into_iter())
+    Box::new(batches.into_iter().map(|b| b.iter().map(Value::to_string).collect()))
 }
 
 fn users(range: std::ops::Range<u32>, role: &str) -> Vec<Value> {
@@ -148,4 +148,18 @@ async fn heap_terms_tables_are_clustered_on_open() {
         .unwrap();
     assert_eq!(matching(&store, "roles.role='teacher'").await.0, 0);
     assert_eq!(matching(&store, "roles.role='student'").await.1, vec!["old"]);
+}
+
+#[tokio::test]
+async fn a_bulk_record_that_is_not_json_is_invalid_and_nothing_is_kept() {
+    let db = TempDb::new();
+    let store = rollcall_store_sqlite::open(&db.path()).unwrap();
+    let mut batch: Vec<String> = users(0..5, "student").iter().map(Value::to_string).collect();
+    batch.push("{\"sourcedId\": \"broken\"".to_owned());
+    let e = store
+        .insert_bulk(&USERS, Box::new(std::iter::once(batch)))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Invalid(_)), "{e:?}");
+    assert_eq!(matching(&store, "status='active'").await.0, 0);
 }

@@ -88,7 +88,7 @@ async fn terms_pages_match_the_general_plan(store: &SqliteStore) {
 async fn deep_pages_and_totals_stay_exact_across_writes() {
     let db = TempDb::new();
     let store = rollcall_store_sqlite::open(&db.path()).unwrap();
-    let docs: Vec<Value> = (0..RECORDS).map(record).collect();
+    let docs: Vec<String> = (0..RECORDS).map(|i| record(i).to_string()).collect();
     store
         .insert_bulk(&USERS, Box::new(std::iter::once(docs)))
         .await

@@ -18,4 +18,6 @@ pub mod terms;
 pub mod traits;
 
 pub use error::StoreError;
-pub use traits::{Batches, ClientRecord, ClientStore, Page, RawPage, ResourceStore, SettingsStore, Store, Update};
+pub use traits::{
+    Batches, ClientRecord, ClientStore, Page, RawPage, ResourceStore, SettingsStore, Store, Update, parse_record,
+};

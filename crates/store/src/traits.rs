@@ -44,11 +44,13 @@ impl RawPage {
 /// concurrent updates to one record serialise instead of losing writes.
 pub type Update = Box<dyn FnOnce(Value) -> Result<Value, ModelError> + Send>;
 
-/// New records for [`ResourceStore::insert_bulk`], a batch at a time. The
-/// iterator may block on plain threads (e.g. a channel fed by parsing
-/// threads), never on async work: backends may pull from it on a runtime
-/// thread.
-pub type Batches = Box<dyn Iterator<Item = Vec<Value>> + Send>;
+/// New records for [`ResourceStore::insert_bulk`], a batch at a time, each
+/// a JSON object as text (an import holds its records as text; a backend
+/// that stores text keeps it as given rather than parse and re-serialise a
+/// million records). The iterator may block on plain threads (e.g. a
+/// channel fed by generating threads), never on async work: backends may
+/// pull from it on a runtime thread.
+pub type Batches = Box<dyn Iterator<Item = Vec<String>> + Send>;
 
 /// Records of every declared OneRoster resource, stored as canonical JSON.
 #[async_trait]
@@ -83,12 +85,14 @@ pub trait ResourceStore: Send + Sync {
     /// and returns how many. Backends override this for speed: SQLite writes
     /// the whole set in one transaction, building the secondary indexes
     /// after the rows when the table starts empty. The default writes one
-    /// `insert_many` transaction per batch.
+    /// `insert_many` transaction per batch. A record that is not JSON is
+    /// `Invalid`.
     async fn insert_bulk(&self, decl: &'static ResourceDecl, batches: Batches) -> Result<u64, StoreError> {
         let mut written = 0;
         for batch in batches {
             written += batch.len() as u64;
-            self.insert_many(decl, batch).await?;
+            let docs = batch.iter().map(|text| parse_record(text)).collect::<Result<_, _>>()?;
+            self.insert_many(decl, docs).await?;
         }
         Ok(written)
     }
@@ -144,3 +148,8 @@ pub trait SettingsStore: Send + Sync {
 pub trait Store: ResourceStore + ClientStore + SettingsStore {}
 
 impl<T: ResourceStore + ClientStore + SettingsStore> Store for T {}
+
+/// One record of [`Batches`], parsed.
+pub fn parse_record(text: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Invalid(ModelError(format!("a bulk record is not JSON: {e}"))))
+}
