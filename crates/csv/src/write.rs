@@ -17,7 +17,8 @@ use crate::report::{ImportError, Progress};
 /// Updates in flight at once (they queue on the store's writer).
 const UPDATES_IN_FLIGHT: usize = 16;
 
-/// The writes for one resource, as JSON text (parsed a batch at a time).
+/// The writes for one resource, as JSON text (updates parsed one at a time,
+/// inserts handed to the store as they are).
 pub struct Writes {
     pub decl: &'static ResourceDecl,
     pub inserts: Vec<String>,
