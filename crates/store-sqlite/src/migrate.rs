@@ -121,10 +121,11 @@ fn heap_terms(conn: &Connection, decl: &ResourceDecl) -> Result<Option<String>, 
         return Ok(None);
     }
     let old = format!("{table}__before_rebuild");
+    let [by_value, by_record] = schema::terms_index_names(decl);
     conn.execute_batch(&format!(
         "DROP INDEX IF EXISTS {}; DROP INDEX IF EXISTS {}; ALTER TABLE {} RENAME TO {};",
-        quote(&format!("{}__terms__fv", decl.collection)),
-        quote(&format!("{}__terms__id", decl.collection)),
+        quote(&by_value),
+        quote(&by_record),
         quote(&table),
         quote(&old)
     ))

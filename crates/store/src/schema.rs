@@ -77,13 +77,14 @@ pub fn create_indexes(d: &dyn SchemaDialect, decl: &ResourceDecl) -> Vec<String>
     let terms = quote(&terms::table(decl));
     let mut out = Vec::new();
     if !d.clustered_terms() {
+        let [by_value, by_record] = terms_index_names(decl);
         out.push(format!(
             "CREATE INDEX IF NOT EXISTS {} ON {terms} (field, value, sourced_id)",
-            quote(&format!("{}__terms__fv", decl.collection))
+            quote(&by_value)
         ));
         out.push(format!(
             "CREATE INDEX IF NOT EXISTS {} ON {terms} (sourced_id)",
-            quote(&format!("{}__terms__id", decl.collection))
+            quote(&by_record)
         ));
     }
     for field in scalar_fields(decl).filter(|f| f.indexed) {
@@ -101,6 +102,12 @@ pub fn create_indexes(d: &dyn SchemaDialect, decl: &ResourceDecl) -> Vec<String>
         }
     }
     out
+}
+
+/// The indexes of an unclustered terms table: by `(field, value,
+/// sourced_id)` and by `sourced_id`.
+pub fn terms_index_names(decl: &ResourceDecl) -> [String; 2] {
+    ["fv", "id"].map(|suffix| format!("{}__terms__{suffix}", decl.collection))
 }
 
 /// Scalar declared fields other than the primary key: the field columns.
