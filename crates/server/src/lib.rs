@@ -9,7 +9,7 @@
 //! - [`error`]: `ApiError`, the one mapping to the imsx error body.
 //! - [`extract`]: bearer auth, query pairs, JSON bodies (failures as imsx).
 //! - [`render`]: stored record to response, per response [`render::Profile`];
-//!   [`render_raw`]: the same from stored JSON text, copying what it does not change.
+//!   [`render_raw`]: the same from stored JSON text, edited as text by [`raw_json`].
 //! - [`paging`]: body totals and the `Link` header.
 //! - [`openapi`], [`docs`]: the generated contract and its HTML reference.
 //! - [`testing`]: a real server on a random port, for tests here and in other crates.
@@ -20,6 +20,7 @@ pub mod extract;
 pub mod limits;
 pub mod openapi;
 pub mod paging;
+pub mod raw_json;
 pub mod render;
 pub mod render_raw;
 pub mod routes;

@@ -71,9 +71,8 @@ pub fn render(decl: &ResourceDecl, doc: Value, ctx: &RenderContext<'_>) -> Value
 }
 
 /// The client-facing values of a record's entries, keys left in the order
-/// they come: the part of [`render`] that `render_raw` needs for the few
-/// entries it parses (it orders and selects the entries itself).
-pub fn render_values(decl: &ResourceDecl, mut doc: Value, ctx: &RenderContext<'_>) -> Value {
+/// they come.
+fn render_values(decl: &ResourceDecl, mut doc: Value, ctx: &RenderContext<'_>) -> Value {
     for field in decl.write_only {
         path::remove_at(&mut doc, field);
     }

@@ -1,136 +1,119 @@
-//! Rendering records from their stored JSON text. Most of a record goes to
-//! the response as stored; only the top-level fields rendering changes
-//! (references, write-only fields, profile-specific values) are parsed and
-//! go through [`render::render_values`]. Parsing every record into a tree and
-//! serialising it again was half of a list request's CPU. The strict
-//! profile (which strips nulls at any depth) and records whose keys hold
-//! escapes take the full path; a test holds both paths to the same output.
+//! Rendering records from their stored JSON text: the fast path of
+//! [`render::render`] for list pages. Each record is split into its
+//! top-level entries, put in the rendered order, and written with the
+//! rendering's edits (references completed, write-only fields left out,
+//! profile-specific values) applied to the text by [`raw_json`]; nothing is
+//! parsed into a tree. The strict profile (which strips nulls at any depth)
+//! and text `raw_json` cannot walk take the full path; a test holds both
+//! paths to the same output.
 
-use oneroster::ResourceDecl;
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use oneroster::{RefDecl, ResourceDecl};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
+use crate::raw_json::{self, Edit, Entries, Rule};
 use crate::render::{self, Profile, RenderContext};
 
-/// The top-level keys whose values rendering may change.
-pub fn touched_keys(decl: &ResourceDecl, profile: Profile) -> Vec<&'static str> {
-    let mut keys: Vec<&'static str> = decl
-        .write_only
-        .iter()
-        .chain(decl.refs.iter().map(|r| &r.path))
-        .map(|path| path.split('.').next().unwrap_or(path))
-        .collect();
-    if profile == Profile::Timeback202504 {
-        keys.push("enabledUser");
-    }
-    keys
-}
-
-/// A record split into its top-level entries, with the touched ones parsed.
+/// A record split into its top-level entries, borrowed from its text.
 pub struct Split<'a> {
     entries: Vec<(&'a str, &'a RawValue)>,
-    /// The keys of `touched`.
-    touched_keys: Vec<&'a str>,
-    /// The touched entries as an object, for `render` and name lookups.
-    pub touched: Value,
 }
 
-/// Splits `raw`, or `None` when the record needs the full path.
-pub fn split<'a>(raw: &'a RawValue, touched: &[&str], profile: Profile) -> Option<Split<'a>> {
-    if profile == Profile::OneRoster {
-        return None;
-    }
-    let Entries(entries) = serde_json::from_str(raw.get()).ok()?;
-    let mut parsed = Map::new();
-    let mut touched_keys = Vec::new();
-    for (key, value) in entries.iter().filter(|(k, _)| touched.contains(k)) {
-        parsed.insert((*key).to_owned(), serde_json::from_str(value.get()).ok()?);
-        touched_keys.push(*key);
-    }
-    Some(Split {
-        entries,
-        touched_keys,
-        touched: Value::Object(parsed),
-    })
+/// Splits `raw`, or `None` when it cannot be walked (keys with escapes) or
+/// is not a JSON object.
+pub fn split(raw: &str) -> Option<Split<'_>> {
+    let Entries(entries) = serde_json::from_str(raw).ok()?;
+    Some(Split { entries })
 }
 
-/// Appends the rendered record to `out` as JSON text: as `render` orders
-/// it (declared keys, then the rest as stored; or the `fields` asked for, in
-/// that order), with the touched entries rendered and every other entry
-/// copied. Keys are written as they are: `split` only accepts records whose
-/// keys hold no escapes, and selectable field names are plain.
-pub fn render(decl: &ResourceDecl, split: Split<'_>, ctx: &RenderContext<'_>, out: &mut Vec<u8>) {
-    let Split {
-        entries,
-        touched_keys,
-        touched,
-    } = split;
-    let rendered = render::render_values(decl, touched, ctx);
-    let mut first = true;
-    let mut write = |key: &str, out: &mut Vec<u8>| {
-        let copied = || entries.iter().find(|(k, _)| *k == key).map(|(_, raw)| raw.get());
-        let value = if touched_keys.contains(&key) {
-            match rendered.get(key) {
-                Some(value) => Entry::Rendered(value),
-                None => return,
+impl Split<'_> {
+    /// Appends the ids of the records this one references by a reference
+    /// rendered with the target's name (as [`render::named_ref_ids`]).
+    pub fn named_ids(&self, decl: &ResourceDecl, out: &mut Vec<String>) -> Option<()> {
+        for r in decl.refs.iter().filter(|r| r.with_name) {
+            let (head, tail) = r.path.split_once('.').map_or((r.path, None), |(h, t)| (h, Some(t)));
+            let rest = Some(tail.map_or_else(|| "sourcedId".to_owned(), |t| format!("{t}.sourcedId")));
+            if let Some((_, value)) = self.entries.iter().rev().find(|(k, _)| *k == head) {
+                raw_json::strings_at(value, rest.as_deref(), out)?;
             }
-        } else {
-            match copied() {
-                Some(raw) => Entry::Copied(raw),
-                None => return,
-            }
-        };
-        out.push(if first { b'{' } else { b',' });
-        first = false;
-        out.push(b'"');
-        out.extend_from_slice(key.as_bytes());
-        out.extend_from_slice(b"\":");
-        match value {
-            Entry::Rendered(value) => serde_json::to_writer(&mut *out, value).expect("writing to a Vec"),
-            Entry::Copied(raw) => out.extend_from_slice(raw.as_bytes()),
         }
-    };
-    match ctx.fields {
-        Some(fields) => fields.iter().for_each(|key| write(key, out)),
-        None => {
-            let declared = decl.selectable.iter().copied();
-            let rest = entries.iter().map(|(k, _)| *k).filter(|k| !decl.selectable.contains(k));
-            declared.chain(rest).for_each(|key| write(key, out));
+        Some(())
+    }
+}
+
+/// How one page's records are rendered: the edits and the context.
+pub struct Plan<'c> {
+    decl: &'c ResourceDecl,
+    ctx: &'c RenderContext<'c>,
+    rules: Vec<Rule<'c>>,
+    /// `ctx.api_base` as the inside of a JSON string.
+    api_base: String,
+}
+
+impl<'c> Plan<'c> {
+    /// The plan for `ctx`, or `None` when its profile needs the full path.
+    pub fn new(decl: &'c ResourceDecl, ctx: &'c RenderContext<'c>) -> Option<Self> {
+        if ctx.profile == Profile::OneRoster {
+            return None;
         }
+        let removals = decl.write_only.iter().map(|p| Rule::at(p, Edit::Remove));
+        let refs = decl.refs.iter().map(|r| Rule::at(r.path, Edit::Complete(r)));
+        let flag = (ctx.profile == Profile::Timeback202504).then_some(Rule::at("enabledUser", Edit::Flag));
+        let api_base = serde_json::to_string(ctx.api_base).expect("a string serialises");
+        Some(Self {
+            decl,
+            ctx,
+            rules: removals.chain(refs).chain(flag).collect(),
+            api_base: api_base[1..api_base.len() - 1].to_owned(),
+        })
     }
-    if first {
-        out.push(b'{');
-    }
-    out.push(b'}');
-}
 
-/// One entry of the rendered record.
-enum Entry<'a> {
-    Rendered(&'a Value),
-    Copied(&'a str),
-}
-
-/// A JSON object's entries, borrowed from the text, in order.
-struct Entries<'a>(Vec<(&'a str, &'a RawValue)>);
-
-impl<'de> Deserialize<'de> for Entries<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct EntriesVisitor;
-        impl<'de> Visitor<'de> for EntriesVisitor {
-            type Value = Entries<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object")
+    /// Appends the rendered record to `out` as `render` would write it:
+    /// declared keys first in their order, then the rest as stored; or the
+    /// `fields` asked for, in that order. `None` (with part of the record
+    /// written) when the text cannot be walked.
+    pub fn render(&self, split: &Split<'_>, out: &mut Vec<u8>) -> Option<()> {
+        let entries = &split.entries;
+        let complete = |r: &RefDecl, id: &str, json: &str, out: &mut Vec<u8>| self.complete(r, id, json, out);
+        match self.ctx.fields {
+            Some(fields) => {
+                let find = |f: &String| entries.iter().rev().find(|(k, _)| k == f).copied();
+                raw_json::write_entries(fields.iter().filter_map(find), &self.rules, &complete, out)
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<'de>, A::Error> {
-                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(16));
-                while let Some(entry) = map.next_entry::<&'de str, &'de RawValue>()? {
-                    entries.push(entry);
+            None => {
+                let position = |k: &str| self.decl.selectable.iter().position(|s| *s == k);
+                let mut order: Vec<(usize, usize)> = (entries.iter().enumerate())
+                    .map(|(i, (k, _))| (position(k).unwrap_or(usize::MAX), i))
+                    .collect();
+                if !order.is_sorted() {
+                    order.sort_unstable();
                 }
-                Ok(Entries(entries))
+                let ordered = order.into_iter().map(|(_, i)| entries[i]);
+                raw_json::write_entries(ordered, &self.rules, &complete, out)
             }
         }
-        deserializer.deserialize_map(EntriesVisitor)
+    }
+
+    /// `{href, sourcedId, type}` plus the target's `name` where declared.
+    fn complete(&self, r: &RefDecl, id: &str, json: &str, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"href\":\"");
+        out.extend_from_slice(self.api_base.as_bytes());
+        for segment in [
+            "/",
+            r.collection,
+            "/",
+            &render::encode_segment(id),
+            "\",\"sourcedId\":",
+            json,
+        ] {
+            out.extend_from_slice(segment.as_bytes());
+        }
+        out.extend_from_slice(b",\"type\":");
+        serde_json::to_writer(&mut *out, r.ref_type).expect("writing to a Vec");
+        if let Some(name) = self.ctx.names.get(id).filter(|_| r.with_name) {
+            out.extend_from_slice(b",\"name\":");
+            serde_json::to_writer(&mut *out, name).expect("writing to a Vec");
+        }
+        out.push(b'}');
     }
 }
 
@@ -140,61 +123,82 @@ mod tests {
 
     use super::*;
     use oneroster::model::{class::CLASSES, user::USERS};
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn docs() -> Vec<Value> {
         vec![
             json!({"sourcedId": "u1", "status": "active", "enabledUser": "true", "password": "$argon2id$x",
                    "metadata": {"a": null, "b": [1, {"c": "d"}]}, "givenName": "Zoë \"Z\"",
                    "roles": [{"role": "student", "roleType": "primary", "org": {"sourcedId": "o1"}, "metadata": {"x": 1}},
-                             {"role": "teacher", "roleType": "secondary", "org": {"sourcedId": "o 2"}}],
+                             {"role": "teacher", "roleType": "secondary", "org": {"sourcedId": "o 2/ü"}}],
                    "primaryOrg": {"sourcedId": "o1"}, "agents": [{"sourcedId": "u2"}], "unknownExtra": 5,
+                   "userProfiles": [{"profileId": "p", "credentials": [{"username": "x", "password": "$argon2id$y"}]}],
                    "userIds": [{"type": "SIS", "identifier": "1"}], "email": null}),
-            json!({"extraFirst": true, "sourcedId": "u2", "familyName": "F", "enabledUser": "false"}),
+            json!({"extraFirst": true, "sourcedId": "u2", "familyName": "F", "enabledUser": "false",
+                   "primaryOrg": {"sourcedId": "o\"3", "name": "stale"}, "roles": [{"org": {"name": "no id"}}]}),
             json!({"sourcedId": "u3", "primaryOrg": null, "roles": []}),
         ]
     }
 
-    fn both_paths(decl: &ResourceDecl, doc: Value, ctx: &RenderContext<'_>) -> (String, Option<String>) {
-        let raw = serde_json::value::to_raw_value(&doc).unwrap();
-        let touched = touched_keys(decl, ctx.profile);
-        let fast = split(&raw, &touched, ctx.profile).map(|s| {
-            let mut out = Vec::new();
-            render(decl, s, ctx, &mut out);
-            String::from_utf8(out).unwrap()
-        });
-        (render::render(decl, doc, ctx).to_string(), fast)
+    fn both_paths(decl: &ResourceDecl, doc: Value, ctx: &RenderContext<'_>) -> (String, String) {
+        let raw = doc.to_string();
+        let split = split(&raw).unwrap();
+        let mut fast = Vec::new();
+        Plan::new(decl, ctx).unwrap().render(&split, &mut fast).unwrap();
+        (
+            render::render(decl, doc, ctx).to_string(),
+            String::from_utf8(fast).unwrap(),
+        )
     }
 
     #[test]
-    fn copying_untouched_fields_renders_exactly_what_the_full_path_does() {
-        let names = HashMap::from([("o1".to_string(), "North High".to_string())]);
+    fn editing_the_text_renders_exactly_what_the_full_path_does() {
+        let names = HashMap::from([
+            ("o1".to_string(), "North High".to_string()),
+            ("o\"3".to_string(), "S".to_string()),
+        ]);
         let fields = ["roles".to_string(), "sourcedId".to_string(), "password".to_string()];
         for profile in [Profile::Timeback, Profile::Timeback202504] {
             for fields in [None, Some(&fields[..])] {
                 let ctx = RenderContext {
                     profile,
-                    api_base: "http://h/ims/oneroster/rostering/v1p2",
+                    api_base: "http://h\"/ims/oneroster/rostering/v1p2",
                     names: &names,
                     fields,
                 };
                 for doc in docs() {
                     let (full, fast) = both_paths(&USERS, doc, &ctx);
-                    assert_eq!(fast.as_deref(), Some(full.as_str()), "{profile:?} {fields:?}");
+                    assert_eq!(fast, full, "{profile:?} {fields:?}");
                 }
                 let class = json!({"sourcedId": "c1", "course": {"sourcedId": "k"}, "school": {"sourcedId": "o1"},
                                    "terms": [{"sourcedId": "t1"}], "title": "Maths"});
                 let (full, fast) = both_paths(&CLASSES, class, &ctx);
-                assert_eq!(fast.as_deref(), Some(full.as_str()));
+                assert_eq!(fast, full);
             }
         }
     }
 
     #[test]
+    fn named_ids_are_the_ones_the_full_path_looks_up() {
+        for doc in docs() {
+            let raw = doc.to_string();
+            let mut ids = Vec::new();
+            split(&raw).unwrap().named_ids(&USERS, &mut ids).unwrap();
+            assert_eq!(ids, render::named_ref_ids(&USERS, [&doc]));
+        }
+    }
+
+    #[test]
     fn the_strict_profile_and_escaped_keys_take_the_full_path() {
-        let raw = serde_json::value::to_raw_value(&json!({"sourcedId": "u1"})).unwrap();
-        assert!(split(&raw, &[], Profile::OneRoster).is_none());
-        let escaped = RawValue::from_string(r#"{"source\u0064Id": "u1"}"#.to_owned()).unwrap();
-        assert!(split(&escaped, &[], Profile::Timeback).is_none());
+        let names = HashMap::new();
+        let ctx = RenderContext {
+            profile: Profile::OneRoster,
+            api_base: "http://h",
+            names: &names,
+            fields: None,
+        };
+        assert!(Plan::new(&USERS, &ctx).is_none());
+        assert!(split(r#"{"source\u0064Id": "u1"}"#).is_none());
+        assert!(split(r#"{"sourcedId": "u1""#).is_none(), "not JSON");
     }
 }

@@ -5,10 +5,9 @@ use oneroster::ResourceDecl;
 use oneroster::cursor::Cursor;
 use oneroster::query::ListQuery;
 use rollcall_store::StoreError;
-use rollcall_store::sql::{self, Compiled, ManyValued, SqlValue, quote};
+use rollcall_store::sql::{self, ManyValued, PageKeys, SqlValue, quote};
 use rusqlite::{Connection, params_from_iter};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::memo::{Memo, OrderKey, StatementKey};
 use crate::{Sqlite, backend};
@@ -37,18 +36,31 @@ impl Stored for Value {
     }
 }
 
-impl Stored for Box<RawValue> {
+impl Stored for String {
     fn from_text(text: String) -> Result<Self, StoreError> {
-        RawValue::from_string(text).map_err(corrupt)
+        Ok(text)
     }
 
     fn value(&self) -> Result<Value, StoreError> {
-        parse_doc(self.get())
+        parse_doc(self)
     }
 }
 
-/// One page of `query` and the total, on a reader connection.
+/// One page of `query` and the total, on a reader connection, read from
+/// one snapshot: a write committed meanwhile changes neither.
 pub fn list<D: Stored>(
+    c: &Connection,
+    memo: &Memo,
+    decl: &ResourceDecl,
+    query: &ListQuery,
+) -> Result<(Vec<D>, u64), StoreError> {
+    let snapshot = c.unchecked_transaction().map_err(backend)?;
+    let listed = list_in(c, memo, decl, query)?;
+    snapshot.commit().map_err(backend)?;
+    Ok(listed)
+}
+
+fn list_in<D: Stored>(
     c: &Connection,
     memo: &Memo,
     decl: &ResourceDecl,
@@ -59,12 +71,12 @@ pub fn list<D: Stored>(
     let count_key = (count.sql, count.params);
     let total = total(c, memo, epoch, &count_key)?;
     let many = many_valued_plan(c, decl, query, total)?;
-    let page = |q: &ListQuery| sql::page(&Sqlite, decl, q, many);
+    let page = |q: &ListQuery| rows(c, decl, &sql::page_keys(&Sqlite, decl, q, many));
     let items = if query.after.is_some() || query.offset < DEEP_OFFSET {
-        rows(c, &page(query))?
+        page(query)?
     } else {
         let order = (count_key, query.sort.map(|k| (k.field.name, k.descending)));
-        deep_page(c, memo, epoch, order, query, page)?
+        deep_page(memo, epoch, order, query, page)?
     };
     Ok((items, total))
 }
@@ -87,24 +99,20 @@ fn total(c: &Connection, memo: &Memo, epoch: u64, count: &StatementKey) -> Resul
 /// position when there is one close enough, else by offset, remembering
 /// where it starts; and remembering where the next page starts.
 fn deep_page<D: Stored>(
-    c: &Connection,
     memo: &Memo,
     epoch: u64,
     order: OrderKey,
     query: &ListQuery,
-    page: impl Fn(&ListQuery) -> Compiled,
+    page: impl Fn(&ListQuery) -> Result<Vec<D>, StoreError>,
 ) -> Result<Vec<D>, StoreError> {
     let known = memo
         .position(epoch, &order, query.offset)
         .filter(|start| query.offset - start.offset <= MAX_SKIP_FROM_POSITION);
     let items = match known {
-        Some(start) => rows(
-            c,
-            &page(&ListQuery {
-                after: Some(start),
-                ..query.clone()
-            }),
-        )?,
+        Some(start) => page(&ListQuery {
+            after: Some(start),
+            ..query.clone()
+        })?,
         None => {
             // One row more, from one row earlier: that row marks where
             // this page starts.
@@ -113,7 +121,7 @@ fn deep_page<D: Stored>(
                 limit: query.limit + 1,
                 ..query.clone()
             };
-            let mut items = rows(c, &page(&wider))?;
+            let mut items = page(&wider)?;
             if items.is_empty() {
                 return Ok(items);
             }
@@ -165,14 +173,28 @@ fn position_after(row: &Value, query: &ListQuery, offset: u64) -> Option<Cursor>
     Cursor::after(row, query.sort, offset, query.fingerprint)
 }
 
-fn rows<D: Stored>(c: &Connection, page: &Compiled) -> Result<Vec<D>, StoreError> {
-    let mut stmt = c.prepare_cached(&page.sql).map_err(backend)?;
-    let rows = stmt
-        .query_map(params_from_iter(page.params.iter().map(to_sql)), |r| {
-            r.get::<_, String>(0)
+/// The page's documents: its keys chosen in page order, then each key's
+/// document read by that key. One statement that reads the documents of an
+/// `IN (keys)` list has to sort them again, whole; for a 1,000-row page
+/// that took as long as everything else the database does for it.
+fn rows<D: Stored>(c: &Connection, decl: &ResourceDecl, page: &PageKeys) -> Result<Vec<D>, StoreError> {
+    let mut keys = c.prepare_cached(&page.sql.sql).map_err(backend)?;
+    let keys = keys
+        .query_map(params_from_iter(page.sql.params.iter().map(to_sql)), |r| {
+            r.get::<_, rusqlite::types::Value>(0)
         })
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
         .map_err(backend)?;
-    rows.map(|r| D::from_text(r.map_err(backend)?)).collect()
+    let mut doc = c.prepare_cached(&sql::doc_by_key(decl, page.column)).map_err(backend)?;
+    let mut items = Vec::with_capacity(keys.len());
+    for key in keys {
+        // Records are only ever soft-deleted and the caller reads in one
+        // transaction, so every chosen key has its row.
+        let text = doc.query_row([key], |r| r.get::<_, String>(0)).map_err(backend)?;
+        items.push(D::from_text(text)?);
+    }
+    Ok(items)
 }
 
 pub fn parse_doc(text: &str) -> Result<Value, StoreError> {

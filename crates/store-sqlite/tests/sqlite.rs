@@ -82,36 +82,27 @@ async fn updates_rewrite_terms() {
 
 /// The plan of the subquery that chooses the page's rows (the outer query
 /// only reads those rows' documents by primary key and re-sorts one page).
+/// The plan of the statement that chooses a page's rows (each row's
+/// document is then read by its key).
 fn plan(db: &TempDb, pairs: &[(&str, &str)]) -> String {
     let q = ListQuery::from_pairs(&USERS, pairs.iter().copied()).unwrap();
-    let (page, _) = sql::list(&Sqlite, &USERS, &q);
+    let keys = sql::page_keys(&Sqlite, &USERS, &q, sql::ManyValued::In);
+    explain(db, &keys.sql.sql, &keys.sql.params)
+}
+
+fn explain(db: &TempDb, statement: &str, params: &[sql::SqlValue]) -> String {
     let conn = rusqlite::Connection::open(db.path()).unwrap();
-    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {}", page.sql)).unwrap();
-    let params: Vec<rusqlite::types::Value> = page
-        .params
-        .iter()
-        .map(|p| match p {
-            sql::SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
-            sql::SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
-        })
-        .collect();
-    let rows: Vec<(i64, i64, String)> = stmt
-        .query_map(rusqlite::params_from_iter(params), |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(3)?))
-        })
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {statement}")).unwrap();
+    let params = params.iter().map(|p| match p {
+        sql::SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
+        sql::SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
+    });
+    let rows: Vec<String> = stmt
+        .query_map(rusqlite::params_from_iter(params), |r| r.get(3))
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    let (subquery, _, _) = rows
-        .iter()
-        .find(|(_, _, d)| d.starts_with("LIST SUBQUERY"))
-        .expect("a page subquery");
-    let inner: Vec<&str> = rows
-        .iter()
-        .filter(|(_, p, _)| p == subquery)
-        .map(|(_, _, d)| d.as_str())
-        .collect();
-    inner.join("\n")
+    rows.join("\n")
 }
 
 #[tokio::test]
@@ -145,6 +136,10 @@ async fn indexed_filters_and_sorts_use_indexes() {
             .any(|p| first.starts_with(p));
         assert!(searched || walks_sort_index, "{pairs:?} does not use an index:\n{plan}");
         assert!(!plan.contains("TEMP B-TREE"), "{pairs:?} sorts in memory:\n{plan}");
+    }
+    for key in ["rowid", "sourced_id"] {
+        let by_key = explain(&db, &sql::doc_by_key(&USERS, key), &[sql::SqlValue::Int(1)]);
+        assert!(by_key.starts_with("SEARCH users USING"), "{by_key}");
     }
 }
 

@@ -84,34 +84,63 @@ pub fn list(dialect: &dyn Dialect, decl: &ResourceDecl, query: &ListQuery) -> (C
 
 /// The page query alone, with multi-valued conditions planned as `many`.
 pub fn page(dialect: &dyn Dialect, decl: &ResourceDecl, query: &ListQuery, many: ManyValued) -> Compiled {
+    let keys = page_keys(dialect, decl, query, many);
+    Compiled {
+        sql: format!(
+            "SELECT doc FROM {} WHERE {} IN ({}){}",
+            quote(decl.collection),
+            keys.column,
+            keys.sql.sql,
+            order_by(query)
+        ),
+        params: keys.sql.params,
+    }
+}
+
+/// The keys of a page's rows, in page order.
+pub struct PageKeys {
+    /// Selects one key per row, in page order.
+    pub sql: Compiled,
+    /// The column the keys are of: the dialect's [`row_key`](Dialect::row_key),
+    /// or `sourced_id` when the terms index chose them.
+    pub column: &'static str,
+}
+
+/// Reads one document by a [`PageKeys`] key.
+pub fn doc_by_key(decl: &ResourceDecl, column: &str) -> String {
+    format!("SELECT doc FROM {} WHERE {column} = ?1", quote(decl.collection))
+}
+
+/// The statement that chooses a page's rows: [`page`] reads the documents
+/// of its keys in one statement (and sorts them again); a backend may
+/// instead read them one key at a time, in the order given.
+pub fn page_keys(dialect: &dyn Dialect, decl: &ResourceDecl, query: &ListQuery, many: ManyValued) -> PageKeys {
     // The page's ids are chosen first, from the indexes alone where they
     // cover the filter and sort, and only those rows' documents are read:
     // skipping 900,000 rows then reads 100 documents, not 900,100.
-    let table = quote(decl.collection);
     let mut page = Builder::new(dialect);
     page.many = many;
     let by_id = query.sort.is_none_or(|k| k.field.name == "sourcedId");
-    match sole_many_equality(query).filter(|_| by_id) {
+    let column = match sole_many_equality(query).filter(|_| by_id) {
         // The terms index (field, value, sourced_id) holds the matches in
         // page order: read just the page's entries.
         Some(cond) => {
-            page.sql.push_str(&format!(
-                "SELECT doc FROM {table} WHERE sourced_id IN (SELECT sourced_id FROM "
-            ));
+            page.sql.push_str("SELECT sourced_id FROM ");
             page.terms_match(decl, cond);
             if let Some(cursor) = &query.after {
                 let after = page.keyset(query.sort, cursor);
                 page.sql.push_str(&format!(" AND {after}"));
             }
+            "sourced_id"
         }
         None => {
             let key = dialect.row_key();
-            page.sql.push_str(&format!(
-                "SELECT doc FROM {table} WHERE {key} IN (SELECT {key} FROM {table}"
-            ));
+            page.sql
+                .push_str(&format!("SELECT {key} FROM {}", quote(decl.collection)));
             page.where_clause(decl, query, true);
+            key
         }
-    }
+    };
     let order = order_by(query);
     let limit = page.param(SqlValue::Int(i64::from(query.limit)));
     // A cursor positions the page at its own offset; OFFSET skips only the
@@ -119,9 +148,11 @@ pub fn page(dialect: &dyn Dialect, decl: &ResourceDecl, query: &ListQuery, many:
     let start = query.after.as_ref().map_or(0, |c| c.offset);
     let skip = query.offset.saturating_sub(start) as i64;
     let offset = page.param(SqlValue::Int(skip));
-    page.sql
-        .push_str(&format!("{order} LIMIT {limit} OFFSET {offset}){order}"));
-    page.finish()
+    page.sql.push_str(&format!("{order} LIMIT {limit} OFFSET {offset}"));
+    PageKeys {
+        sql: page.finish(),
+        column,
+    }
 }
 
 /// The total for `query`. When the only condition is one equality on a

@@ -5,7 +5,6 @@ use oneroster::ResourceDecl;
 use oneroster::query::ListQuery;
 use oneroster::resource::ModelError;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::StoreError;
 
@@ -17,10 +16,12 @@ pub struct Page {
 }
 
 /// One page with each record as its stored JSON text: responses that copy
-/// most of each record need not build and drop a tree of it.
+/// most of each record need not build and drop a tree of it. The text is
+/// not validated again on the way out (that was a full parse per record);
+/// rendering parses what it needs and reports a record that is not JSON.
 #[derive(Debug)]
 pub struct RawPage {
-    pub items: Vec<Box<RawValue>>,
+    pub items: Vec<String>,
     pub total: u64,
 }
 
@@ -30,7 +31,7 @@ impl RawPage {
         let items = page
             .items
             .iter()
-            .map(serde_json::value::to_raw_value)
+            .map(serde_json::to_string)
             .collect::<Result<_, _>>()
             .map_err(|e| StoreError::Backend(format!("serialising a record: {e}")))?;
         Ok(Self {

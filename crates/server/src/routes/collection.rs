@@ -86,7 +86,7 @@ pub async fn respond_page(
 ) -> Result<Response, ApiError> {
     let has_next = query.offset + u64::from(query.limit) < page.total;
     let cursor = match page.items.last().filter(|_| has_next) {
-        Some(last) => serde_json::from_str::<Value>(last.get())
+        Some(last) => serde_json::from_str::<Value>(last)
             .ok()
             .and_then(|last| query.next_cursor(&last))
             .map(|c| c.encode()),

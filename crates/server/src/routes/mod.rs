@@ -15,7 +15,6 @@ use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use oneroster::ResourceDecl;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::error::ApiError;
 use crate::render::{self, Profile, RenderContext};
@@ -58,7 +57,7 @@ pub async fn render_all(
     docs: Vec<Value>,
     fields: Option<&[String]>,
 ) -> Result<Vec<Value>, ApiError> {
-    let names = names(state, decl, &docs).await?;
+    let names = names(state, decl, render::named_ref_ids(decl, &docs)).await?;
     let api_base = api_base(state, headers);
     let ctx = context(state, &api_base, &names, fields);
     Ok(docs.into_iter().map(|d| render::render(decl, d, &ctx)).collect())
@@ -70,69 +69,81 @@ pub async fn render_page(
     state: &AppState,
     headers: &HeaderMap,
     decl: &'static ResourceDecl,
-    items: &[Box<RawValue>],
+    items: &[String],
     fields: Option<&[String]>,
     out: &mut Vec<u8>,
 ) -> Result<(), ApiError> {
-    let profile = state.config.profile;
-    let touched = render_raw::touched_keys(decl, profile);
+    let mut ids = Vec::new();
     let mut parts = Vec::with_capacity(items.len());
     for raw in items {
-        parts.push(match render_raw::split(raw, &touched, profile) {
-            Some(split) => Part::Copied(split),
-            None => Part::Full(parse(raw)?),
+        let split = render_raw::split(raw).filter(|s| s.named_ids(decl, &mut ids).is_some());
+        parts.push(match split {
+            Some(split) => Part::Copied(raw, split),
+            None => {
+                let doc = parse(raw)?;
+                ids.extend(render::named_ref_ids(decl, [&doc]));
+                Part::Full(doc)
+            }
         });
     }
-    let parsed = parts.iter().map(|p| match p {
-        Part::Copied(split) => &split.touched,
-        Part::Full(doc) => doc,
-    });
-    let names = names(state, decl, parsed).await?;
+    let names = names(state, decl, ids).await?;
     let api_base = api_base(state, headers);
     let ctx = context(state, &api_base, &names, fields);
+    let plan = render_raw::Plan::new(decl, &ctx);
     // Rendering adds `href` and `type` to references: room for that up
     // front, so a 1,000-record page is not copied while it grows.
-    out.reserve(items.iter().map(|raw| raw.get().len() + 256).sum());
+    out.reserve(items.iter().map(|raw| raw.len() + 256).sum());
     for (n, part) in parts.into_iter().enumerate() {
         if n > 0 {
             out.push(b',');
         }
-        match part {
-            Part::Copied(split) => render_raw::render(decl, split, &ctx, out),
-            Part::Full(doc) => {
-                serde_json::to_writer(&mut *out, &render::render(decl, doc, &ctx)).expect("writing to a Vec")
-            }
+        let start = out.len();
+        let written = match (&part, &plan) {
+            (Part::Copied(_, split), Some(plan)) => plan.render(split, out),
+            _ => None,
+        };
+        if written.is_none() {
+            out.truncate(start);
+            let doc = match part {
+                Part::Copied(raw, _) => parse(raw)?,
+                Part::Full(doc) => doc,
+            };
+            serde_json::to_writer(&mut *out, &render::render(decl, doc, &ctx)).expect("writing to a Vec");
         }
     }
     Ok(())
 }
 
-/// A record on its way to the response: mostly copied, or parsed whole.
+/// A record on its way to the response: split for editing as text, or
+/// parsed whole.
 enum Part<'a> {
-    Copied(Split<'a>),
+    Copied(&'a str, Split<'a>),
     Full(Value),
 }
 
-fn parse(raw: &RawValue) -> Result<Value, ApiError> {
-    serde_json::from_str(raw.get()).map_err(|e| ApiError::Internal(format!("corrupt stored record: {e}")))
+fn parse(raw: &str) -> Result<Value, ApiError> {
+    serde_json::from_str(raw).map_err(|e| ApiError::Internal(format!("corrupt stored record: {e}")))
 }
 
-/// Names of the records `docs` reference, when the profile shows them.
-async fn names<'a>(
+/// Names of the records `ids` name, when the profile shows them: one
+/// batched lookup per collection that references with a name point into.
+async fn names(
     state: &AppState,
     decl: &'static ResourceDecl,
-    docs: impl IntoIterator<Item = &'a Value> + Clone,
+    mut ids: Vec<String>,
 ) -> Result<HashMap<String, String>, ApiError> {
     let mut names = HashMap::new();
-    if state.config.profile == Profile::OneRoster {
+    if state.config.profile == Profile::OneRoster || ids.is_empty() {
         return Ok(names);
     }
-    for r in decl.refs.iter().filter(|r| r.with_name) {
-        let target = oneroster::resource::by_collection(r.collection).expect("declared target");
-        let ids = render::named_ref_ids(decl, docs.clone());
-        if !ids.is_empty() {
-            names.extend(state.rollcall.engine.names(target, ids).await?);
-        }
+    ids.sort();
+    ids.dedup();
+    let mut targets: Vec<&str> = decl.refs.iter().filter(|r| r.with_name).map(|r| r.collection).collect();
+    targets.sort_unstable();
+    targets.dedup();
+    for collection in targets {
+        let target = oneroster::resource::by_collection(collection).expect("declared target");
+        names.extend(state.rollcall.engine.names(target, ids.clone()).await?);
     }
     Ok(names)
 }
