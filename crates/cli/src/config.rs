@@ -74,10 +74,28 @@ pub struct ServeArgs {
 /// Opens the store named by the database URL: the backend is chosen by
 /// its scheme.
 pub async fn open_store(db: &DatabaseArgs) -> Result<Arc<dyn Store>> {
+    open_store_as(db, Use::Serve).await
+}
+
+/// How a command uses the database.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    /// Many requests at once: SQLite reads on connections of their own.
+    Serve,
+    /// One job at a time (an import): SQLite opens one connection, so its
+    /// bulk loads may skip the WAL (see `rollcall_store_sqlite::open_alone`).
+    Alone,
+}
+
+pub async fn open_store_as(db: &DatabaseArgs, usage: Use) -> Result<Arc<dyn Store>> {
     let url = db.database_url.as_str();
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
-        let store = rollcall_store_sqlite::open(&PathBuf::from(path))
-            .with_context(|| format!("opening SQLite database {path}"))?;
+        let path = PathBuf::from(path);
+        let store = match usage {
+            Use::Serve => rollcall_store_sqlite::open(&path),
+            Use::Alone => rollcall_store_sqlite::open_alone(&path),
+        }
+        .with_context(|| format!("opening SQLite database {}", path.display()))?;
         return Ok(Arc::new(store));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {

@@ -12,7 +12,7 @@ use clap::Args;
 use oneroster::{Clock, SystemClock};
 use rollcall_csv::{ImportError, ImportOptions, Mode, Package, Progress};
 
-use crate::config::{DatabaseArgs, open_store};
+use crate::config::{DatabaseArgs, Use, open_store, open_store_as};
 
 #[derive(Args)]
 pub struct ImportArgs {
@@ -68,7 +68,7 @@ pub async fn import(args: ImportArgs) -> Result<()> {
     if !(0.0..=1.0).contains(&args.max_delete_share) {
         bail!("--max-delete-share must be between 0 and 1");
     }
-    let store = open_store(&args.db).await?;
+    let store = open_store_as(&args.db, Use::Alone).await?;
     let package =
         Package::open(&args.package).with_context(|| format!("reading the package {}", args.package.display()))?;
     let options = ImportOptions {

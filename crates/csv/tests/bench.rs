@@ -85,7 +85,7 @@ fn generate(dir: &std::path::Path, users: u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_a_generated_district() {
     let users: u64 = std::env::var("ROLLCALL_CSV_BENCH_USERS").map_or(2_000, |v| v.parse().unwrap());
-    let (tmp, store) = store("bench");
+    let (tmp, store) = store_alone("bench");
     let package_dir = tmp.path().join("package");
     std::fs::create_dir_all(&package_dir).unwrap();
     let started = Instant::now();

@@ -40,26 +40,40 @@ pub fn bulk_cache_kib() -> u64 {
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: Sender<Job>,
-    readers: Sender<Job>,
+    /// `None`: reads run on the writer's connection, the store's only one.
+    readers: Option<Sender<Job>>,
     pub(crate) memo: Arc<Memo>,
 }
 
 impl SqliteStore {
+    /// Opens the file with one writer connection and `readers` reader
+    /// connections; with none, reads wait for writes on the one connection.
     pub fn open(path: &Path, readers: usize) -> Result<Self, StoreError> {
         let mut conn = connect(path, false)?;
         migrate::run(&mut conn)?;
         let writer = spawn_writer(conn);
-        let (reader_tx, reader_rx) = channel::<Job>();
-        let shared = Arc::new(Mutex::new(reader_rx));
-        for i in 0..readers.max(1) {
-            let conn = connect(path, true)?;
-            spawn_shared_reader(format!("rollcall-sqlite-reader-{i}"), shared.clone(), conn);
-        }
+        let readers = match readers {
+            0 => None,
+            n => {
+                let (reader_tx, reader_rx) = channel::<Job>();
+                let shared = Arc::new(Mutex::new(reader_rx));
+                for i in 0..n {
+                    let conn = connect(path, true)?;
+                    spawn_shared_reader(format!("rollcall-sqlite-reader-{i}"), shared.clone(), conn);
+                }
+                Some(reader_tx)
+            }
+        };
         Ok(Self {
             writer,
-            readers: reader_tx,
+            readers,
             memo: Arc::default(),
         })
+    }
+
+    /// Whether this store's one connection is all it has open.
+    pub(crate) fn single_connection(&self) -> bool {
+        self.readers.is_none()
     }
 
     /// Runs `f` on a reader connection.
@@ -68,7 +82,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        submit(&self.readers, move |c| f(c)).await
+        submit(self.readers.as_ref().unwrap_or(&self.writer), move |c| f(c)).await
     }
 
     /// Runs `f` on the writer connection.

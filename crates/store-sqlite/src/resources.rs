@@ -70,27 +70,14 @@ impl ResourceStore for SqliteStore {
     }
 
     async fn insert_bulk(&self, decl: &'static ResourceDecl, batches: Batches) -> Result<u64, StoreError> {
+        let alone = self.single_connection();
         self.write(move |c| {
-            let tx = c.transaction().map_err(backend)?;
-            let dropped = write::drop_indexes_if_empty(&tx, decl)?;
-            // A cache that holds the new rows, so building each index reads
-            // memory rather than the WAL; sorting on both cores.
-            tx.execute_batch(&format!("PRAGMA cache_size=-{}; PRAGMA threads=2", bulk_cache_kib()))
-                .map_err(backend)?;
-            let result = insert_batches(&tx, decl, batches, dropped).and_then(|n| {
-                tx.commit().map_err(backend)?;
-                Ok(n)
-            });
-            c.execute_batch(&format!("PRAGMA cache_size=-{CACHE_KIB}; PRAGMA threads=0"))
-                .map_err(backend)?;
-            // The commit copied the load into the database file; hand the
-            // WAL's GBs back to the disk (waits up to the busy timeout for
-            // readers, then leaves it for later). Housekeeping: a failure
-            // here loses nothing, so it does not fail the committed load.
-            if result.is_ok()
-                && let Err(e) = c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-            {
-                tracing::warn!(error = %e, "could not truncate the WAL after a bulk load");
+            let direct = alone && leave_wal(c);
+            let result = bulk_load(c, decl, batches);
+            if direct {
+                return_to_wal(c);
+            } else if result.is_ok() {
+                truncate_wal(c);
             }
             result
         })
@@ -109,6 +96,52 @@ impl ResourceStore for SqliteStore {
             Ok(next)
         })
         .await
+    }
+}
+
+/// One bulk load in one transaction.
+fn bulk_load(c: &mut Connection, decl: &'static ResourceDecl, batches: Batches) -> Result<u64, StoreError> {
+    let tx = c.transaction().map_err(backend)?;
+    let dropped = write::drop_indexes_if_empty(&tx, decl)?;
+    // A cache that holds the new rows, so building each index reads
+    // memory rather than the disk; sorting on both cores.
+    tx.execute_batch(&format!("PRAGMA cache_size=-{}; PRAGMA threads=2", bulk_cache_kib()))
+        .map_err(backend)?;
+    let result = insert_batches(&tx, decl, batches, dropped).and_then(|n| {
+        tx.commit().map_err(backend)?;
+        Ok(n)
+    });
+    c.execute_batch(&format!("PRAGMA cache_size=-{CACHE_KIB}; PRAGMA threads=0"))
+        .map_err(backend)?;
+    result
+}
+
+/// Moves the database from the WAL to a rollback journal for one bulk load,
+/// when no other connection has the file open (SQLite refuses the switch
+/// otherwise, and the load goes through the WAL as usual). Pages new to the
+/// file need no journal entry, so a load into empty tables writes them
+/// once; the journal still makes the load all or nothing.
+fn leave_wal(c: &Connection) -> bool {
+    let mode = c.query_row("PRAGMA journal_mode=DELETE", [], |r| r.get::<_, String>(0));
+    matches!(mode.as_deref(), Ok("delete"))
+}
+
+/// Back to the WAL after [`leave_wal`]. Should that fail (another process
+/// opened the file meanwhile), the next connection to open it switches it.
+fn return_to_wal(c: &Connection) {
+    let mode = c.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0));
+    if !matches!(mode.as_deref(), Ok("wal")) {
+        tracing::warn!(?mode, "could not return to the WAL after a bulk load");
+    }
+}
+
+/// The commit copied the load into the database file; hand the WAL's GBs
+/// back to the disk (waits up to the busy timeout for readers, then leaves
+/// it for later). Housekeeping: a failure here loses nothing, so it does
+/// not fail the committed load.
+fn truncate_wal(c: &Connection) {
+    if let Err(e) = c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+        tracing::warn!(error = %e, "could not truncate the WAL after a bulk load");
     }
 }
 

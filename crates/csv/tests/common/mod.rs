@@ -57,6 +57,13 @@ pub fn store(name: &str) -> (TempDir, SqliteStore) {
     (dir, store)
 }
 
+/// As `rollcall import` opens it (see `rollcall_store_sqlite::open_alone`).
+pub fn store_alone(name: &str) -> (TempDir, SqliteStore) {
+    let dir = TempDir::new(name);
+    let store = rollcall_store_sqlite::open_alone(&dir.path().join("rollcall.db")).unwrap();
+    (dir, store)
+}
+
 pub fn at(day: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, day, 12, 0, 0).unwrap()
 }

@@ -1,0 +1,86 @@
+//! Bulk loads by a store alone on its file (`open_alone`, as the command-
+//! line import opens it) write the database file directly under a rollback
+//! journal, all or nothing, and leave it in WAL mode; whenever another
+//! connection has the file open they go through the WAL as usual.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use common::{TempDb, ids, user};
+use oneroster::model::user::USERS;
+use rollcall_store::{ResourceStore, StoreError};
+use rollcall_store_sqlite::SqliteStore;
+use serde_json::Value;
+
+/// Loads `batches`, noting before each one whether a rollback journal is
+/// open beside the database (a WAL-mode write never creates one).
+async fn load(store: &SqliteStore, db: &TempDb, batches: Vec<Vec<Value>>) -> (Result<u64, StoreError>, bool) {
+    let journal = db.path().with_extension("db-journal");
+    let seen = Arc::new(AtomicBool::new(false));
+    let noted = seen.clone();
+    let batches = batches.into_iter().map(move |batch| {
+        if journal.exists() {
+            noted.store(true, Ordering::SeqCst);
+        }
+        batch.iter().map(Value::to_string).collect()
+    });
+    let loaded = store.insert_bulk(&USERS, Box::new(batches)).await;
+    (loaded, seen.load(Ordering::SeqCst))
+}
+
+fn users(range: std::ops::Range<u32>) -> Vec<Vec<Value>> {
+    range
+        .map(|i| vec![user(&format!("u{i:03}"), &format!("u{i}@x.org"), "student")])
+        .collect()
+}
+
+fn journal_mode(db: &TempDb) -> String {
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap()
+}
+
+#[tokio::test]
+async fn a_store_alone_on_its_file_loads_past_the_wal_all_or_nothing() {
+    let db = TempDb::new();
+    let store = rollcall_store_sqlite::open_alone(&db.path()).unwrap();
+    let (loaded, journaled) = load(&store, &db, users(0..8)).await;
+    assert_eq!(loaded.unwrap(), 8);
+    assert!(journaled, "the load wrote under a rollback journal");
+    assert_eq!(journal_mode(&db), "wal", "the file is back in WAL mode");
+    assert_eq!(ids(&store, &[("filter", "email='u7@x.org'")]).await.1, ["u007"]);
+
+    let mut failing = users(8..16);
+    failing[6][0]["email"] = "u3@x.org".into();
+    let (failed, journaled) = load(&store, &db, failing).await;
+    assert!(matches!(failed, Err(StoreError::Conflict(_))), "{failed:?}");
+    assert!(journaled);
+    assert_eq!(journal_mode(&db), "wal");
+    assert_eq!(
+        ids(&store, &[("filter", "status='active'")]).await.0,
+        8,
+        "the failed load kept nothing"
+    );
+}
+
+#[tokio::test]
+async fn bulk_loads_go_through_the_wal_while_other_connections_are_open() {
+    let db = TempDb::new();
+    let shared = rollcall_store_sqlite::open(&db.path()).unwrap();
+    let (loaded, journaled) = load(&shared, &db, users(0..8)).await;
+    assert_eq!(loaded.unwrap(), 8);
+    assert!(!journaled, "a store with reader connections keeps to the WAL");
+    drop(shared);
+
+    // Another process (a running server) with the file open.
+    let other = rusqlite::Connection::open(db.path()).unwrap();
+    let _: i64 = other.query_row("SELECT count(*) FROM users", [], |r| r.get(0)).unwrap();
+    let alone = rollcall_store_sqlite::open_alone(&db.path()).unwrap();
+    let (loaded, journaled) = load(&alone, &db, users(8..16)).await;
+    assert_eq!(loaded.unwrap(), 8);
+    assert!(!journaled, "the file is shared: the load keeps to the WAL");
+    let seen: i64 = other.query_row("SELECT count(*) FROM users", [], |r| r.get(0)).unwrap();
+    assert_eq!(seen, 16, "the other connection reads the load");
+    assert_eq!(journal_mode(&db), "wal");
+}
