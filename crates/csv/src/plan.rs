@@ -32,6 +32,9 @@ pub struct Acc {
     pub deleted: Vec<String>,
     /// (sourcedId, email) of every user written (for the email check).
     pub emails: Vec<(String, Option<String>)>,
+    /// Where records are serialised before being copied out at their size:
+    /// a `String` grown while serialising reallocates a few times per record.
+    scratch: Vec<u8>,
 }
 
 impl Acc {
@@ -49,6 +52,13 @@ impl Acc {
         self.problems.merge(other.problems);
         self.deleted.extend(other.deleted);
         self.emails.extend(other.emails);
+    }
+
+    /// `doc` as JSON text, allocated once at its length.
+    fn text(&mut self, doc: &Value) -> String {
+        self.scratch.clear();
+        serde_json::to_writer(&mut self.scratch, doc).expect("a JSON value serialises");
+        String::from_utf8(self.scratch.clone()).expect("serde_json writes UTF-8")
     }
 
     fn written(&mut self, kind: FileKind, doc: &Value) {
@@ -74,7 +84,8 @@ impl Acc {
             None => {
                 self.counts.created += 1;
                 self.written(kind, &value);
-                self.inserts.push(value.to_string());
+                let text = self.text(&value);
+                self.inserts.push(text);
             }
             Some(stored) => {
                 let stamp = |v: &mut Value, at: Value| v["dateLastModified"] = at;
@@ -85,7 +96,8 @@ impl Acc {
                     stamp(&mut value, now.into());
                     self.counts.updated += 1;
                     self.written(kind, &value);
-                    self.updates.push(value.to_string());
+                    let text = self.text(&value);
+                    self.updates.push(text);
                 }
             }
         }
@@ -105,7 +117,8 @@ impl Acc {
                 }
                 self.counts.to_be_deleted += 1;
                 self.written(kind, &doc);
-                self.updates.push(doc.to_string());
+                let text = self.text(&doc);
+                self.updates.push(text);
             }
             Some(_) => self.counts.unchanged += 1,
             None => {}
