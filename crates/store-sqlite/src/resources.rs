@@ -171,9 +171,7 @@ fn insert_batches(
     let mut written = 0;
     for rows in prepared(decl, batches) {
         let rows = rows?;
-        for row in &rows {
-            write::insert(c, decl, row)?;
-        }
+        write::insert_batch(c, decl, &rows)?;
         written += rows.len() as u64;
     }
     if dropped {
