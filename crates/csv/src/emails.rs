@@ -39,20 +39,19 @@ pub async fn check(
         problems.push(problem);
     };
     let mut finals: HashSet<&str> = HashSet::with_capacity(written.len());
-    let mut holders: HashMap<String, &str> = HashMap::new();
-    let mut candidates: Vec<(&str, &str)> = Vec::new();
+    let mut holders: HashMap<String, &str> = HashMap::with_capacity(written.len());
+    // (sourcedId, email, email lower-cased) of every new or changed email.
+    let mut candidates: Vec<(&str, &str, String)> = Vec::new();
     for (id, address) in written {
         let (id, address) = (id.as_str(), address.as_deref());
         finals.insert(id);
         let Some(address) = address else { continue };
-        let before = existing
-            .get(FileKind::Users, id)
-            .and_then(|s| s.email.as_deref())
-            .map(str::to_lowercase);
-        if before.as_deref() != Some(&address.to_lowercase()) {
-            candidates.push((id, address));
+        let folded = address.to_lowercase();
+        let before = existing.get(FileKind::Users, id).and_then(|s| s.email.as_deref());
+        if before.is_none_or(|b| b.to_lowercase() != folded) {
+            candidates.push((id, address, folded.clone()));
         }
-        if let Some(other) = holders.insert(address.to_lowercase(), id) {
+        if let Some(other) = holders.insert(folded, id) {
             report(id, address, other, "semantic.duplicate_email");
         }
     }
@@ -67,9 +66,9 @@ pub async fn check(
         let field = USERS.field("email").expect("users declare email");
         for chunk in candidates.chunks(PER_QUERY) {
             let mut any = Vec::new();
-            for (_, address) in chunk {
+            for (_, address, folded) in chunk {
                 any.push(Filter::Cond(Condition::equals(field, *address)));
-                any.push(Filter::Cond(Condition::equals(field, address.to_lowercase())));
+                any.push(Filter::Cond(Condition::equals(field, folded.as_str())));
             }
             let query = ListQuery {
                 limit: (2 * PER_QUERY) as u32,
@@ -89,8 +88,8 @@ pub async fn check(
             }
         }
     }
-    for (id, address) in candidates {
-        if let Some(other) = stored.get(&address.to_lowercase()).filter(|o| *o != id) {
+    for (id, address, folded) in candidates {
+        if let Some(other) = stored.get(&folded).filter(|o| *o != id) {
             report(id, address, other, "store.email_taken");
         }
     }

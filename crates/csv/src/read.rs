@@ -45,7 +45,7 @@ pub fn read(mut package: Package, problems: &mut Problems) -> Parsed {
     let Some(manifest) = manifest::parse(&bytes, problems) else {
         return Parsed::default();
     };
-    let mut tables = BTreeMap::new();
+    let mut files = Vec::new();
     for name in ALL_FILES {
         let file = format!("{name}.csv");
         let mode = manifest.mode(name);
@@ -72,11 +72,7 @@ pub fn read(mut package: Package, problems: &mut Problems) -> Parsed {
                 .column(column),
             ),
             (_, Some(bytes)) => match FileKind::from_name(name) {
-                Some(kind) => {
-                    if let Some(table) = table::parse(kind, mode, &bytes, problems) {
-                        tables.insert(kind, table);
-                    }
-                }
+                Some(kind) => files.push((kind, mode, bytes)),
                 None => problems.push(Problem::new(
                     file,
                     "package.unsupported_file",
@@ -88,7 +84,37 @@ pub fn read(mut package: Package, problems: &mut Problems) -> Parsed {
     }
     Parsed {
         manifest: Some(manifest),
-        tables,
+        tables: parse_all(files, problems),
         delta_only: false,
     }
+}
+
+/// Parses the data files side by side: parsing one file's CSV is
+/// sequential, so a package's users, roles and demographics files would
+/// otherwise wait for each other.
+fn parse_all(files: Vec<(FileKind, FileMode, Vec<u8>)>, problems: &mut Problems) -> BTreeMap<FileKind, Table> {
+    let cap = problems.cap();
+    let parsed: Vec<_> = std::thread::scope(|s| {
+        let workers: Vec<_> = files
+            .iter()
+            .map(|(kind, mode, bytes)| {
+                s.spawn(move || {
+                    let mut found = Problems::with_cap(cap);
+                    (table::parse(*kind, *mode, bytes, &mut found), found)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("parsing thread panicked"))
+            .collect()
+    });
+    let mut tables = BTreeMap::new();
+    for (table, found) in parsed {
+        problems.merge(found);
+        if let Some(table) = table {
+            tables.insert(table.kind, table);
+        }
+    }
+    tables
 }
