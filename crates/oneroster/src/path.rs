@@ -56,15 +56,17 @@ fn visit(node: &mut Value, rest: Option<&str>, f: &mut dyn FnMut(&mut serde_json
     }
 }
 
-/// Removes the key at the end of `path` wherever it occurs.
+/// Removes the key at the end of `path` wherever it occurs, keeping the
+/// other keys in their order (a plain `remove` swaps the last key into the
+/// gap).
 pub fn remove_at(doc: &mut Value, path: &str) {
     match path.rsplit_once('.') {
         Some((parent, key)) => for_each_object(doc, parent, &mut |m| {
-            m.remove(key);
+            m.shift_remove(key);
         }),
         None => {
             if let Value::Object(m) = doc {
-                m.remove(path);
+                m.shift_remove(path);
             }
         }
     }

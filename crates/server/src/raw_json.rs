@@ -72,12 +72,19 @@ pub fn write(raw: &RawValue, rules: &[Rule<'_>], complete: &Complete<'_>, out: &
     match text.as_bytes().first()? {
         b'[' => {
             let items: Vec<&RawValue> = serde_json::from_str(text).ok()?;
+            // A path names every element of an array on its way, but a
+            // flag names the value itself (as `render` flags only strings).
+            let flag_here = |r: &Rule<'_>| r.rest.is_none() && matches!(r.edit, Edit::Flag);
+            let inner: Cow<'_, [Rule<'_>]> = match rules.iter().any(flag_here) {
+                true => rules.iter().filter(|r| !flag_here(r)).copied().collect(),
+                false => Cow::Borrowed(rules),
+            };
             out.push(b'[');
             for (n, item) in items.into_iter().enumerate() {
                 if n > 0 {
                     out.push(b',');
                 }
-                write(item, rules, complete, out)?;
+                write(item, &inner, complete, out)?;
             }
             out.push(b']');
         }

@@ -98,7 +98,11 @@ fn render_values(decl: &ResourceDecl, mut doc: Value, ctx: &RenderContext<'_>) -
 /// and people reading responses deserve one stable shape.
 fn in_declared_order(decl: &ResourceDecl, doc: Value) -> Value {
     let Value::Object(mut m) = doc else { return doc };
-    let mut out: Map<String, Value> = decl.selectable.iter().filter_map(|k| m.remove_entry(*k)).collect();
+    // `shift_remove`: a plain `remove` swaps the last key into the gap,
+    // and the keys left over would no longer be in their stored order.
+    let mut out: Map<String, Value> = (decl.selectable.iter())
+        .filter_map(|k| m.shift_remove_entry(*k))
+        .collect();
     out.extend(m);
     Value::Object(out)
 }
