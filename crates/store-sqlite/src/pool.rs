@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use rollcall_store::StoreError;
 use rusqlite::{Connection, OpenFlags};
@@ -118,17 +119,39 @@ fn connect(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
     let conn = Connection::open_with_flags(path, flags).map_err(backend)?;
-    // WAL: readers never wait for the writer. synchronous=FULL: a write is
-    // acknowledged only once it is durable, so it survives a power loss.
+    // synchronous=FULL: a write is acknowledged only once it is durable, so
+    // it survives a power loss.
     conn.execute_batch(&format!(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; \
+        "PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; \
          PRAGMA cache_size=-{CACHE_KIB}; PRAGMA temp_store=MEMORY; PRAGMA mmap_size={MMAP_BYTES}; \
          PRAGMA journal_size_limit={WAL_KEEP_BYTES};"
     ))
     .map_err(backend)?;
+    enter_wal(&conn)?;
     conn.set_prepared_statement_cache_capacity(256);
     register_fold(&conn)?;
     Ok(conn)
+}
+
+/// WAL: readers never wait for the writer. A file that a lone store is
+/// bulk-loading past the WAL (see `open_alone`) refuses the switch until
+/// that load has committed and returned to the WAL: wait for it, as long
+/// as a large import takes, rather than fail to start.
+fn enter_wal(conn: &Connection) -> Result<(), StoreError> {
+    const PATIENCE: Duration = Duration::from_secs(30 * 60);
+    let started = Instant::now();
+    loop {
+        let mode = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0));
+        match mode.map_err(backend) {
+            Err(StoreError::Busy(_)) if started.elapsed() < PATIENCE => {
+                if started.elapsed() < Duration::from_millis(100) {
+                    tracing::info!("another process is bulk-loading the database; waiting for it to finish");
+                }
+                thread::sleep(Duration::from_millis(100));
+            }
+            other => return other.map(drop),
+        }
+    }
 }
 
 /// `rollcall_fold(text)`: Unicode lower-casing, which SQLite's own `lower`

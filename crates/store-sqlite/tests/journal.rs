@@ -1,7 +1,8 @@
 //! Bulk loads by a store alone on its file (`open_alone`, as the command-
 //! line import opens it) write the database file directly under a rollback
 //! journal, all or nothing, and leave it in WAL mode; whenever another
-//! connection has the file open they go through the WAL as usual.
+//! connection has the file open they go through the WAL as usual, and a
+//! store opened during such a load waits for it.
 
 mod common;
 
@@ -82,5 +83,43 @@ async fn bulk_loads_go_through_the_wal_while_other_connections_are_open() {
     assert!(!journaled, "the file is shared: the load keeps to the WAL");
     let seen: i64 = other.query_row("SELECT count(*) FROM users", [], |r| r.get(0)).unwrap();
     assert_eq!(seen, 16, "the other connection reads the load");
+    assert_eq!(journal_mode(&db), "wal");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_opened_during_a_load_past_the_wal_waits_for_it() {
+    let db = TempDb::new();
+    let alone = rollcall_store_sqlite::open_alone(&db.path()).unwrap();
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let (opening_tx, opening_rx) = std::sync::mpsc::channel::<()>();
+    let batches = users(0..4).into_iter().enumerate().map(move |(n, batch)| {
+        if n == 1 {
+            // Mid-load: let the other store try to open, and give it time
+            // to meet the locked file.
+            started_tx.send(()).unwrap();
+            opening_rx.recv().unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+        batch.iter().map(Value::to_string).collect()
+    });
+    let load = {
+        let alone = alone.clone();
+        tokio::spawn(async move { alone.insert_bulk(&USERS, Box::new(batches)).await })
+    };
+    tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
+        .await
+        .unwrap();
+    opening_tx.send(()).unwrap();
+    let path = db.path();
+    let server = tokio::task::spawn_blocking(move || rollcall_store_sqlite::open(&path))
+        .await
+        .unwrap();
+    let server = server.expect("the store waits for the load instead of failing to open");
+    assert_eq!(
+        ids(&server, &[("filter", "status='active'")]).await.0,
+        4,
+        "it opened after the commit"
+    );
+    assert_eq!(load.await.unwrap().unwrap(), 4);
     assert_eq!(journal_mode(&db), "wal");
 }
