@@ -37,6 +37,18 @@ impl<'p> Rule<'p> {
     pub fn at(path: &'p str, edit: Edit<'p>) -> Self {
         Self { rest: Some(path), edit }
     }
+
+    /// The key this rule goes through next, and the rule past it.
+    pub fn step(&self) -> Option<(&'p str, Self)> {
+        let (head, tail) = step(self.rest?);
+        Some((
+            head,
+            Self {
+                rest: tail,
+                edit: self.edit,
+            },
+        ))
+    }
 }
 
 /// Writes a completed reference: `r`, the record's id unescaped and as JSON.
@@ -47,11 +59,8 @@ pub fn below<'p>(rules: &[Rule<'p>], key: &str) -> Vec<Rule<'p>> {
     rules
         .iter()
         .filter_map(|r| {
-            let (head, tail) = step(r.rest?);
-            (head == key).then_some(Rule {
-                rest: tail,
-                edit: r.edit,
-            })
+            let (head, rule) = r.step()?;
+            (head == key).then_some(rule)
         })
         .collect()
 }
@@ -112,19 +121,25 @@ fn write_object(text: &str, rules: &[Rule<'_>], complete: &Complete<'_>, out: &m
         complete(decl, &unescaped, id.get(), out);
         return Some(());
     }
-    write_entries(entries.iter().copied(), rules, complete, out)
+    write_entries(
+        entries.iter().copied(),
+        |key| Cow::Owned(below(rules, key)),
+        complete,
+        out,
+    )
 }
 
-/// Appends an object holding `entries`, each with the rules below its key.
-pub fn write_entries<'a>(
+/// Appends an object holding `entries`, each written with the rules
+/// `rules_at` gives for its key.
+pub fn write_entries<'a, 'r>(
     entries: impl Iterator<Item = (&'a str, &'a RawValue)>,
-    rules: &[Rule<'_>],
+    rules_at: impl Fn(&str) -> Cow<'r, [Rule<'r>]>,
     complete: &Complete<'_>,
     out: &mut Vec<u8>,
 ) -> Option<()> {
     let mut first = true;
     for (key, value) in entries {
-        let below = below(rules, key);
+        let below = rules_at(key);
         if removed(&below) {
             continue;
         }

@@ -7,6 +7,8 @@
 //! and text `raw_json` cannot walk take the full path; a test holds both
 //! paths to the same output.
 
+use std::borrow::Cow;
+
 use oneroster::{RefDecl, ResourceDecl};
 use serde_json::value::RawValue;
 
@@ -44,7 +46,9 @@ impl Split<'_> {
 pub struct Plan<'c> {
     decl: &'c ResourceDecl,
     ctx: &'c RenderContext<'c>,
-    rules: Vec<Rule<'c>>,
+    /// The edits below each top-level key they go through, paths advanced
+    /// past it (worked out once per page, not per record and key).
+    groups: Vec<(&'c str, Vec<Rule<'c>>)>,
     /// `ctx.api_base` as the inside of a JSON string.
     api_base: String,
 }
@@ -59,10 +63,17 @@ impl<'c> Plan<'c> {
         let refs = decl.refs.iter().map(|r| Rule::at(r.path, Edit::Complete(r)));
         let flag = (ctx.profile == Profile::Timeback202504).then_some(Rule::at("enabledUser", Edit::Flag));
         let api_base = serde_json::to_string(ctx.api_base).expect("a string serialises");
+        let mut groups: Vec<(&str, Vec<Rule>)> = Vec::new();
+        for (head, rule) in removals.chain(refs).chain(flag).filter_map(|r| r.step()) {
+            match groups.iter_mut().find(|(k, _)| *k == head) {
+                Some((_, rules)) => rules.push(rule),
+                None => groups.push((head, vec![rule])),
+            }
+        }
         Some(Self {
             decl,
             ctx,
-            rules: removals.chain(refs).chain(flag).collect(),
+            groups,
             api_base: api_base[1..api_base.len() - 1].to_owned(),
         })
     }
@@ -74,23 +85,42 @@ impl<'c> Plan<'c> {
     pub fn render(&self, split: &Split<'_>, out: &mut Vec<u8>) -> Option<()> {
         let entries = &split.entries;
         let complete = |r: &RefDecl, id: &str, json: &str, out: &mut Vec<u8>| self.complete(r, id, json, out);
+        let rules_at = |key: &str| {
+            let group = self.groups.iter().find(|(k, _)| *k == key);
+            Cow::Borrowed(group.map_or(&[][..], |(_, rules)| rules.as_slice()))
+        };
         match self.ctx.fields {
             Some(fields) => {
                 let find = |f: &String| entries.iter().rev().find(|(k, _)| k == f).copied();
-                raw_json::write_entries(fields.iter().filter_map(find), &self.rules, &complete, out)
+                raw_json::write_entries(fields.iter().filter_map(find), rules_at, &complete, out)
             }
             None => {
-                let position = |k: &str| self.decl.selectable.iter().position(|s| *s == k);
-                let mut order: Vec<(usize, usize)> = (entries.iter().enumerate())
-                    .map(|(i, (k, _))| (position(k).unwrap_or(usize::MAX), i))
-                    .collect();
+                let mut order = self.declared_positions(entries);
                 if !order.is_sorted() {
                     order.sort_unstable();
                 }
                 let ordered = order.into_iter().map(|(_, i)| entries[i]);
-                raw_json::write_entries(ordered, &self.rules, &complete, out)
+                raw_json::write_entries(ordered, rules_at, &complete, out)
             }
         }
+    }
+
+    /// (position in the declaration or `usize::MAX`, index) of each entry.
+    /// Stored records mostly hold their keys in declared order, so each key
+    /// is looked for from just past the previous one first.
+    fn declared_positions(&self, entries: &[(&str, &RawValue)]) -> Vec<(usize, usize)> {
+        let declared = self.decl.selectable;
+        let mut next = 0;
+        (entries.iter().enumerate())
+            .map(|(i, (key, _))| {
+                let found = (declared[next..].iter().position(|s| s == key).map(|p| next + p))
+                    .or_else(|| declared[..next].iter().position(|s| s == key));
+                if let Some(p) = found {
+                    next = p + 1;
+                }
+                (found.unwrap_or(usize::MAX), i)
+            })
+            .collect()
     }
 
     /// `{href, sourcedId, type}` plus the target's `name` where declared.
