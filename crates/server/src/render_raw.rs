@@ -33,9 +33,12 @@ impl Split<'_> {
     pub fn named_ids(&self, decl: &ResourceDecl, out: &mut Vec<String>) -> Option<()> {
         for r in decl.refs.iter().filter(|r| r.with_name) {
             let (head, tail) = r.path.split_once('.').map_or((r.path, None), |(h, t)| (h, Some(t)));
-            let rest = Some(tail.map_or_else(|| "sourcedId".to_owned(), |t| format!("{t}.sourcedId")));
+            let rest = match tail {
+                None => Cow::Borrowed("sourcedId"),
+                Some(t) => Cow::Owned(format!("{t}.sourcedId")),
+            };
             if let Some((_, value)) = self.entries.iter().rev().find(|(k, _)| *k == head) {
-                raw_json::strings_at(value, rest.as_deref(), out)?;
+                raw_json::strings_at(value, Some(&rest), out)?;
             }
         }
         Some(())
