@@ -78,7 +78,7 @@ pub async fn open_store(db: &DatabaseArgs) -> Result<Arc<dyn Store>> {
 }
 
 /// How a command uses the database.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub enum Use {
     /// Many requests at once: SQLite reads on connections of their own.
     Serve,
@@ -87,6 +87,7 @@ pub enum Use {
     Alone,
 }
 
+/// As [`open_store`], for a command that uses the database as `usage` says.
 pub async fn open_store_as(db: &DatabaseArgs, usage: Use) -> Result<Arc<dyn Store>> {
     let url = db.database_url.as_str();
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {

@@ -55,7 +55,7 @@ impl<'p> Rule<'p> {
 pub type Complete<'c> = dyn Fn(&RefDecl, &str, &str, &mut Vec<u8>) + 'c;
 
 /// The rules that apply below `key`, with their paths advanced past it.
-pub fn below<'p>(rules: &[Rule<'p>], key: &str) -> Vec<Rule<'p>> {
+fn below<'p>(rules: &[Rule<'p>], key: &str) -> Vec<Rule<'p>> {
     rules
         .iter()
         .filter_map(|r| {
@@ -66,7 +66,7 @@ pub fn below<'p>(rules: &[Rule<'p>], key: &str) -> Vec<Rule<'p>> {
 }
 
 /// Whether the rules that reached a key say to leave it out.
-pub fn removed(rules: &[Rule<'_>]) -> bool {
+fn removed(rules: &[Rule<'_>]) -> bool {
     rules.iter().any(|r| r.rest.is_none() && matches!(r.edit, Edit::Remove))
 }
 
@@ -156,7 +156,7 @@ pub fn write_entries<'a, 'r>(
 }
 
 /// `"key":`, for keys known to hold no character that needs escaping.
-pub fn write_key(key: &str, out: &mut Vec<u8>) {
+fn write_key(key: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     out.extend_from_slice(key.as_bytes());
     out.extend_from_slice(b"\":");
@@ -193,7 +193,7 @@ pub fn strings_at(raw: &RawValue, path: Option<&str>, out: &mut Vec<String>) -> 
 }
 
 /// A JSON string's value, borrowed unless it holds escapes.
-pub fn string(raw: &RawValue) -> Option<Cow<'_, str>> {
+fn string(raw: &RawValue) -> Option<Cow<'_, str>> {
     let text = raw.get();
     let inner = text.strip_prefix('"')?.strip_suffix('"')?;
     if inner.contains('\\') {

@@ -15,6 +15,12 @@ use serde_json::value::RawValue;
 use crate::raw_json::{self, Edit, Entries, Rule};
 use crate::render::{self, Profile, RenderContext};
 
+/// Whether the text path renders for `profile`: the strict profile strips
+/// nulls at any depth, which only the full path does.
+pub fn serves(profile: Profile) -> bool {
+    profile != Profile::OneRoster
+}
+
 /// A record split into its top-level entries, borrowed from its text.
 pub struct Split<'a> {
     entries: Vec<(&'a str, &'a RawValue)>,
@@ -59,7 +65,7 @@ pub struct Plan<'c> {
 impl<'c> Plan<'c> {
     /// The plan for `ctx`, or `None` when its profile needs the full path.
     pub fn new(decl: &'c ResourceDecl, ctx: &'c RenderContext<'c>) -> Option<Self> {
-        if ctx.profile == Profile::OneRoster {
+        if !serves(ctx.profile) {
             return None;
         }
         let removals = decl.write_only.iter().map(|p| Rule::at(p, Edit::Remove));

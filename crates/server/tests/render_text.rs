@@ -35,7 +35,7 @@ fn json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         any::<i32>().prop_map(Value::from),
-        (-1e6f64..1e6).prop_map(Value::from),
+        any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f).map(Value::Number)),
         text().prop_map(Value::from),
     ];
     leaf.prop_recursive(3, 24, 4, |inner| {
@@ -101,8 +101,10 @@ proptest! {
             names: &names,
             fields: fields.as_deref(),
         };
+        // As a page holds it: stored text, which the full path parses again.
         let stored = doc.to_string();
-        let full = render::render(&USERS, doc.clone(), &ctx).to_string();
+        let reparsed: Value = serde_json::from_str(&stored).unwrap();
+        let full = render::render(&USERS, reparsed, &ctx).to_string();
         // Keys holding escapes stop the text path where it must split their
         // object (the full path then renders the record); nothing else may.
         let plain_keys = !stored.contains("we\\\"ird");

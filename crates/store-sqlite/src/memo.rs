@@ -4,7 +4,8 @@
 //! on every request; a client paging a filter by offset asks both again
 //! for every page. Between writes the answers cannot change, so they are
 //! kept, and any commit (by this process or another one on the same file)
-//! makes them all stale: readers check `PRAGMA data_version` first.
+//! makes them all stale: readers check `PRAGMA data_version` first, and the
+//! store's own writes forget them as they finish.
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
@@ -74,6 +75,14 @@ impl Memo {
             self.epoch.fetch_add(1, Ordering::SeqCst);
         }
         Ok(self.epoch.load(Ordering::SeqCst))
+    }
+
+    /// Makes every remembered answer stale: after a write by this store. A
+    /// connection's `data_version` does not change for its own commits, and
+    /// a single-connection store (`open_alone`) reads on the connection it
+    /// writes on.
+    pub fn forget(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
     }
 
     pub fn count(&self, epoch: u64, key: &StatementKey) -> Option<u64> {

@@ -86,13 +86,20 @@ impl SqliteStore {
         submit(self.readers.as_ref().unwrap_or(&self.writer), move |c| f(c)).await
     }
 
-    /// Runs `f` on the writer connection.
+    /// Runs `f` on the writer connection; remembered answers are forgotten
+    /// before the next job on it (a read, in a single-connection store) runs.
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        submit(&self.writer, f).await
+        let memo = self.memo.clone();
+        submit(&self.writer, move |c| {
+            let written = f(c);
+            memo.forget();
+            written
+        })
+        .await
     }
 }
 
@@ -140,11 +147,12 @@ fn connect(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
 fn enter_wal(conn: &Connection) -> Result<(), StoreError> {
     const PATIENCE: Duration = Duration::from_secs(30 * 60);
     let started = Instant::now();
+    let mut told = false;
     loop {
         let mode = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0));
         match mode.map_err(backend) {
             Err(StoreError::Busy(_)) if started.elapsed() < PATIENCE => {
-                if started.elapsed() < Duration::from_millis(100) {
+                if !std::mem::replace(&mut told, true) {
                     tracing::info!("another process is bulk-loading the database; waiting for it to finish");
                 }
                 thread::sleep(Duration::from_millis(100));

@@ -84,13 +84,7 @@ impl Row {
 
 /// Stores a new record; `Conflict` if its sourcedId or a unique field is taken.
 pub fn insert(c: &Connection, decl: &'static ResourceDecl, row: &Row) -> Result<(), StoreError> {
-    let sql = Statements::of(decl);
-    execute(c, decl, &sql.insert, &row.id, row)?;
-    let mut insert = c.prepare_cached(&sql.insert_terms).map_err(backend)?;
-    for (field, value) in &row.terms {
-        insert.execute((&row.id, field, value)).map_err(backend)?;
-    }
-    Ok(())
+    insert_batch(c, decl, std::slice::from_ref(row))
 }
 
 /// Stores a batch of new records (a bulk load's): the records, then all

@@ -127,3 +127,20 @@ async fn deep_pages_and_totals_stay_exact_across_writes() {
     assert_eq!(after, before + 1, "a commit by another connection makes totals stale");
     pages_match_the_whole_list(&store).await;
 }
+
+#[tokio::test]
+async fn a_lone_store_sees_its_own_writes_in_totals() {
+    // A connection's `data_version` does not change for its own commits,
+    // and a single-connection store reads on the connection it writes on.
+    let db = TempDb::new();
+    let store = rollcall_store_sqlite::open_alone(&db.path()).unwrap();
+    let students = [("filter", "roles.role='student'")];
+    store.insert(&USERS, user("u1", "a@x.org", "student")).await.unwrap();
+    assert_eq!(ids(&store, &students).await.0, 1);
+    store.insert(&USERS, user("u2", "b@x.org", "student")).await.unwrap();
+    assert_eq!(
+        ids(&store, &students).await.0,
+        2,
+        "not the total remembered before the write"
+    );
+}

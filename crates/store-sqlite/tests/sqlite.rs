@@ -80,8 +80,6 @@ async fn updates_rewrite_terms() {
     assert!(matches!(missing, StoreError::NotFound));
 }
 
-/// The plan of the subquery that chooses the page's rows (the outer query
-/// only reads those rows' documents by primary key and re-sorts one page).
 /// The plan of the statement that chooses a page's rows (each row's
 /// document is then read by its key).
 fn plan(db: &TempDb, pairs: &[(&str, &str)]) -> String {

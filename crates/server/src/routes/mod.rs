@@ -73,10 +73,12 @@ pub async fn render_page(
     fields: Option<&[String]>,
     out: &mut Vec<u8>,
 ) -> Result<(), ApiError> {
+    let text_path = render_raw::serves(state.config.profile);
     let mut ids = Vec::new();
     let mut parts = Vec::with_capacity(items.len());
     for raw in items {
-        let split = render_raw::split(raw).filter(|s| s.named_ids(decl, &mut ids).is_some());
+        let split =
+            (text_path.then(|| render_raw::split(raw)).flatten()).filter(|s| s.named_ids(decl, &mut ids).is_some());
         parts.push(match split {
             Some(split) => Part::Copied(raw, split),
             None => {
