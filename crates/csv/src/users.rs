@@ -37,9 +37,11 @@ pub fn plan(parsed: &Parsed, existing: &Existing, passwords: &Passwords, now: &s
     };
     let users = parsed.table(FileKind::Users);
     let mut touched: Vec<&str> = users.map_or(Vec::new(), |t| t.rows.iter().map(Row::id).collect());
-    let mut seen: HashSet<&str> = touched.iter().copied().collect();
+    // Owners users.csv does not name (users.csv's own index says which:
+    // a set of every id would cost a million inserts for nothing).
+    let mut others: HashSet<&str> = HashSet::new();
     for owner in ctx.roles.keys().chain(ctx.profiles.keys()) {
-        if seen.insert(owner) {
+        if users.is_none_or(|t| t.row(owner).is_none()) && others.insert(owner) {
             touched.push(owner);
         }
     }
@@ -61,8 +63,9 @@ pub fn plan(parsed: &Parsed, existing: &Existing, passwords: &Passwords, now: &s
 }
 
 fn by_owner(parsed: &Parsed, kind: FileKind) -> HashMap<&str, Vec<&Row>> {
-    let mut out: HashMap<&str, Vec<&Row>> = HashMap::new();
-    for row in parsed.table(kind).into_iter().flat_map(|t| &t.rows) {
+    let rows = parsed.table(kind).map_or(&[][..], |t| t.rows.as_slice());
+    let mut out: HashMap<&str, Vec<&Row>> = HashMap::with_capacity(rows.len());
+    for row in rows {
         out.entry(row.owner().unwrap_or_default()).or_default().push(row);
     }
     out
