@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use oneroster::model::{org::ORGS, user::USERS};
 use oneroster::query::ListQuery;
+use rollcall_csv::FileKind;
 use rollcall_store::ResourceStore;
 
 /// Enough users that a debug build spends seconds loading them.
@@ -34,22 +35,16 @@ fn package(dir: &Path) {
         };
         writeln!(manifest, "file.{file},{mode}").unwrap();
     }
-    let orgs = "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\nschool,,,School,school,S,\n";
-    let mut users = String::from(
-        "sourcedId,status,dateLastModified,enabledUser,username,userIds,givenName,familyName,middleName,identifier,\
-         email,sms,phone,agentSourcedIds,grades,password,userMasterIdentifier,preferredGivenName,preferredMiddleName,\
-         preferredFamilyName,primaryOrgSourcedId,pronouns\n",
-    );
-    let mut roles = String::from(
-        "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,orgSourcedId,userProfileSourcedId\n",
-    );
+    let orgs = FileKind::Orgs.header() + "school,,,School,school,S,\n";
+    let mut users = FileKind::Users.header();
+    let mut roles = FileKind::Roles.header();
     for i in 0..USERS_IN_PACKAGE {
         writeln!(users, "u{i},,,true,user{i},,Given,Family,,,u{i}@x.org,,,,,,,,,,school,").unwrap();
         writeln!(roles, "r{i},,,u{i},primary,student,,,school,").unwrap();
     }
     for (name, text) in [
         ("manifest.csv", manifest.as_str()),
-        ("orgs.csv", orgs),
+        ("orgs.csv", orgs.as_str()),
         ("users.csv", &users),
         ("roles.csv", &roles),
     ] {

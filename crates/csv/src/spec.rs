@@ -103,6 +103,13 @@ impl FileKind {
         !matches!(self, Self::Roles | Self::UserProfiles)
     }
 
+    /// The file's header line, its columns in the binding's order (for
+    /// packages written by hand, e.g. generated test districts).
+    pub fn header(self) -> String {
+        let names: Vec<&str> = self.columns().iter().map(|c| c.name).collect();
+        format!("{}\n", names.join(","))
+    }
+
     pub fn columns(self) -> &'static [Col] {
         match self {
             Self::Orgs => ORGS,

@@ -21,28 +21,18 @@ use std::fmt::Write as _;
 use std::time::Instant;
 
 use common::*;
-use rollcall_csv::{ImportOptions, Package, import};
+use rollcall_csv::{FileKind, ImportOptions, Package, import};
 
 fn generate(dir: &std::path::Path, users: u64) {
     let schools = 200;
-    let mut orgs = String::from("sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\n");
+    let mut orgs = FileKind::Orgs.header();
     orgs.push_str("district,,,District,district,D,\n");
     for s in 0..schools {
         writeln!(orgs, "school-{s},,,School {s},school,S{s},district").unwrap();
     }
-    let mut u = String::from(
-        "sourcedId,status,dateLastModified,enabledUser,username,userIds,givenName,familyName,middleName,identifier,\
-         email,sms,phone,agentSourcedIds,grades,password,userMasterIdentifier,preferredGivenName,preferredMiddleName,\
-         preferredFamilyName,primaryOrgSourcedId,pronouns\n",
-    );
-    let mut r = String::from(
-        "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,orgSourcedId,userProfileSourcedId\n",
-    );
-    let mut d = String::from(
-        "sourcedId,status,dateLastModified,birthDate,sex,americanIndianOrAlaskaNative,asian,blackOrAfricanAmerican,\
-         nativeHawaiianOrOtherPacificIslander,white,demographicRaceTwoOrMoreRaces,hispanicOrLatinoEthnicity,\
-         countryOfBirthCode,stateOfBirthAbbreviation,cityOfBirth,publicSchoolResidenceStatus\n",
-    );
+    let mut u = FileKind::Users.header();
+    let mut r = FileKind::Roles.header();
+    let mut d = FileKind::Demographics.header();
     for i in 0..users {
         let school = i % schools;
         let grade = format!("{:02}", i % 12 + 1);
