@@ -3,7 +3,7 @@
 //! Every scenario is reported beside `/healthz`, measured in the same run,
 //! so the ratio means something on a noisy machine.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -33,17 +33,25 @@ pub struct RunArgs {
     only: Option<String>,
 }
 
+/// The body `/bench/static` serves: a copy of the delta scenario's response,
+/// taken before the load starts. Served from memory by the same server, it is
+/// the floor under that scenario (HTTP, TCP and the client for the same bytes).
+type StaticBody = Arc<OnceLock<axum::body::Bytes>>;
+
+const STATIC: &str = "/bench/static";
+
 pub fn run(args: RunArgs) -> Result<()> {
-    let base = start_server(&args.database_url)?;
+    let body = StaticBody::default();
+    let base = start_server(&args.database_url, body.clone())?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    rt.block_on(measure(base, args))
+    rt.block_on(measure(base, body, args))
 }
 
 /// Starts the server on its own runtime thread; returns its base URL.
-fn start_server(url: &str) -> Result<String> {
+fn start_server(url: &str, body: StaticBody) -> Result<String> {
     let url = url.to_owned();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -67,7 +75,12 @@ fn start_server(url: &str) -> Result<String> {
                 },
                 ..ServerConfig::default()
             };
-            let app = rollcall_server::app(AppState::new(rollcall, config));
+            let serve_copy = move || {
+                let body = body.clone();
+                async move { body.get().cloned().unwrap_or_default() }
+            };
+            let app =
+                rollcall_server::app(AppState::new(rollcall, config)).route(STATIC, axum::routing::get(serve_copy));
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
             tx.send(format!("http://{}", listener.local_addr().expect("addr")))
                 .expect("send");
@@ -79,7 +92,7 @@ fn start_server(url: &str) -> Result<String> {
     rx.recv_timeout(Duration::from_secs(60)).context("server did not start")
 }
 
-async fn measure(base: String, args: RunArgs) -> Result<()> {
+async fn measure(base: String, body: StaticBody, args: RunArgs) -> Result<()> {
     let http = reqwest::Client::new();
     let token: Value = http
         .post(format!("{base}/oauth2/token"))
@@ -91,6 +104,9 @@ async fn measure(base: String, args: RunArgs) -> Result<()> {
         .await?;
     let token = Arc::new(token["access_token"].as_str().context("token")?.to_owned());
     let shape = Shape { users: args.users };
+    let delta = http.get(format!("{base}{DELTA}")).bearer_auth(&*token).send().await?;
+    body.set(delta.error_for_status()?.bytes().await?)
+        .expect("the copy is taken once");
     println!("| scenario | first ms | requests | p50 ms | p99 ms | max ms | req/s | rows (X-Total-Count) |");
     println!("|---|---|---|---|---|---|---|---|");
     let wanted = |name: &str| {
@@ -121,6 +137,8 @@ async fn measure(base: String, args: RunArgs) -> Result<()> {
 type MakePath = Box<dyn Fn(u64) -> String + Send + Sync>;
 
 const API: &str = "/ims/oneroster/rostering/v1p2/users";
+const DELTA: &str =
+    "/ims/oneroster/rostering/v1p2/users?filter=dateLastModified%3E%272026-10-31%27&sort=dateLastModified&limit=1000";
 
 fn scenarios(shape: Shape) -> Vec<(&'static str, MakePath)> {
     let n = shape.users;
@@ -178,7 +196,11 @@ fn scenarios(shape: Shape) -> Vec<(&'static str, MakePath)> {
         ),
         (
             "delta dateLastModified> 1000 rows, sorted",
-            Box::new(|_| format!("{API}?filter=dateLastModified%3E%272026-10-31%27&sort=dateLastModified&limit=1000")),
+            Box::new(|_| DELTA.to_owned()),
+        ),
+        (
+            "baseline: the delta's response, static from memory",
+            Box::new(|_| STATIC.to_owned()),
         ),
         (
             "page offset=900000 sort=familyName",
