@@ -17,6 +17,17 @@ mod common;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// As `rollcall import` sets it (`crates/cli/src/allocator.rs`, which says
+/// why): freed memory is kept for reuse, never handed back to the OS.
+fn keep_freed_memory() {
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: stores an integer option; -1 is a valid purge delay.
+    #[allow(unsafe_code)]
+    unsafe {
+        libmimalloc_sys::mi_option_set(PURGE_DELAY, -1)
+    };
+}
+
 use std::fmt::Write as _;
 use std::time::Instant;
 
@@ -74,6 +85,7 @@ fn generate(dir: &std::path::Path, users: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_a_generated_district() {
+    keep_freed_memory();
     let users: u64 = std::env::var("ROLLCALL_CSV_BENCH_USERS").map_or(2_000, |v| v.parse().unwrap());
     let (tmp, store) = store_alone("bench");
     let package_dir = tmp.path().join("package");
