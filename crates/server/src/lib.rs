@@ -9,7 +9,8 @@
 //! - [`error`]: `ApiError`, the one mapping to the imsx error body.
 //! - [`extract`]: bearer auth, query pairs, JSON bodies (failures as imsx).
 //! - [`render`]: stored record to response, per response [`render::Profile`];
-//!   [`render_raw`]: the same from stored JSON text, edited as text by [`raw_json`].
+//!   [`render_raw`]: the same from stored JSON text, edited as text by [`raw_json`]
+//!   (split by `json_text`).
 //! - [`paging`]: body totals and the `Link` header.
 //! - [`openapi`], [`docs`]: the generated contract and its HTML reference.
 //! - [`testing`]: a real server on a random port, for tests here and in other crates.
@@ -17,6 +18,7 @@
 pub mod docs;
 pub mod error;
 pub mod extract;
+mod json_text;
 pub mod limits;
 pub mod openapi;
 pub mod paging;

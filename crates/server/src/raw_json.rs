@@ -12,8 +12,8 @@
 use std::borrow::Cow;
 
 use oneroster::RefDecl;
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
+
+use crate::json_text::{array_items, object_entries};
 
 /// What to do with the value a path ends at.
 #[derive(Debug, Clone, Copy)]
@@ -72,15 +72,14 @@ fn removed(rules: &[Rule<'_>]) -> bool {
 
 /// Appends `raw` to `out` with `rules` applied (arrays are walked: a path
 /// names every element). `None` when the text cannot be walked.
-pub fn write(raw: &RawValue, rules: &[Rule<'_>], complete: &Complete<'_>, out: &mut Vec<u8>) -> Option<()> {
-    let text = raw.get();
+pub fn write(text: &str, rules: &[Rule<'_>], complete: &Complete<'_>, out: &mut Vec<u8>) -> Option<()> {
     if rules.is_empty() {
         out.extend_from_slice(text.as_bytes());
         return Some(());
     }
     match text.as_bytes().first()? {
         b'[' => {
-            let items: Vec<&RawValue> = serde_json::from_str(text).ok()?;
+            let items = array_items(text)?;
             // A path names every element of an array on its way, but a
             // flag names the value itself (as `render` flags only strings).
             let flag_here = |r: &Rule<'_>| r.rest.is_none() && matches!(r.edit, Edit::Flag);
@@ -99,7 +98,7 @@ pub fn write(raw: &RawValue, rules: &[Rule<'_>], complete: &Complete<'_>, out: &
         }
         b'{' => write_object(text, rules, complete, out)?,
         b'"' if rules.iter().any(|r| r.rest.is_none() && matches!(r.edit, Edit::Flag)) => {
-            let flag = string(raw)? == "true";
+            let flag = string(text)? == "true";
             out.extend_from_slice(if flag { b"true" } else { b"false" });
         }
         _ => out.extend_from_slice(text.as_bytes()),
@@ -108,7 +107,7 @@ pub fn write(raw: &RawValue, rules: &[Rule<'_>], complete: &Complete<'_>, out: &
 }
 
 fn write_object(text: &str, rules: &[Rule<'_>], complete: &Complete<'_>, out: &mut Vec<u8>) -> Option<()> {
-    let Entries(entries) = serde_json::from_str(text).ok()?;
+    let entries = object_entries(text)?;
     let reference = rules.iter().find_map(|r| match (r.rest, r.edit) {
         (None, Edit::Complete(decl)) => Some(decl),
         _ => None,
@@ -118,7 +117,7 @@ fn write_object(text: &str, rules: &[Rule<'_>], complete: &Complete<'_>, out: &m
         && let Some((_, id)) = entries.iter().rev().find(|(k, _)| *k == "sourcedId")
         && let Some(unescaped) = string(id)
     {
-        complete(decl, &unescaped, id.get(), out);
+        complete(decl, &unescaped, id, out);
         return Some(());
     }
     write_entries(
@@ -132,7 +131,7 @@ fn write_object(text: &str, rules: &[Rule<'_>], complete: &Complete<'_>, out: &m
 /// Appends an object holding `entries`, each written with the rules
 /// `rules_at` gives for its key.
 pub fn write_entries<'a, 'r>(
-    entries: impl Iterator<Item = (&'a str, &'a RawValue)>,
+    entries: impl Iterator<Item = (&'a str, &'a str)>,
     rules_at: impl Fn(&str) -> Cow<'r, [Rule<'r>]>,
     complete: &Complete<'_>,
     out: &mut Vec<u8>,
@@ -164,15 +163,14 @@ fn write_key(key: &str, out: &mut Vec<u8>) {
 
 /// Every scalar at `path` below `raw`, as text (numbers and booleans in
 /// their JSON spelling), as `oneroster::path::values_at` finds them in a tree.
-pub fn strings_at(raw: &RawValue, path: Option<&str>, out: &mut Vec<String>) -> Option<()> {
-    let text = raw.get();
+pub fn strings_at(text: &str, path: Option<&str>, out: &mut Vec<String>) -> Option<()> {
     match (text.as_bytes().first()?, path) {
         (b'[', _) => {
-            let items: Vec<&RawValue> = serde_json::from_str(text).ok()?;
+            let items = array_items(text)?;
             items.into_iter().try_for_each(|item| strings_at(item, path, out))
         }
         (b'{', Some(path)) => {
-            let Entries(entries) = serde_json::from_str(text).ok()?;
+            let entries = object_entries(text)?;
             let (head, tail) = step(path);
             match entries.iter().rev().find(|(k, _)| *k == head) {
                 Some((_, child)) => strings_at(child, tail, out),
@@ -181,7 +179,7 @@ pub fn strings_at(raw: &RawValue, path: Option<&str>, out: &mut Vec<String>) -> 
         }
         (b'{' | b'n', _) => Some(()),
         (b'"', None) => {
-            out.push(string(raw)?.into_owned());
+            out.push(string(text)?.into_owned());
             Some(())
         }
         (_, None) => {
@@ -193,8 +191,7 @@ pub fn strings_at(raw: &RawValue, path: Option<&str>, out: &mut Vec<String>) -> 
 }
 
 /// A JSON string's value, borrowed unless it holds escapes.
-fn string(raw: &RawValue) -> Option<Cow<'_, str>> {
-    let text = raw.get();
+fn string(text: &str) -> Option<Cow<'_, str>> {
     let inner = text.strip_prefix('"')?.strip_suffix('"')?;
     if inner.contains('\\') {
         serde_json::from_str::<String>(text).ok().map(Cow::Owned)
@@ -211,30 +208,6 @@ fn step(path: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// A JSON object's entries, borrowed from the text, in order. Keys that
-/// hold escapes cannot be borrowed, so such an object fails to parse.
-pub struct Entries<'a>(pub Vec<(&'a str, &'a RawValue)>);
-
-impl<'de> Deserialize<'de> for Entries<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct EntriesVisitor;
-        impl<'de> Visitor<'de> for EntriesVisitor {
-            type Value = Entries<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<'de>, A::Error> {
-                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(16));
-                while let Some(entry) = map.next_entry::<&'de str, &'de RawValue>()? {
-                    entries.push(entry);
-                }
-                Ok(Entries(entries))
-            }
-        }
-        deserializer.deserialize_map(EntriesVisitor)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,16 +219,12 @@ mod tests {
         with_name: false,
     };
 
-    fn raw(text: &str) -> Box<RawValue> {
-        RawValue::from_string(text.to_owned()).unwrap()
-    }
-
     fn edited(text: &str, rules: &[Rule<'_>]) -> Option<String> {
         let complete = |r: &RefDecl, id: &str, json: &str, out: &mut Vec<u8>| {
             out.extend_from_slice(format!("<{}:{id}:{json}>", r.ref_type).as_bytes());
         };
         let mut out = Vec::new();
-        write(&raw(text), rules, &complete, &mut out)?;
+        write(text, rules, &complete, &mut out)?;
         Some(String::from_utf8(out).unwrap())
     }
 
@@ -296,7 +265,7 @@ mod tests {
         let text = serde_json::to_string(&doc).unwrap();
         for path in ["a.b", "d", "a", "missing.path"] {
             let mut found = Vec::new();
-            strings_at(&raw(&text), Some(path), &mut found).unwrap();
+            strings_at(&text, Some(path), &mut found).unwrap();
             assert_eq!(found, oneroster::path::values_at(&doc, path), "{path}");
         }
     }

@@ -10,9 +10,9 @@
 use std::borrow::Cow;
 
 use oneroster::{RefDecl, ResourceDecl};
-use serde_json::value::RawValue;
 
-use crate::raw_json::{self, Edit, Entries, Rule};
+use crate::json_text::object_entries;
+use crate::raw_json::{self, Edit, Rule};
 use crate::render::{self, Profile, RenderContext};
 
 /// Whether the text path renders for `profile`: the strict profile strips
@@ -23,14 +23,15 @@ pub fn serves(profile: Profile) -> bool {
 
 /// A record split into its top-level entries, borrowed from its text.
 pub struct Split<'a> {
-    entries: Vec<(&'a str, &'a RawValue)>,
+    entries: Vec<(&'a str, &'a str)>,
 }
 
 /// Splits `raw`, or `None` when it cannot be walked (keys with escapes) or
 /// is not a JSON object.
 pub fn split(raw: &str) -> Option<Split<'_>> {
-    let Entries(entries) = serde_json::from_str(raw).ok()?;
-    Some(Split { entries })
+    Some(Split {
+        entries: object_entries(raw)?,
+    })
 }
 
 impl Split<'_> {
@@ -117,7 +118,7 @@ impl<'c> Plan<'c> {
     /// (position in the declaration or `usize::MAX`, index) of each entry.
     /// Stored records mostly hold their keys in declared order, so each key
     /// is looked for from just past the previous one first.
-    fn declared_positions(&self, entries: &[(&str, &RawValue)]) -> Vec<(usize, usize)> {
+    fn declared_positions(&self, entries: &[(&str, &str)]) -> Vec<(usize, usize)> {
         let declared = self.decl.selectable;
         let mut next = 0;
         (entries.iter().enumerate())
