@@ -34,8 +34,10 @@ pub struct RunArgs {
 }
 
 /// The body `/bench/static` serves: a copy of the delta scenario's response,
-/// taken before the load starts. Served from memory by the same server, it is
-/// the floor under that scenario (HTTP, TCP and the client for the same bytes).
+/// taken when its scenario comes up (after the delta's, so no other scenario
+/// meets a store warmed by it). Served from memory by the same server and
+/// listener, outside the API's middleware (auth, tracing, timeouts), it is
+/// the floor under the delta: HTTP, TCP and the client for the same bytes.
 type StaticBody = Arc<OnceLock<axum::body::Bytes>>;
 
 const STATIC: &str = "/bench/static";
@@ -104,9 +106,6 @@ async fn measure(base: String, body: StaticBody, args: RunArgs) -> Result<()> {
         .await?;
     let token = Arc::new(token["access_token"].as_str().context("token")?.to_owned());
     let shape = Shape { users: args.users };
-    let delta = http.get(format!("{base}{DELTA}")).bearer_auth(&*token).send().await?;
-    body.set(delta.error_for_status()?.bytes().await?)
-        .expect("the copy is taken once");
     println!("| scenario | first ms | requests | p50 ms | p99 ms | max ms | req/s | rows (X-Total-Count) |");
     println!("|---|---|---|---|---|---|---|---|");
     let wanted = |name: &str| {
@@ -115,6 +114,11 @@ async fn measure(base: String, body: StaticBody, args: RunArgs) -> Result<()> {
             .is_none_or(|o| name.contains(o) || name.starts_with("baseline"))
     };
     for (name, make) in scenarios(shape).into_iter().filter(|(name, _)| wanted(name)) {
+        if make(0) == STATIC && body.get().is_none() {
+            let delta = http.get(format!("{base}{DELTA}")).bearer_auth(&*token).send().await?;
+            body.set(delta.error_for_status()?.bytes().await?)
+                .expect("the copy is taken once");
+        }
         // One request alone first: what a cold query costs, before the store
         // remembers its total or position (the load below is then steady state).
         let first = Instant::now();
@@ -199,7 +203,7 @@ fn scenarios(shape: Shape) -> Vec<(&'static str, MakePath)> {
             Box::new(|_| DELTA.to_owned()),
         ),
         (
-            "baseline: the delta's response, static from memory",
+            "delta's baseline: its response, static from memory",
             Box::new(|_| STATIC.to_owned()),
         ),
         (

@@ -13,12 +13,20 @@
 
 mod common;
 
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use common::*;
+use rollcall_csv::{FileKind, ImportOptions, Package, import};
+
 /// As in the `rollcall` binary, whose import this measures.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// As `rollcall import` sets it (`crates/cli/src/allocator.rs`, which says
-/// why): freed memory is kept for reuse, never handed back to the OS.
+/// A copy of `keep_freed_memory` in `crates/cli/src/allocator.rs` (which
+/// says why, and tests the option's number): the binary is not a library
+/// this test could call. Freed memory is kept for reuse, never handed back
+/// to the OS.
 fn keep_freed_memory() {
     const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
     // SAFETY: stores an integer option; -1 is a valid purge delay.
@@ -27,12 +35,6 @@ fn keep_freed_memory() {
         libmimalloc_sys::mi_option_set(PURGE_DELAY, -1)
     };
 }
-
-use std::fmt::Write as _;
-use std::time::Instant;
-
-use common::*;
-use rollcall_csv::{FileKind, ImportOptions, Package, import};
 
 fn generate(dir: &std::path::Path, users: u64) {
     let schools = 200;

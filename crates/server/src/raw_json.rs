@@ -70,7 +70,7 @@ fn removed(rules: &[Rule<'_>]) -> bool {
     rules.iter().any(|r| r.rest.is_none() && matches!(r.edit, Edit::Remove))
 }
 
-/// Appends `raw` to `out` with `rules` applied (arrays are walked: a path
+/// Appends `text` to `out` with `rules` applied (arrays are walked: a path
 /// names every element). `None` when the text cannot be walked.
 pub fn write(text: &str, rules: &[Rule<'_>], complete: &Complete<'_>, out: &mut Vec<u8>) -> Option<()> {
     if rules.is_empty() {
@@ -161,7 +161,7 @@ fn write_key(key: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(b"\":");
 }
 
-/// Every scalar at `path` below `raw`, as text (numbers and booleans in
+/// Every scalar at `path` below `text`, as text (numbers and booleans in
 /// their JSON spelling), as `oneroster::path::values_at` finds them in a tree.
 pub fn strings_at(text: &str, path: Option<&str>, out: &mut Vec<String>) -> Option<()> {
     match (text.as_bytes().first()?, path) {
