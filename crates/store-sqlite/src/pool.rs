@@ -15,6 +15,11 @@ use crate::{backend, migrate};
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
+/// Pages of new files. SQLite's default of 4 KiB had a bulk load's commit
+/// write 2 GB in half a million `pwrite`s: 4.6 s of a 1,000,000-user import's
+/// users, where 16 KiB pages take a quarter of the calls and pack ~1 KB
+/// records with less slack.
+const PAGE_BYTES: u32 = 16 * 1024;
 /// Page cache per connection, in KiB.
 pub const CACHE_KIB: u32 = 64 * 1024;
 /// Reads map the file rather than copying pages through `pread` (SQLite caps
@@ -127,9 +132,9 @@ fn connect(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     };
     let conn = Connection::open_with_flags(path, flags).map_err(backend)?;
     // synchronous=FULL: a write is acknowledged only once it is durable, so
-    // it survives a power loss.
+    // it survives a power loss. The page size only applies to a new file.
     conn.execute_batch(&format!(
-        "PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; \
+        "PRAGMA page_size={PAGE_BYTES}; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; \
          PRAGMA cache_size=-{CACHE_KIB}; PRAGMA temp_store=MEMORY; PRAGMA mmap_size={MMAP_BYTES}; \
          PRAGMA journal_size_limit={WAL_KEEP_BYTES};"
     ))

@@ -24,6 +24,29 @@ async fn writes_survive_reopening_in_wal_mode() {
     assert_eq!(store.get(&USERS, "u1").await.unwrap().unwrap()["email"], "a@x.org");
 }
 
+fn page_size(db: &TempDb) -> u32 {
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap()
+}
+
+/// New files get 16 KiB pages (fewer, larger writes in a bulk load's
+/// commit); a file made with other pages keeps them and still works.
+#[tokio::test]
+async fn new_files_get_16_kib_pages_and_old_files_keep_theirs() {
+    let fresh = TempDb::new();
+    drop(rollcall_store_sqlite::open(&fresh.path()).unwrap());
+    assert_eq!(page_size(&fresh), 16 * 1024);
+
+    let old = TempDb::new();
+    let conn = rusqlite::Connection::open(old.path()).unwrap();
+    conn.execute_batch("PRAGMA page_size=4096; CREATE TABLE t (x)").unwrap();
+    drop(conn);
+    let store = rollcall_store_sqlite::open(&old.path()).unwrap();
+    store.insert(&USERS, user("u1", "a@x.org", "student")).await.unwrap();
+    assert_eq!(store.get(&USERS, "u1").await.unwrap().unwrap()["email"], "a@x.org");
+    assert_eq!(page_size(&old), 4096);
+}
+
 #[tokio::test]
 async fn duplicate_ids_and_emails_conflict_and_change_nothing() {
     let db = TempDb::new();
