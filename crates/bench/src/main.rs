@@ -77,7 +77,7 @@ async fn generate(shape: Shape, url: &str) -> Result<()> {
     }
     for (decl, docs) in structure {
         let docs = docs.iter().map(Value::to_string).collect();
-        store.insert_bulk(decl, Box::new(std::iter::once(docs))).await?;
+        store.insert_bulk(decl, Box::new(std::iter::once(Ok(docs)))).await?;
     }
     for decl in datagen::USER_RESOURCES {
         let n = store.insert_bulk(decl, user_batches(shape, decl)).await?;
@@ -108,5 +108,5 @@ fn user_batches(shape: Shape, decl: &'static ResourceDecl) -> Batches {
             }
         }
     });
-    Box::new(rx.into_iter())
+    Box::new(rx.into_iter().map(Ok))
 }

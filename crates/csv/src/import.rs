@@ -1,22 +1,31 @@
 //! The import, in the order that makes it all-or-nothing: read and check the
 //! package, load what the store holds, resolve references, plan every write,
-//! check unique emails and the mass-change guard, and only then write.
-//! CPU-heavy steps run on the blocking pool so an async server stays responsive.
+//! check unique emails and the mass-change guard, and only then commit.
+//!
+//! Users are planned and checked first. When they are all new, the store
+//! starts writing them while the rest of the package is planned, and the
+//! load commits only if the whole package passes (see `write::gated`): on
+//! a 1,000,000-user import this hides the other files' planning behind the
+//! users' load. Their checks read the store, so they run before the load
+//! takes its writer. CPU-heavy steps run on the blocking pool so an async
+//! server stays responsive.
 
 use std::sync::Arc;
+use std::sync::mpsc::sync_channel;
 
 use oneroster::Timestamp;
 use rollcall_store::ResourceStore;
 
-use crate::load;
+use crate::load::{self, Existing};
 use crate::package::Package;
+use crate::passwords::{self, Passwords};
 use crate::plan::{Acc, plan_table};
 use crate::problem::Problems;
-use crate::read;
-use crate::report::{ImportError, ImportOptions, ImportReport, Mode};
+use crate::read::{self, Parsed};
+use crate::report::{ImportError, ImportOptions, ImportReport, Mode, OrgShare};
 use crate::spec::FileKind;
-use crate::write::{self, Writes};
-use crate::{emails, guard, passwords, refs, users};
+use crate::write::{self, Tally, Writes};
+use crate::{emails, guard, refs, users};
 
 /// Imports `package` into `store` (see the crate documentation).
 pub async fn import(
@@ -37,72 +46,172 @@ pub async fn import(
     let passwords = passwords::resolve(&parsed, &existing).await?;
     let (parsed, existing) = (Arc::new(parsed), Arc::new(existing));
     let now = Timestamp::new(options.now).to_wire();
+    let (p, e, n) = (parsed.clone(), existing.clone(), now.clone());
+    let (users, mut problems) = blocking(move || plan_users(&p, &e, &passwords, &n, problems)).await?;
+    let refused = match &users {
+        Some(users) => check_users(store, &parsed, &existing, users, &mut problems, options).await?,
+        None => Vec::new(),
+    };
+    let tally = Tally::new(options.progress.as_ref());
     let (p, e) = (parsed.clone(), existing.clone());
-    let (accs, mut problems) = blocking(move || {
-        let mut problems = problems;
-        refs::check(&p, &e, &mut problems);
-        let mut accs = Vec::new();
-        for kind in FileKind::ALL.into_iter().filter(|k| k.is_resource()) {
-            let acc = match (kind, p.table(kind)) {
-                (FileKind::Users, _)
-                    if [FileKind::Users, FileKind::Roles, FileKind::UserProfiles]
-                        .iter()
-                        .any(|k| p.table(*k).is_some()) =>
-                {
-                    users::plan(&p, &e, &passwords, &now, cap)
-                }
-                (FileKind::Users, _) | (_, None) => continue,
-                (_, Some(table)) => plan_table(&p, table, &e, &now, cap),
-            };
-            accs.push((kind, acc));
+    let plan_rest = blocking(move || plan_others(&p, &e, &now, cap));
+    let (mut users, (mut accs, problems)) = match users {
+        Some(users) if problems.is_empty() && refused.is_empty() && starts_early(&users, options) => {
+            let (users, rest) = load_early(store, users, plan_rest, options.batch_size, &tally).await?;
+            (Some(users), merged(rest, problems))
         }
-        for (_, acc) in &mut accs {
-            problems.merge(std::mem::take(&mut acc.problems));
-        }
-        (accs, problems)
-    })
-    .await?;
-    if let Some((_, users)) = accs.iter().find(|(k, _)| *k == FileKind::Users) {
-        emails::check(store, &parsed, &existing, &users.emails, &mut problems)
-            .await
-            .map_err(ImportError::Store)?;
-    }
-    if !problems.is_empty() {
-        let total = problems.total();
-        return Err(ImportError::Rejected {
-            problems: problems.into_sorted(),
-            total,
-        });
+        users => (users, merged(plan_rest.await?, problems)),
+    };
+    reject_on(problems)?;
+    if let Some(users) = users.take() {
+        let at = accs
+            .iter()
+            .position(|(k, _)| *k > FileKind::Users)
+            .unwrap_or(accs.len());
+        accs.insert(at, (FileKind::Users, users));
     }
     let report = ImportReport {
         resources: accs.iter().map(|(k, acc)| (k.decl().collection, acc.counts)).collect(),
         source_system: parsed.manifest.as_ref().and_then(|m| m.source_system_name.clone()),
         dry_run: options.dry_run,
     };
-    let deleted: Vec<String> = accs.iter().flat_map(|(_, acc)| acc.deleted.iter().cloned()).collect();
-    if !options.force && !deleted.is_empty() {
-        let orgs = guard::check(store, &existing, &deleted, options.max_delete_share)
-            .await
-            .map_err(ImportError::Store)?;
-        if !orgs.is_empty() {
-            return Err(ImportError::MassDelete {
-                orgs,
-                max_share: options.max_delete_share,
-                report,
-            });
-        }
+    if !refused.is_empty() {
+        return Err(ImportError::MassDelete {
+            orgs: refused,
+            max_share: options.max_delete_share,
+            report,
+        });
     }
     // Freeing millions of small allocations takes a while: not on this path.
     tokio::task::spawn_blocking(move || drop((parsed, existing)));
     if !options.dry_run {
-        let writes = accs.into_iter().map(|(kind, acc): (FileKind, Acc)| Writes {
-            decl: kind.decl(),
-            inserts: acc.inserts,
-            updates: acc.updates,
-        });
-        write::apply(store, writes.collect(), options.batch_size, options.progress.as_ref()).await?;
+        let writes: Vec<Writes> = accs.into_iter().map(|(kind, acc)| writes(kind, acc)).collect();
+        tally.expect(writes.iter().map(Writes::len).sum());
+        write::apply(store, writes, options.batch_size, &tally).await?;
     }
     Ok(report)
+}
+
+/// Checks references and plans the users, when the package holds any of
+/// the three files they are made of.
+fn plan_users(
+    parsed: &Parsed,
+    existing: &Existing,
+    passwords: &Passwords,
+    now: &str,
+    mut problems: Problems,
+) -> (Option<Acc>, Problems) {
+    refs::check(parsed, existing, &mut problems);
+    let files = [FileKind::Users, FileKind::Roles, FileKind::UserProfiles];
+    if files.iter().all(|k| parsed.table(*k).is_none()) {
+        return (None, problems);
+    }
+    let mut users = users::plan(parsed, existing, passwords, now, problems.cap());
+    problems.merge(std::mem::take(&mut users.problems));
+    (Some(users), problems)
+}
+
+fn reject_on(problems: Problems) -> Result<(), ImportError> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let total = problems.total();
+    Err(ImportError::Rejected {
+        problems: problems.into_sorted(),
+        total,
+    })
+}
+
+/// The users' checks against the store: unique emails (into `problems`),
+/// and the orgs where the mass-change guard refuses the users' soft deletes.
+async fn check_users(
+    store: &dyn ResourceStore,
+    parsed: &Parsed,
+    existing: &Existing,
+    users: &Acc,
+    problems: &mut Problems,
+    options: &ImportOptions,
+) -> Result<Vec<OrgShare>, ImportError> {
+    emails::check(store, parsed, existing, &users.emails, problems)
+        .await
+        .map_err(ImportError::Store)?;
+    if options.force || users.deleted.is_empty() || !problems.is_empty() {
+        return Ok(Vec::new());
+    }
+    guard::check(store, existing, &users.deleted, options.max_delete_share)
+        .await
+        .map_err(ImportError::Store)
+}
+
+/// Only new users start early: updates must run before a resource's
+/// inserts (an email moving away frees it), and only after the verdict.
+fn starts_early(users: &Acc, options: &ImportOptions) -> bool {
+    !options.dry_run && users.updates.is_empty() && !users.inserts.is_empty()
+}
+
+type Planned = (Vec<(FileKind, Acc)>, Problems);
+
+/// Every resource file but users, planned (with the problems found).
+fn plan_others(parsed: &Parsed, existing: &Existing, now: &str, cap: usize) -> Planned {
+    let mut problems = Problems::with_cap(cap);
+    let mut accs = Vec::new();
+    for kind in FileKind::ALL
+        .into_iter()
+        .filter(|k| k.is_resource() && *k != FileKind::Users)
+    {
+        if let Some(table) = parsed.table(kind) {
+            let mut acc = plan_table(parsed, table, existing, now, cap);
+            problems.merge(std::mem::take(&mut acc.problems));
+            accs.push((kind, acc));
+        }
+    }
+    (accs, problems)
+}
+
+fn merged((accs, more): Planned, mut problems: Problems) -> Planned {
+    problems.merge(more);
+    (accs, problems)
+}
+
+/// Loads the users' inserts while `plan_rest` runs; the load commits only
+/// if the rest of the package has no problem. Returns the users' plan
+/// without the inserts it wrote, and the rest of the plan.
+async fn load_early(
+    store: &dyn ResourceStore,
+    mut users: Acc,
+    plan_rest: impl Future<Output = Result<Planned, ImportError>>,
+    batch_size: usize,
+    tally: &Tally,
+) -> Result<(Acc, Planned), ImportError> {
+    let (verdict, verdict_rx) = sync_channel(1);
+    let inserts = std::mem::take(&mut users.inserts);
+    tally.expect(inserts.len() as u64);
+    let batches = write::gated(inserts, batch_size, tally.clone(), verdict_rx);
+    let load = store.insert_bulk(FileKind::Users.decl(), batches);
+    let rest = async move {
+        let rest = plan_rest.await;
+        // Dropped unsent on failure: the load is withdrawn.
+        if let Ok((_, problems)) = &rest {
+            let _ = verdict.send(problems.is_empty());
+        }
+        rest
+    };
+    let (loaded, rest) = futures_util::future::join(load, rest).await;
+    let rest = rest?;
+    match loaded {
+        Err(_) if !rest.1.is_empty() => {}
+        Err(e) => return Err(tally.failed(e)),
+        Ok(_) => {}
+    }
+    Ok((users, rest))
+}
+
+fn writes(kind: FileKind, acc: Acc) -> Writes {
+    Writes {
+        decl: kind.decl(),
+        inserts: acc.inserts,
+        updates: acc.updates,
+    }
 }
 
 /// Runs CPU-heavy work on the blocking pool.

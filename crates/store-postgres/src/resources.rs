@@ -5,7 +5,7 @@ use deadpool_postgres::GenericClient;
 use oneroster::ResourceDecl;
 use oneroster::query::ListQuery;
 use rollcall_store::sql::{self, SqlValue, quote};
-use rollcall_store::{Page, ResourceStore, StoreError, Update, schema, terms};
+use rollcall_store::{Batches, Page, ResourceStore, StoreError, Update, parse_record, schema, terms};
 use serde_json::Value;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -66,42 +66,32 @@ impl ResourceStore for PgStore {
         self.insert_many(decl, vec![doc]).await
     }
 
-    /// Two statements per batch, whatever its size: the documents, then all
-    /// their terms, each bound as arrays and unnested by PostgreSQL.
     async fn insert_many(&self, decl: &'static ResourceDecl, docs: Vec<Value>) -> Result<(), StoreError> {
-        let ids = docs.iter().map(sourced_id).collect::<Result<Vec<_>, _>>()?;
         let mut client = self.conn().await?;
         let tx = client.transaction().await.map_err(backend)?;
-        let insert = tx
-            .prepare_cached(&format!(
-                "INSERT INTO {} (sourced_id, doc) SELECT * FROM unnest($1::text[], $2::jsonb[])",
-                quote(decl.collection)
-            ))
-            .await
-            .map_err(backend)?;
-        let one_id = if ids.len() == 1 { ids[0].as_str() } else { "" };
-        tx.execute(&insert, &[&ids, &docs])
-            .await
-            .map_err(|e| conflict(decl, one_id, e))?;
-        let (mut t_ids, mut t_fields, mut t_values) = (Vec::new(), Vec::new(), Vec::new());
-        for (id, doc) in ids.iter().zip(&docs) {
-            for (field, value) in terms::rows(decl, doc) {
-                t_ids.push(id.as_str());
-                t_fields.push(field);
-                t_values.push(value);
-            }
-        }
-        let terms = tx
-            .prepare_cached(&format!(
-                "INSERT INTO {} (sourced_id, field, value) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])",
-                quote(&terms::table(decl))
-            ))
-            .await
-            .map_err(backend)?;
-        tx.execute(&terms, &[&t_ids, &t_fields, &t_values])
-            .await
-            .map_err(backend)?;
+        insert_docs(&tx, decl, docs).await?;
         tx.commit().await.map_err(backend)
+    }
+
+    /// One transaction for the whole set. Batches are pulled on the blocking
+    /// pool: the producer may wait (for a verdict, on generating threads).
+    async fn insert_bulk(&self, decl: &'static ResourceDecl, batches: Batches) -> Result<u64, StoreError> {
+        let mut client = self.conn().await?;
+        let tx = client.transaction().await.map_err(backend)?;
+        let mut rest = batches;
+        let mut written = 0;
+        loop {
+            let (next, back) = tokio::task::spawn_blocking(move || (rest.next(), rest))
+                .await
+                .map_err(|e| StoreError::Backend(format!("bulk producer failed: {e}")))?;
+            rest = back;
+            let Some(batch) = next else { break };
+            let docs = batch?.iter().map(|t| parse_record(t)).collect::<Result<Vec<_>, _>>()?;
+            written += docs.len() as u64;
+            insert_docs(&tx, decl, docs).await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(written)
     }
 
     async fn update(&self, decl: &'static ResourceDecl, id: &str, change: Update) -> Result<Value, StoreError> {
@@ -129,6 +119,43 @@ impl ResourceStore for PgStore {
         tx.commit().await.map_err(backend)?;
         Ok(next)
     }
+}
+
+/// Two statements per call, whatever the number of documents: the
+/// documents, then all their terms, each bound as arrays and unnested by
+/// PostgreSQL.
+async fn insert_docs(tx: &impl GenericClient, decl: &ResourceDecl, docs: Vec<Value>) -> Result<(), StoreError> {
+    let ids = docs.iter().map(sourced_id).collect::<Result<Vec<_>, _>>()?;
+    let insert = tx
+        .prepare_cached(&format!(
+            "INSERT INTO {} (sourced_id, doc) SELECT * FROM unnest($1::text[], $2::jsonb[])",
+            quote(decl.collection)
+        ))
+        .await
+        .map_err(backend)?;
+    let one_id = if ids.len() == 1 { ids[0].as_str() } else { "" };
+    tx.execute(&insert, &[&ids, &docs])
+        .await
+        .map_err(|e| conflict(decl, one_id, e))?;
+    let (mut t_ids, mut t_fields, mut t_values) = (Vec::new(), Vec::new(), Vec::new());
+    for (id, doc) in ids.iter().zip(&docs) {
+        for (field, value) in terms::rows(decl, doc) {
+            t_ids.push(id.as_str());
+            t_fields.push(field);
+            t_values.push(value);
+        }
+    }
+    let terms = tx
+        .prepare_cached(&format!(
+            "INSERT INTO {} (sourced_id, field, value) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])",
+            quote(&terms::table(decl))
+        ))
+        .await
+        .map_err(backend)?;
+    tx.execute(&terms, &[&t_ids, &t_fields, &t_values])
+        .await
+        .map_err(backend)?;
+    Ok(())
 }
 
 /// The one document `sql` (taking the id as `$1`) selects, if any.

@@ -183,6 +183,46 @@ async fn duplicate_ids_and_emails_conflict_and_change_nothing() {
     assert_eq!(ids(&store, &[("filter", "roles.role='teacher'")]).await.1, 0);
 }
 
+fn batch(users: &[(&str, &str)]) -> Result<Vec<String>, StoreError> {
+    Ok(users
+        .iter()
+        .map(|(id, email)| user(id, email, "student").to_string())
+        .collect())
+}
+
+/// A bulk load is one transaction: a later batch's conflict, or the
+/// producer withdrawing the load, keeps none of the earlier batches.
+#[tokio::test]
+async fn bulk_loads_are_all_or_nothing() {
+    let Some(db) = TestDb::create().await else { return };
+    let store = db.open().await;
+    let taken = vec![batch(&[("u1", "a@x.org")]), batch(&[("u2", "A@x.org")])];
+    let e = store
+        .insert_bulk(&USERS, Box::new(taken.into_iter()))
+        .await
+        .unwrap_err();
+    assert!(matches!(&e, StoreError::Conflict(m) if m.contains("email")), "{e:?}");
+    assert_eq!(ids(&store, &[]).await.1, 0);
+
+    let withdrawn = vec![
+        batch(&[("u1", "a@x.org")]),
+        Err(StoreError::Invalid(ModelError("stop".into()))),
+    ];
+    let e = store
+        .insert_bulk(&USERS, Box::new(withdrawn.into_iter()))
+        .await
+        .unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(ModelError(m)) if m == "stop"), "{e:?}");
+    assert_eq!(ids(&store, &[]).await.1, 0);
+
+    let fine = vec![
+        batch(&[("u1", "a@x.org")]),
+        batch(&[("u2", "b@x.org"), ("u3", "c@x.org")]),
+    ];
+    assert_eq!(store.insert_bulk(&USERS, Box::new(fine.into_iter())).await.unwrap(), 3);
+    assert_eq!(ids(&store, &[("filter", "roles.role='student'")]).await.1, 3);
+}
+
 #[tokio::test]
 async fn updates_rewrite_terms_and_reject_atomically() {
     let Some(db) = TestDb::create().await else { return };

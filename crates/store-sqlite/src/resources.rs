@@ -147,12 +147,13 @@ fn truncate_wal(c: &Connection) {
 
 /// The batches as rows ready to write, prepared on a thread of their own
 /// (parsing, field values, terms rows) while the writer writes the
-/// previous batch: the writer thread is what bounds a bulk load.
+/// previous batch: the writer thread is what bounds a bulk load. Pulling
+/// the batches here also keeps the writer free of a producer that blocks.
 fn prepared(decl: &'static ResourceDecl, batches: Batches) -> Receiver<Result<Vec<Row>, StoreError>> {
     let (tx, rx) = sync_channel(2);
     std::thread::spawn(move || {
         for batch in batches {
-            let rows = batch.into_iter().map(|json| Row::from_text(decl, json)).collect();
+            let rows = batch.and_then(|b| b.into_iter().map(|json| Row::from_text(decl, json)).collect());
             // A closed channel means the writer gave up: stop preparing.
             if tx.send(rows).is_err() {
                 return;

@@ -13,7 +13,11 @@ use rollcall_store_sqlite::SqliteStore;
 use serde_json::Value;
 
 fn batches(batches: Vec<Vec<Value>>) -> rollcall_store::Batches {
-    Box::new(batches.into_iter().map(|b| b.iter().map(Value::to_string).collect()))
+    Box::new(
+        batches
+            .into_iter()
+            .map(|b| Ok(b.iter().map(Value::to_string).collect())),
+    )
 }
 
 fn users(range: std::ops::Range<u32>, role: &str) -> Vec<Value> {
@@ -150,6 +154,39 @@ async fn heap_terms_tables_are_clustered_on_open() {
     assert_eq!(matching(&store, "roles.role='student'").await.1, vec!["old"]);
 }
 
+/// The producer may withdraw a load after the store has written batches of
+/// it (an import that found a problem in another file): into an empty
+/// table or not, nothing of it is kept and the indexes are all there.
+#[tokio::test]
+async fn a_withdrawn_load_keeps_nothing() {
+    let db = TempDb::new();
+    let store = rollcall_store_sqlite::open(&db.path()).unwrap();
+    let before = indexes(&db);
+    let withdrawn = |range, role| {
+        let first: Vec<String> = users(range, role).iter().map(Value::to_string).collect();
+        let stop = Err(StoreError::Invalid(oneroster::resource::ModelError("stop".into())));
+        Box::new(vec![Ok(first), stop].into_iter())
+    };
+    let e = store
+        .insert_bulk(&USERS, withdrawn(0..50, "student"))
+        .await
+        .unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(m) if m.0 == "stop"), "{e:?}");
+    assert_eq!(matching(&store, "status='active'").await.0, 0);
+    assert_eq!(indexes(&db), before);
+
+    store
+        .insert_bulk(&USERS, batches(vec![users(0..5, "student")]))
+        .await
+        .unwrap();
+    store
+        .insert_bulk(&USERS, withdrawn(5..20, "teacher"))
+        .await
+        .unwrap_err();
+    assert_eq!(matching(&store, "status='active'").await.0, 5);
+    assert_eq!(matching(&store, "roles.role='teacher'").await.0, 0);
+}
+
 #[tokio::test]
 async fn a_bulk_record_that_is_not_json_is_invalid_and_nothing_is_kept() {
     let db = TempDb::new();
@@ -157,7 +194,7 @@ async fn a_bulk_record_that_is_not_json_is_invalid_and_nothing_is_kept() {
     let mut batch: Vec<String> = users(0..5, "student").iter().map(Value::to_string).collect();
     batch.push("{\"sourcedId\": \"broken\"".to_owned());
     let e = store
-        .insert_bulk(&USERS, Box::new(std::iter::once(batch)))
+        .insert_bulk(&USERS, Box::new(std::iter::once(Ok(batch))))
         .await
         .unwrap_err();
     assert!(matches!(e, StoreError::Invalid(_)), "{e:?}");

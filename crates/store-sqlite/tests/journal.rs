@@ -25,7 +25,7 @@ async fn load(store: &SqliteStore, db: &TempDb, batches: Vec<Vec<Value>>) -> (Re
         if journal.exists() {
             noted.store(true, Ordering::SeqCst);
         }
-        batch.iter().map(Value::to_string).collect()
+        Ok(batch.iter().map(Value::to_string).collect())
     });
     let loaded = store.insert_bulk(&USERS, Box::new(batches)).await;
     (loaded, seen.load(Ordering::SeqCst))
@@ -100,7 +100,7 @@ async fn a_store_opened_during_a_load_past_the_wal_waits_for_it() {
             opening_rx.recv().unwrap();
             std::thread::sleep(std::time::Duration::from_millis(300));
         }
-        batch.iter().map(Value::to_string).collect()
+        Ok(batch.iter().map(Value::to_string).collect())
     });
     let load = {
         let alone = alone.clone();

@@ -90,7 +90,7 @@ async fn deep_pages_and_totals_stay_exact_across_writes() {
     let store = rollcall_store_sqlite::open(&db.path()).unwrap();
     let docs: Vec<String> = (0..RECORDS).map(|i| record(i).to_string()).collect();
     store
-        .insert_bulk(&USERS, Box::new(std::iter::once(docs)))
+        .insert_bulk(&USERS, Box::new(std::iter::once(Ok(docs))))
         .await
         .unwrap();
     pages_match_the_whole_list(&store).await;

@@ -48,10 +48,12 @@ pub type Update = Box<dyn FnOnce(Value) -> Result<Value, ModelError> + Send>;
 /// New records for [`ResourceStore::insert_bulk`], a batch at a time, each
 /// a JSON object as text (an import holds its records as text; a backend
 /// that stores text keeps it as given rather than parse and re-serialise a
-/// million records). The iterator may block on plain threads (e.g. a
-/// channel fed by generating threads), never on async work: backends may
-/// pull from it on a runtime thread.
-pub type Batches = Box<dyn Iterator<Item = Vec<String>> + Send>;
+/// million records). An `Err` withdraws the whole load: the producer found,
+/// while the store was already writing, that it must not land (an import
+/// still checking the rest of its package). The iterator may block (on a
+/// channel fed by other threads, on such a verdict); backends pull from it
+/// off the async runtime.
+pub type Batches = Box<dyn Iterator<Item = Result<Vec<String>, StoreError>> + Send>;
 
 /// Records of every declared OneRoster resource, stored as canonical JSON.
 #[async_trait]
@@ -83,20 +85,12 @@ pub trait ResourceStore: Send + Sync {
     }
 
     /// Stores a large set of new records (an import, a generated dataset)
-    /// and returns how many. Backends override this for speed: SQLite writes
-    /// the whole set in one transaction, building the secondary indexes
-    /// after the rows when the table starts empty. The default writes one
-    /// `insert_many` transaction per batch. A record that is not JSON is
-    /// `Invalid`.
-    async fn insert_bulk(&self, decl: &'static ResourceDecl, batches: Batches) -> Result<u64, StoreError> {
-        let mut written = 0;
-        for batch in batches {
-            written += batch.len() as u64;
-            let docs = batch.iter().map(|text| parse_record(text)).collect::<Result<_, _>>()?;
-            self.insert_many(decl, docs).await?;
-        }
-        Ok(written)
-    }
+    /// in one transaction and returns how many: all or nothing, whether a
+    /// record fails (not JSON: `Invalid`; taken: `Conflict`) or the
+    /// producer withdraws the load (an `Err` batch, returned as given).
+    /// SQLite also builds the secondary indexes after the rows when the
+    /// table starts empty.
+    async fn insert_bulk(&self, decl: &'static ResourceDecl, batches: Batches) -> Result<u64, StoreError>;
 
     /// Replaces a record with `change(current)`; `NotFound` if absent.
     /// Returns the stored result.
