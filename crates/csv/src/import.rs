@@ -85,7 +85,7 @@ pub async fn import(
     // Freeing millions of small allocations takes a while: not on this path.
     tokio::task::spawn_blocking(move || drop((parsed, existing)));
     if !options.dry_run {
-        let writes: Vec<Writes> = accs.into_iter().map(|(kind, acc)| writes(kind, acc)).collect();
+        let writes: Vec<Writes> = accs.into_iter().map(|(kind, acc)| to_writes(kind, acc)).collect();
         tally.expect(writes.iter().map(Writes::len).sum());
         write::apply(store, writes, options.batch_size, &tally).await?;
     }
@@ -111,6 +111,7 @@ fn plan_users(
     (Some(users), problems)
 }
 
+/// The package's rejection, when anything was found.
 fn reject_on(problems: Problems) -> Result<(), ImportError> {
     if problems.is_empty() {
         return Ok(());
@@ -123,7 +124,8 @@ fn reject_on(problems: Problems) -> Result<(), ImportError> {
 }
 
 /// The users' checks against the store: unique emails (into `problems`),
-/// and the orgs where the mass-change guard refuses the users' soft deletes.
+/// and the orgs where the mass-change guard refuses the users' soft deletes
+/// (not looked for once there is a problem: a rejection says more).
 async fn check_users(
     store: &dyn ResourceStore,
     parsed: &Parsed,
@@ -168,14 +170,17 @@ fn plan_others(parsed: &Parsed, existing: &Existing, now: &str, cap: usize) -> P
     (accs, problems)
 }
 
+/// The rest of the plan, with the problems found before it.
 fn merged((accs, more): Planned, mut problems: Problems) -> Planned {
     problems.merge(more);
     (accs, problems)
 }
 
 /// Loads the users' inserts while `plan_rest` runs; the load commits only
-/// if the rest of the package has no problem. Returns the users' plan
-/// without the inserts it wrote, and the rest of the plan.
+/// if the rest of the package has no problem. Only for a package that
+/// passed every other check (the users' problems, emails, the guard): the
+/// verdict sent here is the last one. Returns the users' plan without the
+/// inserts it wrote, and the rest of the plan.
 async fn load_early(
     store: &dyn ResourceStore,
     mut users: Acc,
@@ -201,12 +206,12 @@ async fn load_early(
     match loaded {
         Err(_) if !rest.1.is_empty() => {}
         Err(e) => return Err(tally.failed(e)),
-        Ok(_) => {}
+        Ok(n) => tally.stored(n),
     }
     Ok((users, rest))
 }
 
-fn writes(kind: FileKind, acc: Acc) -> Writes {
+fn to_writes(kind: FileKind, acc: Acc) -> Writes {
     Writes {
         decl: kind.decl(),
         inserts: acc.inserts,

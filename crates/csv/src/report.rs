@@ -158,9 +158,10 @@ pub enum ImportError {
     /// The store failed while the package was being checked; nothing was written.
     #[error("reading the store: {0}")]
     Store(StoreError),
-    /// The store failed while writing. Resources already written stay (on
-    /// SQLite each resource's new records land together or not at all); an
-    /// import is idempotent, so running it again completes it.
+    /// The store failed while writing. Resources already written stay (each
+    /// resource's new records land together or not at all; new users land
+    /// first, the other files after them); an import is idempotent, so
+    /// running it again completes it. `written` counts committed records.
     #[error("writing failed after {written} record(s) were stored ({source}); run the import again to complete it")]
     Write { written: u64, source: StoreError },
     /// Password hashing or a worker thread failed; nothing was written.

@@ -73,20 +73,22 @@ impl ResourceStore for PgStore {
         tx.commit().await.map_err(backend)
     }
 
-    /// One transaction for the whole set. Batches are pulled on the blocking
-    /// pool: the producer may wait (for a verdict, on generating threads).
+    /// One transaction for the whole set. Batches are pulled (and parsed) on
+    /// the blocking pool: the producer may wait (for a verdict, on
+    /// generating threads), which must not stall the runtime.
     async fn insert_bulk(&self, decl: &'static ResourceDecl, batches: Batches) -> Result<u64, StoreError> {
         let mut client = self.conn().await?;
         let tx = client.transaction().await.map_err(backend)?;
         let mut rest = batches;
         let mut written = 0;
         loop {
-            let (next, back) = tokio::task::spawn_blocking(move || (rest.next(), rest))
+            let parsed = |batch: Vec<String>| batch.iter().map(|t| parse_record(t)).collect::<Result<Vec<_>, _>>();
+            let (next, back) = tokio::task::spawn_blocking(move || (rest.next().map(|b| b.and_then(parsed)), rest))
                 .await
                 .map_err(|e| StoreError::Backend(format!("bulk producer failed: {e}")))?;
             rest = back;
-            let Some(batch) = next else { break };
-            let docs = batch?.iter().map(|t| parse_record(t)).collect::<Result<Vec<_>, _>>()?;
+            let Some(docs) = next else { break };
+            let docs = docs?;
             written += docs.len() as u64;
             insert_docs(&tx, decl, docs).await?;
         }

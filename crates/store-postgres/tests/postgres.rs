@@ -223,6 +223,38 @@ async fn bulk_loads_are_all_or_nothing() {
     assert_eq!(ids(&store, &[("filter", "roles.role='student'")]).await.1, 3);
 }
 
+/// A producer that blocks (an import waiting for its verdict) does not
+/// stall the runtime, even a single-threaded one: the store pulls batches
+/// off it, so other tasks keep running meanwhile.
+#[tokio::test(flavor = "current_thread")]
+async fn a_bulk_load_pulls_a_blocking_producer_off_the_runtime() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let Some(db) = TestDb::create().await else { return };
+    let store = db.open().await;
+    let (tx, rx) = std::sync::mpsc::sync_channel(0);
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        tx.send(batch(&[("u1", "a@x.org")])).unwrap();
+    });
+    let ticks = std::sync::Arc::new(AtomicU32::new(0));
+    let ticker = {
+        let ticks = ticks.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                ticks.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    };
+    assert_eq!(store.insert_bulk(&USERS, Box::new(rx.into_iter())).await.unwrap(), 1);
+    ticker.abort();
+    let ticks = ticks.load(Ordering::SeqCst);
+    assert!(
+        ticks >= 5,
+        "other tasks ran only {ticks} times while the producer blocked"
+    );
+}
+
 #[tokio::test]
 async fn updates_rewrite_terms_and_reject_atomically() {
     let Some(db) = TestDb::create().await else { return };

@@ -145,20 +145,26 @@ fn truncate_wal(c: &Connection) {
     }
 }
 
+/// One prepared batch, or `None`: the producer's batches are all there.
+type Prepared = Result<Option<Vec<Row>>, StoreError>;
+
 /// The batches as rows ready to write, prepared on a thread of their own
 /// (parsing, field values, terms rows) while the writer writes the
 /// previous batch: the writer thread is what bounds a bulk load. Pulling
 /// the batches here also keeps the writer free of a producer that blocks.
-fn prepared(decl: &'static ResourceDecl, batches: Batches) -> Receiver<Result<Vec<Row>, StoreError>> {
+/// The end is sent explicitly, so a thread that dies half-way (a panic in
+/// the producer) fails the load instead of committing part of it.
+fn prepared(decl: &'static ResourceDecl, batches: Batches) -> Receiver<Prepared> {
     let (tx, rx) = sync_channel(2);
     std::thread::spawn(move || {
         for batch in batches {
             let rows = batch.and_then(|b| b.into_iter().map(|json| Row::from_text(decl, json)).collect());
             // A closed channel means the writer gave up: stop preparing.
-            if tx.send(rows).is_err() {
+            if tx.send(rows.map(Some)).is_err() {
                 return;
             }
         }
+        let _ = tx.send(Ok(None));
     });
     rx
 }
@@ -170,8 +176,12 @@ fn insert_batches(
     dropped: bool,
 ) -> Result<u64, StoreError> {
     let mut written = 0;
-    for rows in prepared(decl, batches) {
-        let rows = rows?;
+    let rx = prepared(decl, batches);
+    loop {
+        let next = rx
+            .recv()
+            .map_err(|_| StoreError::Backend("the bulk load's producer stopped before its end".into()))?;
+        let Some(rows) = next? else { break };
         write::insert_batch(c, decl, &rows)?;
         written += rows.len() as u64;
     }

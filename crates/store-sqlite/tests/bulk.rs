@@ -187,6 +187,23 @@ async fn a_withdrawn_load_keeps_nothing() {
     assert_eq!(matching(&store, "roles.role='teacher'").await.0, 0);
 }
 
+/// A producer that dies half-way (a panic on the thread pulling it) fails
+/// the load: the batches before it are not committed as if it had ended.
+#[tokio::test]
+async fn a_producer_that_panics_keeps_nothing() {
+    let db = TempDb::new();
+    let store = rollcall_store_sqlite::open(&db.path()).unwrap();
+    let first: Vec<String> = users(0..5, "student").iter().map(Value::to_string).collect();
+    let mut handed = false;
+    let dying = std::iter::from_fn(move || {
+        assert!(!std::mem::replace(&mut handed, true), "the producer dies");
+        Some(Ok(first.clone()))
+    });
+    let e = store.insert_bulk(&USERS, Box::new(dying)).await.unwrap_err();
+    assert!(matches!(e, StoreError::Backend(_)), "{e:?}");
+    assert_eq!(matching(&store, "status='active'").await.0, 0);
+}
+
 #[tokio::test]
 async fn a_bulk_record_that_is_not_json_is_invalid_and_nothing_is_kept() {
     let db = TempDb::new();
