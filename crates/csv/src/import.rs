@@ -92,8 +92,10 @@ pub async fn import(
     Ok(report)
 }
 
-/// Checks references and plans the users, when the package holds any of
-/// the three files they are made of.
+/// Plans the users, when the package holds any of the three files they
+/// are made of. (References are checked with the rest of the package: a
+/// user whose roles name an unknown org is planned, and the package
+/// rejected once that is found.)
 fn plan_users(
     parsed: &Parsed,
     existing: &Existing,
@@ -101,7 +103,6 @@ fn plan_users(
     now: &str,
     mut problems: Problems,
 ) -> (Option<Acc>, Problems) {
-    refs::check(parsed, existing, &mut problems);
     let files = [FileKind::Users, FileKind::Roles, FileKind::UserProfiles];
     if files.iter().all(|k| parsed.table(*k).is_none()) {
         return (None, problems);
@@ -153,9 +154,11 @@ fn starts_early(users: &Acc, options: &ImportOptions) -> bool {
 
 type Planned = (Vec<(FileKind, Acc)>, Problems);
 
-/// Every resource file but users, planned (with the problems found).
+/// Every reference checked, and every resource file but users planned
+/// (with the problems found).
 fn plan_others(parsed: &Parsed, existing: &Existing, now: &str, cap: usize) -> Planned {
     let mut problems = Problems::with_cap(cap);
+    refs::check(parsed, existing, &mut problems);
     let mut accs = Vec::new();
     for kind in FileKind::ALL
         .into_iter()
