@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use rollcall_csv::{ImportOptions, Package, Problem, import};
+use rollcall_csv::{FileKind, ImportOptions, Package, Problem, import};
 
 const ORGS: &str = "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\n";
 const USERS: &str = "sourcedId,status,dateLastModified,enabledUser,username,userIds,givenName,familyName,middleName,\
@@ -215,6 +215,49 @@ async fn school_references_must_be_schools_and_subjects_pair_up() {
     has(&found, "row.invalid_list", Some(2), Some("subjectCodes"));
     has(&found, "semantic.type_mismatch", Some(3), Some("schoolSourcedId"));
     has(&found, "semantic.type_mismatch", Some(2), Some("schoolYearSourcedId"));
+}
+
+/// New users start loading before the rest of the package is checked; a
+/// problem found there (a reference in a later file) withdraws that load.
+/// Nothing is stored, through a shared store and through a single
+/// connection (as `rollcall import` opens it, where the waiting load holds
+/// the only connection).
+#[tokio::test]
+async fn a_late_problem_withdraws_the_users_already_loading() {
+    let modes = [
+        ("orgs", "bulk"),
+        ("users", "bulk"),
+        ("roles", "bulk"),
+        ("enrollments", "bulk"),
+    ];
+    let users: String = (0..50)
+        .map(|i| format!("u{i},,,true,user{i},,Ann,Lee,,,u{i}@example.org,,,,,,,,,,s1,\n"))
+        .collect();
+    let roles: String = (0..50)
+        .map(|i| format!("r{i},,,u{i},primary,student,,,s1,\n"))
+        .collect();
+    let enrollments = format!("{}e1,,,k9,s1,u1,student,,,\n", FileKind::Enrollments.header());
+    let files = [
+        ("manifest.csv", manifest(&modes)),
+        ("orgs.csv", format!("{ORGS}s1,,,School,school,,\n")),
+        ("users.csv", format!("{USERS}{users}")),
+        ("roles.csv", format!("{ROLES}{roles}")),
+        ("enrollments.csv", enrollments),
+    ];
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, c)| (*n, c.as_str())).collect();
+    for (name, (_tmp, store)) in [("shared", store("late")), ("alone", store_alone("late"))] {
+        let found = rejected(import(&store, package(&files), &options(1)).await);
+        has(
+            &found,
+            "reference.missing_target_record",
+            Some(2),
+            Some("classSourcedId"),
+        );
+        assert!(
+            snapshot(&store).await.is_empty(),
+            "{name}: a rejected package wrote records"
+        );
+    }
 }
 
 #[tokio::test]
