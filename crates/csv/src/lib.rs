@@ -5,7 +5,9 @@
 //! this is the bulk path in and out. An import is all-or-nothing from the
 //! operator's point of view: the whole package is validated (every file,
 //! every row, every reference), every problem is reported with its file,
-//! line and column, and nothing is written unless there are none. Rows are
+//! line and column, and nothing is committed unless there are none (new
+//! users may start loading while the rest is checked, in a transaction
+//! withdrawn on any problem; see `import`). Rows are
 //! validated by the same `normalize` functions the REST API uses, so CSV and
 //! REST data are indistinguishable once stored.
 //!
@@ -36,7 +38,9 @@
 //! Rows stay CSV records until planned, planned records are held as JSON
 //! text, and stored records are read as JSON text too, so a million-user
 //! package fits in a few GB. Checking and planning run on every core; the
-//! write is bounded by the store's `insert_bulk` (see `tests/bench.rs`).
+//! write is bounded by the store's `insert_bulk` (see `tests/bench.rs`),
+//! which is why the new users' load starts before the other files are
+//! planned.
 //! - [`import`](fn@import) and [`export`](fn@export): the entry points.
 
 mod cell;
