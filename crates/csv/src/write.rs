@@ -86,6 +86,7 @@ fn parse(json: &str) -> Value {
     serde_json::from_str(json).expect("planned records are JSON")
 }
 
+/// Writes each resource's changes, in the order given, after the verdict.
 pub async fn apply(
     store: &dyn ResourceStore,
     writes: Vec<Writes>,
@@ -137,6 +138,8 @@ pub fn gated(inserts: Vec<String>, batch_size: usize, tally: Tally, verdict: Rec
     }))
 }
 
+/// The package's verdict as a gated load sees it: `passed` once a `true`
+/// arrived between batches.
 struct Gate {
     verdict: Receiver<bool>,
     passed: bool,
@@ -160,9 +163,10 @@ impl Gate {
 
     /// After the last batch: waits for the verdict.
     fn after_last(&mut self) -> Result<(), StoreError> {
-        match self.passed || self.verdict.recv() == Ok(true) {
-            true => Ok(()),
-            false => Err(withdrawn()),
+        if self.passed || self.verdict.recv() == Ok(true) {
+            Ok(())
+        } else {
+            Err(withdrawn())
         }
     }
 }
