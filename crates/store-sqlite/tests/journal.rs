@@ -37,11 +37,6 @@ fn users(range: std::ops::Range<u32>) -> Vec<Vec<Value>> {
         .collect()
 }
 
-fn journal_mode(db: &TempDb) -> String {
-    let conn = rusqlite::Connection::open(db.path()).unwrap();
-    conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap()
-}
-
 #[tokio::test]
 async fn a_store_alone_on_its_file_loads_past_the_wal_all_or_nothing() {
     let db = TempDb::new();
@@ -49,7 +44,11 @@ async fn a_store_alone_on_its_file_loads_past_the_wal_all_or_nothing() {
     let (loaded, journaled) = load(&store, &db, users(0..8)).await;
     assert_eq!(loaded.unwrap(), 8);
     assert!(journaled, "the load wrote under a rollback journal");
-    assert_eq!(journal_mode(&db), "wal", "the file is back in WAL mode");
+    assert_eq!(
+        db.pragma::<String>("journal_mode"),
+        "wal",
+        "the file is back in WAL mode"
+    );
     assert_eq!(ids(&store, &[("filter", "email='u7@x.org'")]).await.1, ["u007"]);
 
     let mut failing = users(8..16);
@@ -57,7 +56,7 @@ async fn a_store_alone_on_its_file_loads_past_the_wal_all_or_nothing() {
     let (failed, journaled) = load(&store, &db, failing).await;
     assert!(matches!(failed, Err(StoreError::Conflict(_))), "{failed:?}");
     assert!(journaled);
-    assert_eq!(journal_mode(&db), "wal");
+    assert_eq!(db.pragma::<String>("journal_mode"), "wal");
     assert_eq!(
         ids(&store, &[("filter", "status='active'")]).await.0,
         8,
@@ -83,7 +82,7 @@ async fn bulk_loads_go_through_the_wal_while_other_connections_are_open() {
     assert!(!journaled, "the file is shared: the load keeps to the WAL");
     let seen: i64 = other.query_row("SELECT count(*) FROM users", [], |r| r.get(0)).unwrap();
     assert_eq!(seen, 16, "the other connection reads the load");
-    assert_eq!(journal_mode(&db), "wal");
+    assert_eq!(db.pragma::<String>("journal_mode"), "wal");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,5 +120,5 @@ async fn a_store_opened_during_a_load_past_the_wal_waits_for_it() {
         "it opened after the commit"
     );
     assert_eq!(load.await.unwrap().unwrap(), 4);
-    assert_eq!(journal_mode(&db), "wal");
+    assert_eq!(db.pragma::<String>("journal_mode"), "wal");
 }

@@ -17,16 +17,9 @@ async fn writes_survive_reopening_in_wal_mode() {
         let store = rollcall_store_sqlite::open(&db.path()).unwrap();
         store.insert(&USERS, user("u1", "a@x.org", "student")).await.unwrap();
     }
-    let conn = rusqlite::Connection::open(db.path()).unwrap();
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
-    assert_eq!(mode, "wal");
+    assert_eq!(db.pragma::<String>("journal_mode"), "wal");
     let store = rollcall_store_sqlite::open(&db.path()).unwrap();
     assert_eq!(store.get(&USERS, "u1").await.unwrap().unwrap()["email"], "a@x.org");
-}
-
-fn page_size(db: &TempDb) -> u32 {
-    let conn = rusqlite::Connection::open(db.path()).unwrap();
-    conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap()
 }
 
 /// New files get 16 KiB pages (fewer, larger writes in a bulk load's
@@ -35,7 +28,7 @@ fn page_size(db: &TempDb) -> u32 {
 async fn new_files_get_16_kib_pages_and_old_files_keep_theirs() {
     let fresh = TempDb::new();
     drop(rollcall_store_sqlite::open(&fresh.path()).unwrap());
-    assert_eq!(page_size(&fresh), 16 * 1024);
+    assert_eq!(fresh.pragma::<u32>("page_size"), 16 * 1024);
 
     let old = TempDb::new();
     let conn = rusqlite::Connection::open(old.path()).unwrap();
@@ -44,7 +37,7 @@ async fn new_files_get_16_kib_pages_and_old_files_keep_theirs() {
     let store = rollcall_store_sqlite::open(&old.path()).unwrap();
     store.insert(&USERS, user("u1", "a@x.org", "student")).await.unwrap();
     assert_eq!(store.get(&USERS, "u1").await.unwrap().unwrap()["email"], "a@x.org");
-    assert_eq!(page_size(&old), 4096);
+    assert_eq!(old.pragma::<u32>("page_size"), 4096);
 }
 
 #[tokio::test]

@@ -27,6 +27,15 @@ impl Drop for TempDb {
     }
 }
 
+impl TempDb {
+    /// A `PRAGMA` of the file, read through a connection of its own.
+    #[allow(dead_code, reason = "not every test file reads one")]
+    pub fn pragma<T: rusqlite::types::FromSql>(&self, name: &str) -> T {
+        let conn = rusqlite::Connection::open(self.path()).unwrap();
+        conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0)).unwrap()
+    }
+}
+
 pub fn user(id: &str, email: &str, role: &str) -> Value {
     json!({"sourcedId": id, "status": "active", "dateLastModified": "2026-01-01T00:00:00.000Z",
            "enabledUser": "true", "givenName": "G", "familyName": format!("F{id}"), "email": email,
