@@ -1,6 +1,7 @@
 //! The `rollcall` binary: parses configuration and calls the libraries.
 
 mod allocator;
+mod backup;
 mod clients;
 mod config;
 mod csv;
@@ -28,6 +29,10 @@ enum Command {
     Import(csv::ImportArgs),
     /// Export the database as a OneRoster 1.2 CSV bulk package (a directory or a .zip).
     Export(csv::ExportArgs),
+    /// Copy the embedded database to a new file, consistently, while the server runs.
+    Backup(backup::BackupArgs),
+    /// Check a backup and install it as the embedded database (server stopped).
+    Restore(backup::RestoreArgs),
 }
 
 #[tokio::main]
@@ -46,5 +51,7 @@ async fn main() -> Result<()> {
             csv::import(args).await
         }
         Command::Export(args) => csv::export(args).await,
+        Command::Backup(args) => backup::backup(args).await,
+        Command::Restore(args) => backup::restore(args).await,
     }
 }

@@ -10,9 +10,11 @@
 //! - [`pool`]: the threads and channels.
 //! - [`migrate`]: creates and upgrades the schema from the declarations.
 //! - [`list`]: pages and totals, remembered between writes by [`memo`].
+//! - [`backup`]: online backup and checked restore of the file.
 //! - [`resources`], [`clients`]: the trait implementations; [`write`]: one
 //!   record's document, field columns and terms rows.
 
+pub mod backup;
 mod clients;
 mod list;
 mod memo;
