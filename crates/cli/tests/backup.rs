@@ -38,25 +38,19 @@ async fn a_backup_under_concurrent_writes_holds_every_write_acknowledged_before_
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let acknowledged_count = || async { acknowledged.lock().await.len() };
+    wait_until(|| async { acknowledged_count().await >= 40 }).await;
     let before: Vec<String> = acknowledged.lock().await.clone();
     let (db2, copy2) = (db.clone(), copy.clone());
     let out = tokio::task::spawn_blocking(move || rollcall(&db2, &["backup", copy2.to_str().unwrap()]))
         .await
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_until(|| async { acknowledged_count().await > before.len() + 8 }).await;
     stop.store(true, Ordering::Relaxed);
     for w in writers {
         w.await.unwrap();
     }
-    assert!(
-        before.len() > 50,
-        "the writers made too little progress: {}",
-        before.len()
-    );
-    let after = acknowledged.lock().await.len();
-    assert!(after > before.len(), "no write happened during or after the backup");
 
     let in_backup = user_ids(&copy);
     let missing: Vec<_> = before.iter().filter(|id| !in_backup.contains(*id)).collect();
@@ -75,6 +69,17 @@ async fn a_backup_under_concurrent_writes_holds_every_write_acknowledged_before_
     let out = rollcall(&restored, &["restore", copy.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(user_ids(&restored), in_backup);
+}
+
+/// Polls `done` until it holds, for at most a minute.
+async fn wait_until<F: Future<Output = bool>>(done: impl Fn() -> F) {
+    for _ in 0..600 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the writers made no progress in a minute");
 }
 
 /// A backup never overwrites, a restore refuses a database a server has

@@ -24,7 +24,7 @@ use crate::problem::Problems;
 use crate::read::{self, Parsed};
 use crate::report::{ImportError, ImportOptions, ImportReport, Mode, OrgShare};
 use crate::spec::FileKind;
-use crate::write::{self, Tally, Writes};
+use crate::write::{self, ResourceWrites, Tally};
 use crate::{emails, guard, refs, users};
 
 /// Imports `package` into `store` (see the crate documentation).
@@ -47,7 +47,7 @@ pub async fn import(
     let (parsed, existing) = (Arc::new(parsed), Arc::new(existing));
     let now = Timestamp::new(options.now).to_wire();
     let (p, e, n) = (parsed.clone(), existing.clone(), now.clone());
-    let (users, mut problems) = blocking(move || plan_users(&p, &e, &passwords, &n, problems)).await?;
+    let (mut users, mut problems) = blocking(move || plan_users(&p, &e, &passwords, &n, problems)).await?;
     let refused = match &users {
         Some(users) => check_users(store, &parsed, &existing, users, &mut problems, options).await?,
         None => Vec::new(),
@@ -55,15 +55,42 @@ pub async fn import(
     let tally = Tally::new(options.progress.as_ref());
     let (p, e) = (parsed.clone(), existing.clone());
     let plan_rest = blocking(move || plan_others(&p, &e, &now, cap));
-    let (mut users, (mut accs, problems)) = match users {
-        Some(users) if problems.is_empty() && refused.is_empty() && starts_early(&users, options) => {
-            let (users, rest) = load_early(store, users, plan_rest, options.batch_size, &tally).await?;
-            (Some(users), merged(rest, problems))
+    let early = match &mut users {
+        Some(users) if problems.is_empty() && refused.is_empty() && starts_early(users, options) => {
+            std::mem::take(&mut users.inserts)
         }
-        users => (users, merged(plan_rest.await?, problems)),
+        _ => Vec::new(),
     };
+    let source_system = parsed.manifest.as_ref().and_then(|m| m.source_system_name.clone());
+    // Freeing millions of small allocations takes a while: not on this path.
+    let release = move || drop(tokio::task::spawn_blocking(move || drop((parsed, existing))));
+    let conclude = move |rest: Result<Planned, ImportError>| {
+        release();
+        conclude(users, merged(rest?, problems), refused, source_system, options)
+    };
+    if !early.is_empty() {
+        let rest = async move { conclude(plan_rest.await) };
+        return load_early(store, early, rest, options.batch_size, &tally).await;
+    }
+    let (report, writes) = conclude(plan_rest.await)?;
+    if !options.dry_run {
+        write::apply(store, writes, options.batch_size, &tally).await?;
+    }
+    Ok(report)
+}
+
+/// The plan's verdict: every problem, else the mass-change guard's
+/// refusal, else the report and the writes (users in their place among the
+/// other resources, which reference them or are referenced by them).
+fn conclude(
+    users: Option<Acc>,
+    (mut accs, problems): Planned,
+    refused: Vec<OrgShare>,
+    source_system: Option<String>,
+    options: &ImportOptions,
+) -> Result<(ImportReport, Vec<ResourceWrites>), ImportError> {
     reject_on(problems)?;
-    if let Some(users) = users.take() {
+    if let Some(users) = users {
         let at = accs
             .iter()
             .position(|(k, _)| *k > FileKind::Users)
@@ -72,7 +99,7 @@ pub async fn import(
     }
     let report = ImportReport {
         resources: accs.iter().map(|(k, acc)| (k.decl().collection, acc.counts)).collect(),
-        source_system: parsed.manifest.as_ref().and_then(|m| m.source_system_name.clone()),
+        source_system,
         dry_run: options.dry_run,
     };
     if !refused.is_empty() {
@@ -82,14 +109,10 @@ pub async fn import(
             report,
         });
     }
-    // Freeing millions of small allocations takes a while: not on this path.
-    tokio::task::spawn_blocking(move || drop((parsed, existing)));
-    if !options.dry_run {
-        let writes: Vec<Writes> = accs.into_iter().map(|(kind, acc)| to_writes(kind, acc)).collect();
-        tally.expect(writes.iter().map(Writes::len).sum());
-        write::apply(store, writes, options.batch_size, &tally).await?;
-    }
-    Ok(report)
+    Ok((
+        report,
+        accs.into_iter().map(|(kind, acc)| to_writes(kind, acc)).collect(),
+    ))
 }
 
 /// Plans the users, when the package holds any of the three files they
@@ -179,43 +202,35 @@ fn merged((accs, more): Planned, mut problems: Problems) -> Planned {
     (accs, problems)
 }
 
-/// Loads the users' inserts while `plan_rest` runs; the load commits only
-/// if the rest of the package has no problem. Only for a package that
-/// passed every other check (the users' problems, emails, the guard): the
-/// verdict sent here is the last one. Returns the users' plan without the
-/// inserts it wrote, and the rest of the plan.
+/// Loads the new users (`early`) while the rest of the package is planned
+/// (`rest`), in the one transaction that then writes the rest: it commits
+/// only if the whole package passes, and is withdrawn otherwise. Only for a
+/// package whose users passed every check of their own (problems, emails,
+/// the guard).
 async fn load_early(
     store: &dyn ResourceStore,
-    mut users: Acc,
-    plan_rest: impl Future<Output = Result<Planned, ImportError>>,
+    early: Vec<String>,
+    rest: impl Future<Output = Result<(ImportReport, Vec<ResourceWrites>), ImportError>>,
     batch_size: usize,
     tally: &Tally,
-) -> Result<(Acc, Planned), ImportError> {
+) -> Result<ImportReport, ImportError> {
     let (verdict, verdict_rx) = sync_channel(1);
-    let inserts = std::mem::take(&mut users.inserts);
-    tally.expect(inserts.len() as u64);
-    let batches = write::gated(inserts, batch_size, tally.clone(), verdict_rx);
-    let load = store.insert_bulk(FileKind::Users.decl(), batches);
+    let steps = write::gated(FileKind::Users.decl(), early, batch_size, tally.clone(), verdict_rx);
+    let load = store.apply(steps);
     let rest = async move {
-        let rest = plan_rest.await;
-        // Dropped unsent on failure: the load is withdrawn.
-        if let Ok((_, problems)) = &rest {
-            let _ = verdict.send(problems.is_empty());
-        }
-        rest
+        let mut rest = rest.await;
+        // `None` (a rejection) withdraws the users' load.
+        let _ = verdict.send(rest.as_mut().ok().map(|(_, writes)| std::mem::take(writes)));
+        rest.map(|(report, _)| report)
     };
-    let (loaded, rest) = futures_util::future::join(load, rest).await;
-    let rest = rest?;
-    match loaded {
-        Err(_) if !rest.1.is_empty() => {}
-        Err(e) => return Err(tally.failed(e)),
-        Ok(n) => tally.stored(n),
-    }
-    Ok((users, rest))
+    let (loaded, report) = futures_util::future::join(load, rest).await;
+    let report = report?;
+    loaded.map_err(ImportError::Write)?;
+    Ok(report)
 }
 
-fn to_writes(kind: FileKind, acc: Acc) -> Writes {
-    Writes {
+fn to_writes(kind: FileKind, acc: Acc) -> ResourceWrites {
+    ResourceWrites {
         decl: kind.decl(),
         inserts: acc.inserts,
         updates: acc.updates,

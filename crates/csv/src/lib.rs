@@ -31,14 +31,14 @@
 //! - `load`, `plan`, `users`, `passwords`, `emails`, `guard`, `write`:
 //!   reading what is stored, deciding every write, the user assembly,
 //!   password hashing, unique emails, the mass-change guard, writing
-//!   (each resource's new records through the store's `insert_bulk`). `par`
+//!   (the whole package in one `ResourceStore::apply` transaction). `par`
 //!   spreads row work over the cores.
 //!
 //! # Speed and memory
 //! Rows stay CSV records until planned, planned records are held as JSON
 //! text, and stored records are read as JSON text too, so a million-user
 //! package fits in a few GB. Checking and planning run on every core; the
-//! write is bounded by the store's `insert_bulk` (see `tests/bench.rs`),
+//! write is bounded by the store's `apply` (see `tests/bench.rs`),
 //! which is why the new users' load starts before the other files are
 //! planned.
 //! - [`import`](fn@import) and [`export`](fn@export): the entry points.

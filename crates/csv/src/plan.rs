@@ -19,13 +19,33 @@ use crate::table::Table;
 /// either, and a delta file could not keep it right.)
 const KEPT: &[&str] = &["resources", "children", "password"];
 
+/// A record to store over the current one, with the version it was
+/// planned from: the write is refused if the record changed since.
+#[derive(Debug)]
+pub struct Replacement {
+    pub id: String,
+    /// The stored record's `dateLastModified` when it was read.
+    pub read: Option<String>,
+    pub text: String,
+}
+
+impl Replacement {
+    fn of(stored: &Value, text: String) -> Self {
+        Self {
+            id: id_of(stored).to_owned(),
+            read: stored["dateLastModified"].as_str().map(str::to_owned),
+            text,
+        }
+    }
+}
+
 /// The writes for one resource. Records are held as JSON text until they
 /// are written, for the memory (see `load::Stored`).
 #[derive(Debug, Default)]
 pub struct Acc {
     pub inserts: Vec<String>,
     /// Whole records to store over the current ones (soft deletes included).
-    pub updates: Vec<String>,
+    pub updates: Vec<Replacement>,
     pub counts: Counts,
     pub problems: Problems,
     /// Users this import soft-deletes (for the mass-change guard).
@@ -97,7 +117,7 @@ impl Acc {
                     self.counts.updated += 1;
                     self.written(kind, &value);
                     let text = self.text(&value);
-                    self.updates.push(text);
+                    self.updates.push(Replacement::of(stored, text));
                 }
             }
         }
@@ -108,8 +128,8 @@ impl Acc {
     /// are left alone, records never stored are ignored.
     pub fn delete(&mut self, kind: FileKind, stored: Option<&Value>, now: &str) {
         match stored {
-            Some(doc) if is_active(doc) => {
-                let mut doc = doc.clone();
+            Some(stored) if is_active(stored) => {
+                let mut doc = stored.clone();
                 doc["status"] = "tobedeleted".into();
                 doc["dateLastModified"] = now.into();
                 if kind == FileKind::Users {
@@ -118,7 +138,7 @@ impl Acc {
                 self.counts.to_be_deleted += 1;
                 self.written(kind, &doc);
                 let text = self.text(&doc);
-                self.updates.push(text);
+                self.updates.push(Replacement::of(stored, text));
             }
             Some(_) => self.counts.unchanged += 1,
             None => {}

@@ -158,12 +158,11 @@ pub enum ImportError {
     /// The store failed while the package was being checked; nothing was written.
     #[error("reading the store: {0}")]
     Store(StoreError),
-    /// The store failed while writing. Resources already written stay (each
-    /// resource's new records land together or not at all; new users land
-    /// first, the other files after them); an import is idempotent, so
-    /// running it again completes it. `written` counts committed records.
-    #[error("writing failed after {written} record(s) were stored ({source}); run the import again to complete it")]
-    Write { written: u64, source: StoreError },
+    /// The store refused or failed the writes (a record changed since it
+    /// was read, a unique key taken, the database failing); the package is
+    /// one transaction, so nothing was written.
+    #[error("writing failed, nothing was written: {0}")]
+    Write(StoreError),
     /// Password hashing or a worker thread failed; nothing was written.
     #[error("internal error: {0}")]
     Internal(String),

@@ -1,48 +1,42 @@
-//! Writing a checked plan, resource by resource: changed records one
-//! `update` each, then all new records of a resource through the store's
-//! `insert_bulk` (one transaction), handed over as the JSON text they were
-//! planned as. The import's new users may start loading before the verdict
-//! on the rest of the package ([`gated`]); the other resources follow in
-//! reference order.
+//! Writing a checked plan: the whole package in one store transaction
+//! (`ResourceStore::apply`), so readers and a crash see all of it or none.
+//! Each resource's changed records are replaced only if still as planned
+//! from (a record changed meanwhile fails the import rather than being
+//! overwritten), then its new records follow in batches, handed over as the
+//! JSON text they were planned as. The import's new users may start loading
+//! before the verdict on the rest of the package ([`gated`]); the rest of
+//! the plan then follows in the same transaction.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError};
 
-use futures_util::{StreamExt, TryStreamExt, stream};
 use oneroster::ResourceDecl;
 use oneroster::resource::ModelError;
-use rollcall_store::{Batches, ResourceStore, StoreError};
-use serde_json::Value;
+use rollcall_store::{ResourceStore, StoreError, Write, Writes};
 
-use crate::load::id_of;
+use crate::plan::Replacement;
 use crate::report::{ImportError, Progress};
 
-/// Updates in flight at once (they queue on the store's writer).
-const UPDATES_IN_FLIGHT: usize = 16;
-
-/// The writes for one resource, as JSON text (updates parsed one at a time,
-/// inserts handed to the store as they are).
-pub struct Writes {
+/// The writes for one resource.
+pub struct ResourceWrites {
     pub decl: &'static ResourceDecl,
     pub inserts: Vec<String>,
-    pub updates: Vec<String>,
+    pub updates: Vec<Replacement>,
 }
 
-impl Writes {
+impl ResourceWrites {
     /// Records to write, for the progress bar's total.
     pub fn len(&self) -> u64 {
         (self.inserts.len() + self.updates.len()) as u64
     }
 }
 
-/// Records handed to the store so far (told to the progress bar) and
-/// records committed (what a failed write reports); shared by every load of
-/// one import. The total grows as more of the package is planned.
+/// Records handed to the store so far, told to the progress bar, out of a
+/// total that grows as more of the package is planned.
 #[derive(Clone)]
 pub struct Tally {
     handed: Arc<AtomicU64>,
-    stored: Arc<AtomicU64>,
     total: Arc<AtomicU64>,
     progress: Option<Progress>,
 }
@@ -51,7 +45,6 @@ impl Tally {
     pub fn new(progress: Option<&Progress>) -> Self {
         Self {
             handed: Arc::default(),
-            stored: Arc::default(),
             total: Arc::default(),
             progress: progress.cloned(),
         }
@@ -68,123 +61,128 @@ impl Tally {
             f(now, self.total.load(Ordering::Relaxed));
         }
     }
-
-    pub fn stored(&self, n: u64) {
-        self.stored.fetch_add(n, Ordering::Relaxed);
-    }
-
-    /// A failed write, with how many records had been committed.
-    pub fn failed(&self, source: StoreError) -> ImportError {
-        ImportError::Write {
-            written: self.stored.load(Ordering::Relaxed),
-            source,
-        }
-    }
 }
 
-fn parse(json: &str) -> Value {
-    serde_json::from_str(json).expect("planned records are JSON")
-}
-
-/// Writes each resource's changes, in the order given, after the verdict.
+/// Writes the plan in one transaction, after the verdict.
 pub async fn apply(
     store: &dyn ResourceStore,
-    writes: Vec<Writes>,
+    writes: Vec<ResourceWrites>,
     batch_size: usize,
     tally: &Tally,
 ) -> Result<(), ImportError> {
-    for Writes { decl, inserts, updates } in writes {
-        // Updates first: a user whose email moves away frees it for a new one.
-        let done = stream::iter(updates)
-            .map(|json| async move {
-                let doc = parse(&json);
-                let id = id_of(&doc).to_owned();
-                store.update(decl, &id, Box::new(move |_| Ok(doc))).await?;
-                tally.stored(1);
-                Ok::<_, StoreError>(())
-            })
-            .buffer_unordered(UPDATES_IN_FLIGHT)
-            .try_fold(0u64, |n, ()| async move { Ok(n + 1) })
-            .await;
-        tally.handed_over(done.map_err(|e| tally.failed(e))?);
-        if !inserts.is_empty() {
-            let batches = batches(inserts, batch_size, tally.clone());
-            let n = store.insert_bulk(decl, batches).await.map_err(|e| tally.failed(e))?;
-            tally.stored(n);
-        }
-    }
+    tally.expect(writes.iter().map(ResourceWrites::len).sum());
+    let steps = steps(writes, batch_size, tally.clone()).map(Ok);
+    store.apply(Box::new(steps)).await.map_err(ImportError::Write)?;
     Ok(())
 }
 
-/// `inserts` for a load started before the import's verdict: the load
-/// commits only on a `true` verdict. It is withdrawn (nothing of it stored)
-/// as soon as the verdict is `false`, or is never sent (the import failed
-/// meanwhile), whether that is known between batches or only after the
-/// last one, where the load waits for it.
-pub fn gated(inserts: Vec<String>, batch_size: usize, tally: Tally, verdict: Receiver<bool>) -> Batches {
-    let mut gate = Gate { verdict, passed: false };
-    let mut batches = batches(inserts, batch_size, tally);
+/// Each resource's replacements, then its new records in batches.
+fn steps(writes: Vec<ResourceWrites>, batch_size: usize, tally: Tally) -> impl Iterator<Item = Write> + Send {
+    writes
+        .into_iter()
+        .flat_map(move |ResourceWrites { decl, inserts, updates }| {
+            let replacements = updates
+                .into_iter()
+                .map(move |Replacement { id, read, text }| Write::Replace {
+                    decl,
+                    id,
+                    read,
+                    doc: text,
+                });
+            let tally = tally.clone();
+            let counted = tally.clone();
+            replacements
+                .inspect(move |_| counted.handed_over(1))
+                .chain(batches(inserts, batch_size, tally).map(move |batch| Write::Insert(decl, batch)))
+        })
+}
+
+/// The import's steps when its new users start loading before the verdict:
+/// their batches, then the rest of the plan once `verdict` brings it. The
+/// writes are withdrawn (nothing of them stored) as soon as the verdict is
+/// a rejection (`None`) or never comes (the import failed or was dropped),
+/// whether that is known between batches or only after the last one,
+/// where the steps wait for it.
+pub fn gated(
+    decl: &'static ResourceDecl,
+    inserts: Vec<String>,
+    batch_size: usize,
+    tally: Tally,
+    verdict: Receiver<Option<Vec<ResourceWrites>>>,
+) -> Writes {
+    tally.expect(inserts.len() as u64);
+    let mut gate = Gate { verdict, rest: None };
+    let mut early = batches(inserts, batch_size, tally.clone()).map(move |b| Write::Insert(decl, b));
+    let mut rest: Option<Box<dyn Iterator<Item = Write> + Send>> = None;
     let mut over = false;
     Box::new(std::iter::from_fn(move || {
         if over {
             return None;
         }
-        let next = match gate.between() {
-            Err(e) => Some(Err(e)),
-            Ok(()) => batches.next().or_else(|| gate.after_last().err().map(Err)),
+        let next = match &mut rest {
+            Some(rest) => rest.next().map(Ok),
+            None => match gate.between() {
+                Err(e) => Some(Err(e)),
+                Ok(()) => early.next().map(Ok).or_else(|| match gate.after_last() {
+                    Err(e) => Some(Err(e)),
+                    Ok(writes) => {
+                        tally.expect(writes.iter().map(ResourceWrites::len).sum());
+                        let mut steps = steps(writes, batch_size, tally.clone());
+                        let first = steps.next().map(Ok);
+                        rest = Some(Box::new(steps));
+                        first
+                    }
+                }),
+            },
         };
         over = !matches!(next, Some(Ok(_)));
         next
     }))
 }
 
-/// The package's verdict as a gated load sees it: `passed` once a `true`
-/// arrived between batches.
+/// The package's verdict as gated steps see it: the rest of the plan once
+/// it arrived between batches.
 struct Gate {
-    verdict: Receiver<bool>,
-    passed: bool,
+    verdict: Receiver<Option<Vec<ResourceWrites>>>,
+    rest: Option<Vec<ResourceWrites>>,
 }
 
 impl Gate {
     /// Between batches: an error as soon as the package is rejected.
     fn between(&mut self) -> Result<(), StoreError> {
-        if self.passed {
+        if self.rest.is_some() {
             return Ok(());
         }
         match self.verdict.try_recv() {
-            Ok(true) => {
-                self.passed = true;
+            Ok(Some(rest)) => {
+                self.rest = Some(rest);
                 Ok(())
             }
             Err(TryRecvError::Empty) => Ok(()),
-            Ok(false) | Err(TryRecvError::Disconnected) => Err(withdrawn()),
+            Ok(None) | Err(TryRecvError::Disconnected) => Err(withdrawn()),
         }
     }
 
-    /// After the last batch: waits for the verdict.
-    fn after_last(&mut self) -> Result<(), StoreError> {
-        if self.passed || self.verdict.recv() == Ok(true) {
-            Ok(())
-        } else {
-            Err(withdrawn())
+    /// After the last batch: the rest of the plan, waited for.
+    fn after_last(&mut self) -> Result<Vec<ResourceWrites>, StoreError> {
+        match self.rest.take() {
+            Some(rest) => Ok(rest),
+            None => self.verdict.recv().ok().flatten().ok_or_else(withdrawn),
         }
     }
 }
 
-/// What a withdrawn load returns; the import reports its own reasons.
+/// What withdrawn writes return; the import reports its own reasons.
 fn withdrawn() -> StoreError {
-    StoreError::Invalid(ModelError("the import was rejected before this load committed".into()))
+    StoreError::Invalid(ModelError("the import was rejected before it committed".into()))
 }
 
 /// The records a batch at a time, as the JSON text they were planned as,
 /// counted as they are handed over.
-fn batches(inserts: Vec<String>, batch_size: usize, tally: Tally) -> Batches {
+fn batches(inserts: Vec<String>, batch_size: usize, tally: Tally) -> impl Iterator<Item = Vec<String>> + Send {
     let mut rest = inserts.into_iter();
     let next = move || Some(rest.by_ref().take(batch_size.max(1)).collect::<Vec<_>>()).filter(|b| !b.is_empty());
-    Box::new(std::iter::from_fn(next).map(move |batch| {
-        tally.handed_over(batch.len() as u64);
-        Ok(batch)
-    }))
+    std::iter::from_fn(next).inspect(move |batch| tally.handed_over(batch.len() as u64))
 }
 
 #[cfg(test)]
@@ -241,7 +239,7 @@ mod tests {
             let (_dir, store) = scratch(&format!("{verdict:?}"));
             let (tally, handed) = watched();
             let (tx, rx) = sync_channel(1);
-            let load = store.insert_bulk(&USERS, gated(users(3), 2, tally, rx));
+            let load = store.apply(gated(&USERS, users(3), 2, tally, rx));
             let decide = async move {
                 for _ in 0..500 {
                     if handed.load(Ordering::SeqCst) == 3 {
@@ -251,7 +249,7 @@ mod tests {
                 }
                 assert_eq!(handed.load(Ordering::SeqCst), 3, "all batches went before the verdict");
                 match verdict {
-                    Some(v) => tx.send(v).unwrap(),
+                    Some(passed) => tx.send(passed.then(Vec::new)).unwrap(),
                     None => drop(tx),
                 }
             };
@@ -267,8 +265,8 @@ mod tests {
         let (_dir, store) = scratch("early");
         let (tally, handed) = watched();
         let (tx, rx) = sync_channel(1);
-        tx.send(false).unwrap();
-        let loaded = store.insert_bulk(&USERS, gated(users(10), 2, tally, rx)).await;
+        tx.send(None).unwrap();
+        let loaded = store.apply(gated(&USERS, users(10), 2, tally, rx)).await;
         assert!(loaded.is_err(), "{loaded:?}");
         assert_eq!(handed.load(Ordering::SeqCst), 0);
         assert_eq!(stored(&store).await, 0);

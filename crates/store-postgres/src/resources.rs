@@ -5,7 +5,7 @@ use deadpool_postgres::GenericClient;
 use oneroster::ResourceDecl;
 use oneroster::query::ListQuery;
 use rollcall_store::sql::{self, SqlValue, quote};
-use rollcall_store::{Batches, Page, ResourceStore, StoreError, Update, parse_record, schema, terms};
+use rollcall_store::{Page, ResourceStore, StoreError, Update, Write, Writes, parse_record, schema, terms};
 use serde_json::Value;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -73,24 +73,32 @@ impl ResourceStore for PgStore {
         tx.commit().await.map_err(backend)
     }
 
-    /// One transaction for the whole set. Batches are pulled (and parsed) on
+    /// One transaction for the whole set. Steps are pulled (and parsed) on
     /// the blocking pool: the producer may wait (for a verdict, on
-    /// generating threads), which must not stall the runtime.
-    async fn insert_bulk(&self, decl: &'static ResourceDecl, batches: Batches) -> Result<u64, StoreError> {
+    /// generating threads), which must not stall the runtime. A caller that
+    /// goes away drops the transaction, which rolls it back.
+    async fn apply(&self, writes: Writes) -> Result<u64, StoreError> {
         let mut client = self.conn().await?;
         let tx = client.transaction().await.map_err(backend)?;
-        let mut rest = batches;
+        let mut rest = writes;
         let mut written = 0;
         loop {
-            let parsed = |batch: Vec<String>| batch.iter().map(|t| parse_record(t)).collect::<Result<Vec<_>, _>>();
-            let (next, back) = tokio::task::spawn_blocking(move || (rest.next().map(|b| b.and_then(parsed)), rest))
+            let (next, back) = tokio::task::spawn_blocking(move || (rest.next().map(|w| w.and_then(parse)), rest))
                 .await
-                .map_err(|e| StoreError::Backend(format!("bulk producer failed: {e}")))?;
+                .map_err(|e| StoreError::Backend(format!("the writes' producer failed: {e}")))?;
             rest = back;
-            let Some(docs) = next else { break };
-            let docs = docs?;
-            written += docs.len() as u64;
-            insert_docs(&tx, decl, docs).await?;
+            let Some(step) = next else { break };
+            written += match step? {
+                Parsed::Insert(decl, docs) => {
+                    let n = docs.len() as u64;
+                    insert_docs(&tx, decl, docs).await?;
+                    n
+                }
+                Parsed::Replace { decl, id, read, doc } => {
+                    replace_if_unchanged(&tx, decl, &id, read, &doc).await?;
+                    1
+                }
+            };
         }
         tx.commit().await.map_err(backend)?;
         Ok(written)
@@ -158,6 +166,61 @@ async fn insert_docs(tx: &impl GenericClient, decl: &ResourceDecl, docs: Vec<Val
         .await
         .map_err(backend)?;
     Ok(())
+}
+
+/// A [`Write`] with its records parsed.
+enum Parsed {
+    Insert(&'static ResourceDecl, Vec<Value>),
+    Replace {
+        decl: &'static ResourceDecl,
+        id: String,
+        read: Option<String>,
+        doc: Value,
+    },
+}
+
+fn parse(step: Write) -> Result<Parsed, StoreError> {
+    Ok(match step {
+        Write::Insert(decl, records) => {
+            Parsed::Insert(decl, records.iter().map(|t| parse_record(t)).collect::<Result<_, _>>()?)
+        }
+        Write::Replace { decl, id, read, doc } => Parsed::Replace {
+            decl,
+            id,
+            read,
+            doc: parse_record(&doc)?,
+        },
+    })
+}
+
+/// Stores `doc` over the record `id` if its `dateLastModified` is still
+/// `read`: one conditional statement, so a record changed meanwhile is
+/// reported rather than overwritten.
+async fn replace_if_unchanged(
+    tx: &impl GenericClient,
+    decl: &'static ResourceDecl,
+    id: &str,
+    read: Option<String>,
+    doc: &Value,
+) -> Result<(), StoreError> {
+    let stmt = tx
+        .prepare_cached(&format!(
+            "UPDATE {} SET doc = $2 WHERE sourced_id = $1 AND doc->>'dateLastModified' IS NOT DISTINCT FROM $3",
+            quote(decl.collection)
+        ))
+        .await
+        .map_err(backend)?;
+    let updated = tx
+        .execute(&stmt, &[&id, doc, &read])
+        .await
+        .map_err(|e| conflict(decl, id, e))?;
+    if updated == 0 {
+        return Err(StoreError::Conflict(format!(
+            "{} '{id}' changed after the import read it; nothing was written, run the import again",
+            decl.singular
+        )));
+    }
+    write_terms(tx, decl, id, doc).await
 }
 
 /// The one document `sql` (taking the id as `$1`) selects, if any.

@@ -1,19 +1,18 @@
 //! `ResourceStore` on SQLite.
 
-use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::mpsc::channel;
 
 use async_trait::async_trait;
 use oneroster::ResourceDecl;
 use oneroster::query::ListQuery;
 use rollcall_store::sql::quote;
-use rollcall_store::{Batches, Page, RawPage, ResourceStore, StoreError, Update, terms};
+use rollcall_store::{Page, RawPage, ResourceStore, StoreError, Update, Writes, terms};
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde_json::Value;
 
 use crate::list::{self, parse_doc};
-use crate::pool::{CACHE_KIB, bulk_cache_kib};
 use crate::write::{self, Row};
-use crate::{SqliteStore, backend};
+use crate::{SqliteStore, apply, backend};
 
 #[async_trait]
 impl ResourceStore for SqliteStore {
@@ -69,19 +68,23 @@ impl ResourceStore for SqliteStore {
         .await
     }
 
-    async fn insert_bulk(&self, decl: &'static ResourceDecl, batches: Batches) -> Result<u64, StoreError> {
+    async fn apply(&self, writes: Writes) -> Result<u64, StoreError> {
         let alone = self.single_connection();
-        self.write(move |c| {
-            let direct = alone && leave_wal(c);
-            let result = bulk_load(c, decl, batches);
-            if direct {
-                return_to_wal(c);
-            } else if result.is_ok() {
-                truncate_wal(c);
-            }
-            result
-        })
-        .await
+        let (caller, gone) = channel::<()>();
+        let applied = self
+            .write(move |c| {
+                let direct = alone && leave_wal(c);
+                let result = apply::run(c, writes, &gone);
+                if direct {
+                    return_to_wal(c);
+                } else if result.is_ok() {
+                    truncate_wal(c);
+                }
+                result
+            })
+            .await;
+        drop(caller);
+        applied
     }
 
     async fn update(&self, decl: &'static ResourceDecl, id: &str, change: Update) -> Result<Value, StoreError> {
@@ -97,23 +100,6 @@ impl ResourceStore for SqliteStore {
         })
         .await
     }
-}
-
-/// One bulk load in one transaction.
-fn bulk_load(c: &mut Connection, decl: &'static ResourceDecl, batches: Batches) -> Result<u64, StoreError> {
-    let tx = c.transaction().map_err(backend)?;
-    let dropped = write::drop_indexes_if_empty(&tx, decl)?;
-    // A cache that holds the new rows, so building each index reads
-    // memory rather than the disk; sorting on both cores.
-    tx.execute_batch(&format!("PRAGMA cache_size=-{}; PRAGMA threads=2", bulk_cache_kib()))
-        .map_err(backend)?;
-    let result = insert_batches(&tx, decl, batches, dropped).and_then(|n| {
-        tx.commit().map_err(backend)?;
-        Ok(n)
-    });
-    c.execute_batch(&format!("PRAGMA cache_size=-{CACHE_KIB}; PRAGMA threads=0"))
-        .map_err(backend)?;
-    result
 }
 
 /// Moves the database from the WAL to a rollback journal for one bulk load,
@@ -145,53 +131,7 @@ fn truncate_wal(c: &Connection) {
     }
 }
 
-/// One prepared batch, or `None`: the producer's batches are all there.
-type Prepared = Result<Option<Vec<Row>>, StoreError>;
-
-/// The batches as rows ready to write, prepared on a thread of their own
-/// (parsing, field values, terms rows) while the writer writes the
-/// previous batch: the writer thread is what bounds a bulk load. Pulling
-/// the batches here also keeps the writer free of a producer that blocks.
-/// The end is sent explicitly, so a thread that dies half-way (a panic in
-/// the producer) fails the load instead of committing part of it.
-fn prepared(decl: &'static ResourceDecl, batches: Batches) -> Receiver<Prepared> {
-    let (tx, rx) = sync_channel(2);
-    std::thread::spawn(move || {
-        for batch in batches {
-            let rows = batch.and_then(|b| b.into_iter().map(|json| Row::from_text(decl, json)).collect());
-            // A closed channel means the writer gave up: stop preparing.
-            if tx.send(rows.map(Some)).is_err() {
-                return;
-            }
-        }
-        let _ = tx.send(Ok(None));
-    });
-    rx
-}
-
-fn insert_batches(
-    c: &Connection,
-    decl: &'static ResourceDecl,
-    batches: Batches,
-    dropped: bool,
-) -> Result<u64, StoreError> {
-    let mut written = 0;
-    let rx = prepared(decl, batches);
-    loop {
-        let next = rx
-            .recv()
-            .map_err(|_| StoreError::Backend("the bulk load's producer stopped before its end".into()))?;
-        let Some(rows) = next? else { break };
-        write::insert_batch(c, decl, &rows)?;
-        written += rows.len() as u64;
-    }
-    if dropped {
-        write::restore_indexes(c, decl)?;
-    }
-    Ok(written)
-}
-
-fn load(c: &Connection, decl: &ResourceDecl, id: &str) -> Result<Option<Value>, StoreError> {
+pub(crate) fn load(c: &Connection, decl: &ResourceDecl, id: &str) -> Result<Option<Value>, StoreError> {
     let doc: Option<String> = c
         .prepare_cached(&format!(
             "SELECT doc FROM {} WHERE sourced_id = ?1",

@@ -55,6 +55,28 @@ pub type Update = Box<dyn FnOnce(Value) -> Result<Value, ModelError> + Send>;
 /// off the async runtime.
 pub type Batches = Box<dyn Iterator<Item = Result<Vec<String>, StoreError>> + Send>;
 
+/// One step of an [`ResourceStore::apply`].
+#[derive(Debug)]
+pub enum Write {
+    /// New records of one resource, a batch of JSON objects as text (as in
+    /// [`Batches`]).
+    Insert(&'static ResourceDecl, Vec<String>),
+    /// A stored record replaced by `doc` (JSON text), only if it is still
+    /// the version the writer planned from: its `dateLastModified` equal to
+    /// `read`. A record changed (or removed) since is a `Conflict` naming
+    /// it, never overwritten.
+    Replace {
+        decl: &'static ResourceDecl,
+        id: String,
+        read: Option<String>,
+        doc: String,
+    },
+}
+
+/// The steps of an [`ResourceStore::apply`], pulled as the store writes.
+/// An `Err` withdraws everything (see [`Batches`]); the iterator may block.
+pub type Writes = Box<dyn Iterator<Item = Result<Write, StoreError>> + Send>;
+
 /// Records of every declared OneRoster resource, stored as canonical JSON.
 #[async_trait]
 pub trait ResourceStore: Send + Sync {
@@ -90,7 +112,19 @@ pub trait ResourceStore: Send + Sync {
     /// producer withdraws the load (an `Err` batch, returned as given).
     /// SQLite also builds the secondary indexes after the rows when the
     /// table starts empty.
-    async fn insert_bulk(&self, decl: &'static ResourceDecl, batches: Batches) -> Result<u64, StoreError>;
+    async fn insert_bulk(&self, decl: &'static ResourceDecl, batches: Batches) -> Result<u64, StoreError> {
+        let writes = batches.map(move |batch| batch.map(|records| Write::Insert(decl, records)));
+        self.apply(Box::new(writes)).await
+    }
+
+    /// Applies every step in one transaction and returns how many records
+    /// it wrote: all or nothing, whatever fails (a record, a stale
+    /// `Replace`, a unique index, the producer withdrawing, the caller going
+    /// away before the commit). An import's whole package is one `apply`,
+    /// so readers and a crash see it entirely or not at all. SQLite builds a
+    /// resource's secondary indexes after its rows when the table starts
+    /// empty.
+    async fn apply(&self, writes: Writes) -> Result<u64, StoreError>;
 
     /// Replaces a record with `change(current)`; `NotFound` if absent.
     /// Returns the stored result.
