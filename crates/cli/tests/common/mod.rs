@@ -114,8 +114,13 @@ pub async fn create_user(http: &reqwest::Client, base: &str, token: &str, id: &s
 
 /// Every user's sourcedId in the SQLite file `db`, read without a server.
 pub fn user_ids(db: &Path) -> std::collections::HashSet<String> {
+    ids(db, "users")
+}
+
+/// Every sourcedId of the collection `table` in the SQLite file `db`.
+pub fn ids(db: &Path, table: &str) -> std::collections::HashSet<String> {
     let conn = rusqlite::Connection::open(db).unwrap();
-    let mut stmt = conn.prepare("SELECT sourced_id FROM users").unwrap();
+    let mut stmt = conn.prepare(&format!("SELECT sourced_id FROM \"{table}\"")).unwrap();
     stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
 }
 
