@@ -149,3 +149,45 @@ async fn sigkill_under_writers_and_an_import_loses_no_acknowledged_write() {
         "the writers made too little progress"
     );
 }
+
+/// SIGTERM while an import is in flight: the server stops accepting new
+/// connections, answers the import, and exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_finishes_in_flight_requests_then_exits_zero() {
+    let dir = Dir::new("sigterm");
+    let db = dir.0.join("rollcall.db");
+    let mut server = Server::start(&db);
+    let token = server.token().await;
+    let import = {
+        let (http, base, token, body) = (server.http.clone(), server.base.clone(), token.clone(), package("term-"));
+        tokio::spawn(async move {
+            http.post(format!("{base}/admin/import"))
+                .bearer_auth(token)
+                .header("content-type", "application/zip")
+                .body(body)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let fresh = reqwest::Client::new().get(format!("{}/healthz", server.base)).send().await;
+    assert!(fresh.is_err(), "a new connection was accepted after SIGTERM: {fresh:?}");
+    assert_eq!(import.await.unwrap().unwrap(), 200, "the in-flight import was cut off");
+    let status = tokio::task::spawn_blocking(move || {
+        let status = server.child.wait().unwrap();
+        (status, server)
+    })
+    .await
+    .unwrap()
+    .0;
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    let imported = user_ids(&db).iter().filter(|id| id.starts_with("term-")).count();
+    assert_eq!(imported, IMPORTED);
+}
