@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// Token requests per minute per client id; 0 = unlimited.
     #[arg(long, env = "ROLLCALL_TOKEN_RATE_LIMIT", default_value_t = 30)]
     token_rate_limit: u32,
+    /// Seconds `POST /admin/import` waits for its import before answering
+    /// 202 with a job status URL (the import carries on).
+    #[arg(long, env = "ROLLCALL_IMPORT_WAIT", default_value_t = 20)]
+    import_wait: u64,
 }
 
 /// Opens the store named by the database URL: the backend is chosen by
@@ -147,6 +151,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             api_per_second: args.rate_limit,
             token_per_minute: args.token_rate_limit,
         },
+        import_wait: std::time::Duration::from_secs(args.import_wait),
     };
     let app = rollcall_server::app(AppState::new(rollcall, config));
     let listener = tokio::net::TcpListener::bind(args.listen)

@@ -159,7 +159,12 @@ async fn sigterm_finishes_in_flight_requests_then_exits_zero() {
     let mut server = Server::start(&db);
     let token = server.token().await;
     let import = {
-        let (http, base, token, body) = (server.http.clone(), server.base.clone(), token.clone(), package("term-"));
+        let (http, base, token, body) = (
+            server.http.clone(),
+            server.base.clone(),
+            token.clone(),
+            package("term-"),
+        );
         tokio::spawn(async move {
             http.post(format!("{base}/admin/import"))
                 .bearer_auth(token)
@@ -177,7 +182,10 @@ async fn sigterm_finishes_in_flight_requests_then_exits_zero() {
         .unwrap();
     assert!(term.success());
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let fresh = reqwest::Client::new().get(format!("{}/healthz", server.base)).send().await;
+    let fresh = reqwest::Client::new()
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await;
     assert!(fresh.is_err(), "a new connection was accepted after SIGTERM: {fresh:?}");
     assert_eq!(import.await.unwrap().unwrap(), 200, "the in-flight import was cut off");
     let status = tokio::task::spawn_blocking(move || {

@@ -101,6 +101,23 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The status and `imsx_StatusInfo` body this error is answered with
+    /// (without its headers): also what a finished import job reports.
+    pub fn status_and_body(&self) -> (StatusCode, axum::Json<serde_json::Value>) {
+        let (status, code, description) = self.parts();
+        let mut body = serde_json::to_value(StatusInfo::failure(code, description)).expect("imsx body serialises");
+        if let Self::Detailed { details, .. } = self {
+            body["imsx_error_details"] = details.clone().into();
+        }
+        if let Self::OAuth { error, message, .. } = self {
+            body["error"] = (*error).into();
+            body["error_description"] = message.clone().into();
+        }
+        (status, axum::Json(body))
+    }
+}
+
 fn code_for_status(status: StatusCode) -> CodeMinor {
     match status {
         StatusCode::UNAUTHORIZED => CodeMinor::UnauthorisedRequest,
@@ -117,16 +134,7 @@ impl IntoResponse for ApiError {
         if let Self::Internal(cause) = &self {
             tracing::error!(%cause, "request failed");
         }
-        let (status, code, description) = self.parts();
-        let mut body = serde_json::to_value(StatusInfo::failure(code, description)).expect("imsx body serialises");
-        if let Self::Detailed { details, .. } = &self {
-            body["imsx_error_details"] = details.clone().into();
-        }
-        if let Self::OAuth { error, message, .. } = &self {
-            body["error"] = (*error).into();
-            body["error_description"] = message.clone().into();
-        }
-        let mut response = (status, axum::Json(body)).into_response();
+        let mut response = self.status_and_body().into_response();
         let challenge = match &self {
             Self::Unauthorized(_) => Some("Bearer realm=\"rollcall\", error=\"invalid_token\""),
             Self::OAuth {

@@ -12,12 +12,14 @@
 //!   [`render_raw`]: the same from stored JSON text, edited as text by [`raw_json`]
 //!   (split by `json_text`).
 //! - [`paging`]: body totals and the `Link` header.
+//! - [`jobs`]: remote imports that outlive their request.
 //! - [`openapi`], [`docs`]: the generated contract and its HTML reference.
 //! - [`testing`]: a real server on a random port, for tests here and in other crates.
 
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod jobs;
 mod json_text;
 pub mod limits;
 pub mod openapi;
@@ -67,6 +69,7 @@ pub fn app(state: AppState) -> Router {
             "/admin/import",
             post(routes::import::import).layer(DefaultBodyLimit::max(routes::import::MAX_PACKAGE_BYTES)),
         )
+        .route("/admin/import/jobs/{id}", get(routes::import::job))
         .merge(routes::users::routes());
     for decl in resource::all() {
         router = router.merge(routes::collection::routes(decl));

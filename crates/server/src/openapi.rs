@@ -28,6 +28,7 @@ pub fn document() -> Value {
     user_relation_paths(&mut paths);
     paths.insert("/oauth2/token".into(), token_path());
     paths.insert("/admin/import".into(), import_path());
+    paths.insert("/admin/import/jobs/{id}".into(), import_job_path());
     paths.insert(
         format!("{API_PREFIX}/capabilities"),
         json!({ "get": { "operationId": "getCapabilities", "tags": ["discovery"], "security": [],
@@ -227,8 +228,10 @@ fn import_path() -> Value {
         "operationId": "importCsvPackage", "tags": ["bulk"],
         "description": "Imports a OneRoster 1.2 CSV package (zip, files at the root) as `rollcall import` does: \
             validated completely before anything is written; bulk files mark absent records tobedeleted. \
-            Requires the admin scope. 422 lists every problem in imsx_error_details; 409 when the \
-            mass-change guard objects.",
+            Requires the admin scope. The whole package is one transaction: all of it lands or none. \
+            422 lists every problem in imsx_error_details; 409 when the mass-change guard objects or a \
+            record changed after the import read it. An import still running after the server's wait \
+            (ROLLCALL_IMPORT_WAIT) answers 202 with a Location to poll; it carries on in the background.",
         "parameters": [
             flag("dryRun", "Validate and report without writing"),
             flag("force", "Apply even when the mass-change guard objects"),
@@ -238,8 +241,34 @@ fn import_path() -> Value {
         ],
         "requestBody": { "required": true, "content": { "application/zip": { "schema": { "type": "string", "format": "binary" } } } },
         "responses": errors(json!({ "200": { "description": "What was (or would be) created, updated and marked tobedeleted",
-            "content": { "application/json": { "schema": { "type": "object" } } } } })),
+            "content": { "application/json": { "schema": { "type": "object" } } } },
+            "202": { "description": "Still running: poll the job at the Location header",
+            "content": { "application/json": { "schema": import_job() } } } })),
     }})
+}
+
+fn import_job_path() -> Value {
+    json!({ "get": {
+        "operationId": "getImportJob", "tags": ["bulk"],
+        "description": "A remote import's progress and, once finished, the answer the import would have given \
+            (`httpStatus` and `result`). Jobs are kept in the memory of the instance that runs them \
+            (the last 100 finished ones). Requires the admin scope.",
+        "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }],
+        "responses": errors(json!({ "200": { "description": "The job",
+            "content": { "application/json": { "schema": import_job() } } } })),
+    }})
+}
+
+fn import_job() -> Value {
+    json!({ "type": "object", "required": ["job"], "properties": { "job": {
+        "type": "object", "required": ["id", "status", "startedAt", "progress"], "properties": {
+            "id": {"type": "string"},
+            "status": {"enum": ["running", "succeeded", "failed"]},
+            "startedAt": {"type": "string", "format": "date-time"},
+            "finishedAt": {"type": "string", "format": "date-time"},
+            "progress": {"type": "object", "properties": {"written": {"type": "integer"}, "total": {"type": "integer"}}},
+            "httpStatus": {"type": "integer"},
+            "result": {"type": "object"} } } } })
 }
 
 fn scopes() -> Value {

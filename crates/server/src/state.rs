@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use rollcall_service::Rollcall;
 
+use crate::jobs::Jobs;
 use crate::limits::{Limiters, RateLimits};
 use crate::render::Profile;
 
@@ -17,6 +18,9 @@ pub struct ServerConfig {
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
     pub rate_limits: RateLimits,
+    /// How long `POST /admin/import` waits for its import before answering
+    /// `202` with the job's status URL (below the request timeout).
+    pub import_wait: std::time::Duration,
 }
 
 impl Default for ServerConfig {
@@ -26,6 +30,7 @@ impl Default for ServerConfig {
             profile: Profile::Timeback,
             body_limit: 1024 * 1024,
             rate_limits: RateLimits::default(),
+            import_wait: std::time::Duration::from_secs(20),
         }
     }
 }
@@ -35,6 +40,7 @@ pub struct AppState {
     pub rollcall: Rollcall,
     pub config: Arc<ServerConfig>,
     pub limiters: Arc<Limiters>,
+    pub import_jobs: Jobs,
 }
 
 impl AppState {
@@ -44,6 +50,7 @@ impl AppState {
             rollcall,
             config: Arc::new(config),
             limiters,
+            import_jobs: Jobs::default(),
         }
     }
 }

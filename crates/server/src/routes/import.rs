@@ -5,14 +5,19 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rollcall_csv::{ImportError, ImportOptions, Mode, Package, Problem};
+use rollcall_csv::{ImportError, ImportOptions, Mode, Package, Problem, Progress};
+use rollcall_service::ServiceError;
 use rollcall_service::scope::Operation;
+use rollcall_store::StoreError;
 use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
 use crate::extract::{Authenticated, QueryPairs};
+use crate::routes::IdParam;
 use crate::state::AppState;
 
 /// The largest package accepted over HTTP. Bigger districts import with the
@@ -37,13 +42,56 @@ pub async fn import(
             message: "send the package as a zip (Content-Type: application/zip)".into(),
         });
     }
-    let options = options(&state, &pairs)?;
+    let mut options = options(&state, &pairs)?;
     let package = Package::from_zip(std::io::Cursor::new(body))
         .map_err(|e| ApiError::bad_request(format!("the body is not a readable zip: {e}")))?;
-    let report = rollcall_csv::import(state.rollcall.engine.store().as_ref(), package, &options)
-        .await
-        .map_err(import_error)?;
-    Ok(axum::Json(json!({ "report": report })).into_response())
+    let job = state.import_jobs.start(now(&state));
+    let watched = job.clone();
+    options.progress = Some(Progress(Arc::new(move |written, total| {
+        watched.progress(written, total)
+    })));
+    let (running, store, clock) = (job.clone(), state.rollcall.engine.store().clone(), state.clone());
+    tokio::spawn(async move {
+        let outcome = match rollcall_csv::import(store.as_ref(), package, &options).await {
+            Ok(report) => (StatusCode::OK, axum::Json(json!({ "report": report }))),
+            Err(e) => {
+                let e = import_error(e);
+                if let ApiError::Internal(cause) = &e {
+                    tracing::error!(%cause, job = %running.id, "import failed");
+                }
+                e.status_and_body()
+            }
+        };
+        running.finish(outcome, now(&clock));
+    });
+    if let Some(outcome) = job.wait(state.config.import_wait).await {
+        return Ok(outcome.into_response());
+    }
+    let location = format!("/admin/import/jobs/{}", job.id);
+    let mut response = (StatusCode::ACCEPTED, axum::Json(job.status())).into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+/// `GET /admin/import/jobs/{id}`: a job's progress and, once finished, the
+/// answer its import would have given.
+pub async fn job(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    IdParam(id): IdParam,
+) -> Result<Response, ApiError> {
+    auth.require(Operation::Admin, &oneroster::model::user::USERS)?;
+    let job = state
+        .import_jobs
+        .get(&id)
+        .ok_or_else(|| ApiError::NotFound(format!("no import job '{id}' on this server")))?;
+    Ok(axum::Json(job.status()).into_response())
+}
+
+fn now(state: &AppState) -> String {
+    oneroster::Timestamp::new(state.rollcall.engine.clock().now()).to_wire()
 }
 
 /// `dryRun`, `force`, `mode=deltaOnly`, `maxDeleteShare` from the query.
@@ -93,6 +141,8 @@ fn import_error(e: ImportError) -> ApiError {
                 })
                 .collect(),
         },
+        ImportError::Write(StoreError::Conflict(m)) => ApiError::Conflict(format!("nothing was imported: {m}")),
+        ImportError::Write(StoreError::Busy(cause)) => ServiceError::Busy(cause).into(),
         other => ApiError::Internal(other.to_string()),
     }
 }

@@ -86,3 +86,46 @@ async fn import_needs_the_admin_scope_and_a_zip() {
         .await
         .assert_imsx(400, "invaliddata");
 }
+
+/// An import that outlasts the server's wait answers 202 with a status URL;
+/// the job carries on and reports the answer the import would have given.
+#[tokio::test]
+async fn a_long_import_becomes_a_job_with_a_status_url() {
+    let app = TestApp::spawn_config(rollcall_server::ServerConfig {
+        import_wait: std::time::Duration::ZERO,
+        ..rollcall_server::ServerConfig::default()
+    })
+    .await;
+    let admin = app.fetch_token(Some("admin")).await;
+    let accepted = post(&app, &admin, "", zip_case("V01"), "application/zip").await;
+    assert_eq!(accepted.status, 202, "{}", accepted.body);
+    let location = accepted.headers["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/admin/import/jobs/"), "{location}");
+    assert_eq!(accepted.body["job"]["status"], "running");
+
+    let status = |token: String| {
+        let (app, location) = (&app, location.clone());
+        async move { app.send(app.http.get(app.url(&location)).bearer_auth(token)).await }
+    };
+    let mut job = status(admin.clone()).await;
+    for _ in 0..300 {
+        if job.body["job"]["status"] != "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        job = status(admin.clone()).await;
+    }
+    assert_eq!(job.status, 200);
+    assert_eq!(job.body["job"]["status"], "succeeded", "{}", job.body);
+    assert_eq!(job.body["job"]["httpStatus"], 200);
+    let created = job.body["job"]["result"]["report"]["resources"]["users"]["created"].clone();
+    assert_eq!(app.get("users").await.body["totalCount"], created);
+    let progress = &job.body["job"]["progress"];
+    assert_eq!(progress["written"], progress["total"], "{}", job.body);
+
+    let reader = app.fetch_token(Some("roster.readonly")).await;
+    status(reader).await.assert_imsx(403, "forbidden");
+    app.send(app.http.get(app.url("/admin/import/jobs/nope")).bearer_auth(&admin))
+        .await
+        .assert_imsx(404, "unknownobject");
+}
