@@ -158,9 +158,29 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, profile = args.profile.as_str(), "rollcall listening");
-    rollcall_server::serve(listener, app, shutdown_signal()).await?;
+    let (stopping, stopped) = tokio::sync::oneshot::channel();
+    let draining = async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: no new connections, finishing requests in flight");
+        let _ = stopping.send(());
+    };
+    let grace = async move {
+        if stopped.await.is_ok() {
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        }
+    };
+    tokio::select! {
+        served = rollcall_server::serve(listener, app, draining) => served?,
+        () = grace => tracing::warn!("requests still running after the shutdown grace period; exiting"),
+    }
     Ok(())
 }
+
+/// How long a stopping server waits for requests in flight: a little over
+/// the request timeout, which bounds every request but a remote import's
+/// background job (one transaction: stopping mid-way leaves nothing of it).
+const SHUTDOWN_GRACE: std::time::Duration =
+    rollcall_server::REQUEST_TIMEOUT.saturating_add(std::time::Duration::from_secs(5));
 
 async fn shutdown_signal() {
     let ctrl_c = async {
