@@ -169,11 +169,11 @@ async fn postgres_a_key_taken_after_the_import_checked_it_fails_the_whole_import
     key_taken_meanwhile_fails_everything(Arc::new(db.open().await)).await;
 }
 
-/// A package of 20,000 new users (loaded while the rest is still being
-/// checked) or of 20,000 new orgs (written after the verdict).
+/// A package of 5,000 new users (loaded while the rest is still being
+/// checked) or of 5,000 new orgs (written after the verdict).
 fn large(users_too: bool) -> Vec<(&'static str, String)> {
     use rollcall_csv::FileKind;
-    let rows = |f: &dyn Fn(u32) -> String| (0..20_000).map(f).collect::<String>();
+    let rows = |f: &dyn Fn(u32) -> String| (0..5_000).map(f).collect::<String>();
     if !users_too {
         return vec![
             ("manifest.csv", manifest(&[("orgs", "bulk")])),
@@ -203,10 +203,9 @@ fn large(users_too: bool) -> Vec<(&'static str, String)> {
 
 /// The caller goes away (a dropped request) while the import writes: the
 /// transaction is rolled back, not committed behind its back.
-#[tokio::test]
-async fn an_import_abandoned_while_writing_leaves_nothing() {
+async fn abandoned_imports_leave_nothing(open: impl AsyncFn() -> Arc<dyn ResourceStore>) {
     for users_too in [true, false] {
-        let (_dir, store) = common::store("abandoned");
+        let store = open().await;
         let files = large(users_too);
         let files: Vec<(&str, &str)> = files.iter().map(|(n, c)| (*n, c.as_str())).collect();
         let (started, mut started_rx) = tokio::sync::watch::channel(false);
@@ -218,10 +217,10 @@ async fn an_import_abandoned_while_writing_leaves_nothing() {
             }
         })));
         tokio::select! {
-            done = import(&store, package(&files), &opts) => panic!("the import finished before it was abandoned: {done:?}"),
+            done = import(store.as_ref(), package(&files), &opts) => panic!("the import finished before it was abandoned: {done:?}"),
             _ = started_rx.wait_for(|s| *s) => {}
         }
-        // Queued behind the abandoned transaction on the writer.
+        // On SQLite, queued behind the abandoned transaction on the writer.
         store
             .insert(
                 &ORGS,
@@ -244,4 +243,33 @@ async fn an_import_abandoned_while_writing_leaves_nothing() {
             "orgs of an abandoned import were committed (users too: {users_too})"
         );
     }
+}
+
+#[tokio::test]
+async fn sqlite_an_import_abandoned_while_writing_leaves_nothing() {
+    let dir = common::TempDir::new("abandoned");
+    let n = std::sync::atomic::AtomicUsize::new(0);
+    abandoned_imports_leave_nothing(async || {
+        let file = dir
+            .path()
+            .join(format!("{}.db", n.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
+        Arc::new(rollcall_store_sqlite::open(&file).unwrap()) as Arc<dyn ResourceStore>
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_an_import_abandoned_while_writing_leaves_nothing() {
+    let (Some(a), Some(b)) = (TestDb::create().await, TestDb::create().await) else {
+        return;
+    };
+    let dbs = std::sync::Mutex::new(vec![a, b]);
+    let kept = std::sync::Mutex::new(Vec::new());
+    abandoned_imports_leave_nothing(async || {
+        let db = dbs.lock().unwrap().pop().unwrap();
+        let store = Arc::new(db.open().await) as Arc<dyn ResourceStore>;
+        kept.lock().unwrap().push(db);
+        store
+    })
+    .await;
 }
