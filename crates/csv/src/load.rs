@@ -140,6 +140,4 @@ pub fn id_of(doc: &Value) -> &str {
     doc.get("sourcedId").and_then(Value::as_str).unwrap_or_default()
 }
 
-pub fn is_active(doc: &Value) -> bool {
-    doc.get("status").and_then(Value::as_str) == Some("active")
-}
+pub use rollcall_service::rules::is_active;

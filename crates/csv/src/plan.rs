@@ -4,6 +4,7 @@
 //! what is stored: create, replace, leave alone, or soft-delete. Bulk files
 //! also soft-delete the stored records they lack.
 
+use rollcall_service::rules;
 use serde_json::{Map, Value};
 
 use crate::load::{Existing, id_of, is_active};
@@ -93,13 +94,16 @@ impl Acc {
     pub fn put(
         &mut self,
         kind: FileKind,
-        mut doc: Map<String, Value>,
+        doc: Map<String, Value>,
         stored: Option<&Value>,
         now: &str,
     ) -> Result<(), String> {
-        doc.insert("status".into(), "active".into());
-        doc.insert("dateLastModified".into(), now.into());
-        let mut value = (kind.decl().normalize)(Value::Object(doc)).map_err(|e| e.0)?;
+        let id = doc
+            .get("sourcedId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let mut value = rules::stamp(kind.decl(), doc, &id, now).map_err(|e| e.0)?;
         match stored {
             None => {
                 self.counts.created += 1;
@@ -130,8 +134,7 @@ impl Acc {
         match stored {
             Some(stored) if is_active(stored) => {
                 let mut doc = stored.clone();
-                doc["status"] = "tobedeleted".into();
-                doc["dateLastModified"] = now.into();
+                rules::soft_delete(&mut doc, now);
                 if kind == FileKind::Users {
                     self.deleted.push(id_of(&doc).to_owned());
                 }

@@ -7,12 +7,14 @@
 //!   delete, get, list, relations) driven by `ResourceDecl`s.
 //! - [`auth`]: OAuth clients, token issue and verification.
 //! - [`idp`]: tokens from an external OAuth server, checked against its JWKS.
+//! - [`rules`]: the write rules every write path shares (stamping, soft delete).
 //! - [`scope`]: the OneRoster OAuth scopes.
 //! - [`secret`]: argon2 hashing of passwords and client secrets.
 
 pub mod auth;
 pub mod engine;
 pub mod idp;
+pub mod rules;
 pub mod scope;
 pub mod secret;
 
