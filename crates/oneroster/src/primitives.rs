@@ -74,6 +74,19 @@ impl<'de> Deserialize<'de> for SourcedId {
     }
 }
 
+/// The key under which a unique field (a user's email) is compared, the one
+/// definition every path uses: the API's writes and the CSV import's checks,
+/// through the key column both stores write and index. Values that a person
+/// would read as the same address must collide, so the key is the value
+/// trimmed, in canonical caseless form (Unicode full case folding between
+/// canonical decompositions, so `ß` matches `ss` and `É` matches `e` + U+0301),
+/// recomposed (NFC) to keep it short. The stored value stays as sent.
+pub fn unique_key(raw: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let decomposed: String = raw.trim().nfd().collect();
+    caseless::default_case_fold_str(&decomposed).nfc().collect()
+}
+
 /// Record status. OneRoster 1.1's `inactive` is read as `tobedeleted`, as the
 /// 1.2 text instructs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -276,6 +289,22 @@ mod tests {
         ] {
             assert_eq!(SourcedId::parse(good).unwrap().as_str(), good);
         }
+    }
+
+    #[test]
+    fn unique_keys_fold_case_normalisation_and_padding() {
+        let same = [
+            ("élodie@x.org", "ÉLODIE@x.org"),
+            ("jos\u{e9}@x.org", "jose\u{301}@x.org"),
+            ("ann@x.org", " ann@x.org\t"),
+            ("STRAßE@x.org", "strasse@x.org"),
+            ("Ann@X.org", "ann@x.org"),
+        ];
+        for (a, b) in same {
+            assert_eq!(unique_key(a), unique_key(b), "{a:?} / {b:?}");
+        }
+        assert_ne!(unique_key("ann@x.org"), unique_key("anne@x.org"));
+        assert_eq!(unique_key("José@X.org"), "jos\u{e9}@x.org");
     }
 
     #[test]

@@ -133,7 +133,11 @@ pub struct User {
 pub const MAX_CREDENTIALS: usize = 16;
 
 fn normalize(input: Value) -> Result<Value, ModelError> {
-    let user: User = parse_as(input)?;
+    let mut user: User = parse_as(input)?;
+    // Trimmed: padding is invisible to a reader, and the uniqueness key ignores it.
+    if let Some(email) = &mut user.email {
+        *email = email.trim().to_owned();
+    }
     require_non_empty(&user.roles, "roles")?;
     let credentials: usize = user.user_profiles.iter().map(|p| p.credentials.len()).sum();
     if credentials > MAX_CREDENTIALS {

@@ -434,3 +434,42 @@ async fn credentials_per_user_are_capped() {
         .await;
     r.assert_imsx(422, "invaliddata");
 }
+
+/// Emails that read as the same address collide: non-ASCII case, NFC and
+/// NFD spellings, padding, and full case folding (`ß` is `ss`), whether the
+/// second user is created or an existing one is changed to it.
+#[tokio::test]
+async fn emails_are_unique_once_trimmed_normalised_and_case_folded() {
+    let app = TestApp::spawn().await;
+    let pairs = [
+        ("élodie@x.org", "ÉLODIE@x.org"),
+        ("jos\u{e9}@x.org", "jose\u{301}@x.org"),
+        ("ann@x.org", "ann@x.org "),
+        ("STRAßE@x.org", "strasse@x.org"),
+    ];
+    for (n, (first, second)) in pairs.iter().enumerate() {
+        let mut body = user(&format!("a{n}"), "Ann", "Lee");
+        body["email"] = json!(first);
+        app.create("users", "user", body).await;
+        let mut dup = user(&format!("b{n}"), "Bob", "Ray");
+        dup["email"] = json!(second);
+        let r = app.post("users", json!({ "user": dup })).await;
+        r.assert_imsx(409, "invaliddata");
+        assert!(
+            r.body["imsx_description"].as_str().unwrap().contains("email"),
+            "{}",
+            r.body
+        );
+    }
+    app.create("users", "user", user("c", "Cy", "Day")).await;
+    for (_, second) in pairs {
+        let r = app.patch("users/c", json!({"user": {"email": second}})).await;
+        r.assert_imsx(409, "invaliddata");
+    }
+    assert_eq!(user_count(&app).await, 5);
+    let stored_email = get_user(&app, "a1").await["email"].clone();
+    assert_eq!(stored_email, "jos\u{e9}@x.org", "the email is stored as sent");
+    let r = app.patch("users/c", json!({"user": {"email": "  cy@x.org "}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(get_user(&app, "c").await["email"], "cy@x.org", "padding is trimmed");
+}
