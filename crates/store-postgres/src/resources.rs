@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
-use oneroster::ResourceDecl;
 use oneroster::query::ListQuery;
+use oneroster::{FieldDecl, ResourceDecl};
 use rollcall_store::sql::{self, SqlValue, quote};
 use rollcall_store::{Batches, Page, ResourceStore, StoreError, Update, parse_record, schema, terms};
 use serde_json::Value;
@@ -36,6 +36,25 @@ impl ResourceStore for PgStore {
             .map_err(backend)?;
         let rows = client.query(&stmt, &[&ids]).await.map_err(backend)?;
         rows.iter().map(|r| r.try_get(0).map_err(backend)).collect()
+    }
+
+    async fn unique_holders(
+        &self,
+        decl: &'static ResourceDecl,
+        field: &'static FieldDecl,
+        keys: Vec<String>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let client = self.conn().await?;
+        let key = schema::key_column(field);
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {key}, sourced_id FROM {} WHERE {key} = ANY($1)",
+                quote(decl.collection)
+            ))
+            .await
+            .map_err(backend)?;
+        let rows = client.query(&stmt, &[&keys]).await.map_err(backend)?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     async fn list(&self, decl: &'static ResourceDecl, query: &ListQuery) -> Result<Page, StoreError> {
