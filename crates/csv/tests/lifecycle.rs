@@ -390,3 +390,26 @@ async fn emails_are_compared_on_the_stores_key() {
     assert_eq!(found.len(), 3, "{found:?}");
     assert!(store.get(users_decl, "user-x").await.unwrap().is_none());
 }
+
+/// A user with more userProfiles rows than a user may hold credentials is
+/// refused before any of its passwords is hashed: a file of thousands of
+/// such rows must not cost thousands of argon2 runs before its rejection.
+#[tokio::test]
+async fn a_user_over_the_credential_cap_is_refused_before_hashing() {
+    let (_tmp, store) = store("credential-cap");
+    let mut files = case("V01");
+    edit(&mut files, "userProfiles.csv", |t| {
+        let extra: String = (0..200)
+            .map(|n| format!("up-x{n},,,user-t1,LMS,vendor-acme,app-lms,Extra,password,x{n},pass{n}\n"))
+            .collect();
+        format!("{t}{extra}")
+    });
+    let started = std::time::Instant::now();
+    let found = rejected(import(&store, as_package(&files), &options(1)).await);
+    let elapsed = started.elapsed();
+    assert!(
+        found.iter().any(|p| p.rule == "semantic.too_many_credentials"),
+        "{found:?}"
+    );
+    assert!(elapsed < std::time::Duration::from_secs(3), "took {elapsed:?}: hashed first?");
+}
