@@ -4,6 +4,7 @@
 //! before a row is handed to the resource's `normalize`.
 
 use chrono::{NaiveDate, NaiveDateTime};
+use oneroster::SourcedId;
 use oneroster::primitives::is_extension;
 
 use crate::spec::{Col, Kind, Need};
@@ -75,8 +76,9 @@ pub fn check(col: &Col, raw: &str, bulk: bool) -> Result<(), CellError> {
     }
 }
 
-/// A GUID as the binding defines it (`[0-9A-Za-z./@_-]{1,255}`), less `/`,
-/// which Rollcall cannot store because a sourcedId is a URL path segment.
+/// A GUID as the binding defines it (`[0-9A-Za-z./@_-]{1,255}`), less what
+/// Rollcall refuses in any sourcedId (`/`, `.`, `..`: see `SourcedId`), so
+/// that the CSV and the API accept the same ids.
 pub fn guid(raw: &str) -> Result<(), CellError> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | '@');
     if raw.is_empty() || raw.len() > 255 || !raw.chars().all(allowed) {
@@ -85,13 +87,12 @@ pub fn guid(raw: &str) -> Result<(), CellError> {
             format!("'{raw}' is not a GUID: 1-255 characters from 0-9 a-z A-Z . - _ / @"),
         ));
     }
-    if raw.contains('/') {
-        return Err((
+    SourcedId::parse(raw).map(drop).map_err(|reason| {
+        (
             "row.unsupported_guid",
-            format!("'{raw}': Rollcall cannot store a sourcedId containing '/' (it is a URL path segment)"),
-        ));
-    }
-    Ok(())
+            format!("'{raw}': Rollcall cannot store this sourcedId (it is a URL path segment): {reason}"),
+        )
+    })
 }
 
 /// The items of a comma-separated list, trimmed; empty items are an error.
@@ -164,7 +165,14 @@ mod tests {
         assert!(date_time("2024-01-15T25:30:00.000Z").is_err());
         assert!(guid("a.b-c_d@e").is_ok());
         assert_eq!(guid("a b").unwrap_err().0, "row.invalid_guid");
-        assert_eq!(guid("a/b").unwrap_err().0, "row.unsupported_guid");
+        for unsupported in ["a/b", ".", ".."] {
+            assert_eq!(
+                guid(unsupported).unwrap_err().0,
+                "row.unsupported_guid",
+                "{unsupported}"
+            );
+        }
+        assert!(guid("...").is_ok());
         assert_eq!(user_id("{LDAP:a:b}").unwrap(), ("LDAP", "a:b"));
         assert!(user_id("LDAP:a").is_err());
         assert!(items("a,,b").is_err());

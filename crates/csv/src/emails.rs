@@ -1,27 +1,23 @@
-//! A user's email is unique in Rollcall (case-insensitively, soft-deleted
-//! users included), so a clash would fail a write half-way through an
-//! import. Every new or changed email is checked first: against the other
-//! users of the package, and against the stored users the import leaves
-//! with their email.
+//! A user's email is unique in Rollcall (compared on `oneroster::unique_key`:
+//! trimmed, Unicode-normalised, case-folded; soft-deleted users included),
+//! so a clash would fail a write half-way through an import. Every new or
+//! changed email is checked first, on the same key the store's unique index
+//! covers: against the other users of the package, and against the stored
+//! users the import leaves with their email.
 
 use std::collections::{HashMap, HashSet};
 
 use oneroster::model::user::USERS;
-use oneroster::query::{Condition, Filter, ListQuery};
+use oneroster::unique_key;
 use rollcall_store::{ResourceStore, StoreError};
-use serde_json::Value;
 
-use crate::load::{Existing, id_of};
+use crate::load::Existing;
 use crate::problem::{Problem, Problems};
 use crate::read::Parsed;
 use crate::spec::FileKind;
 
-/// Emails per store query (each is looked up as given and lower-cased).
-const PER_QUERY: usize = 100;
-
-fn email(doc: &Value) -> Option<&str> {
-    doc.get("email").and_then(Value::as_str)
-}
+/// Keys per store query.
+const PER_QUERY: usize = 500;
 
 /// Checks `written`, the (sourcedId, email) of every user the import will store.
 pub async fn check(
@@ -40,18 +36,18 @@ pub async fn check(
     };
     let mut finals: HashSet<&str> = HashSet::with_capacity(written.len());
     let mut holders: HashMap<String, &str> = HashMap::with_capacity(written.len());
-    // (sourcedId, email, email lower-cased) of every new or changed email.
+    // (sourcedId, email, key) of every new or changed email.
     let mut candidates: Vec<(&str, &str, String)> = Vec::new();
     for (id, address) in written {
         let (id, address) = (id.as_str(), address.as_deref());
         finals.insert(id);
         let Some(address) = address else { continue };
-        let folded = address.to_lowercase();
+        let key = unique_key(address);
         let before = existing.get(FileKind::Users, id).and_then(|s| s.email.as_deref());
-        if before.is_none_or(|b| b.to_lowercase() != folded) {
-            candidates.push((id, address, folded.clone()));
+        if before.is_none_or(|b| unique_key(b) != key) {
+            candidates.push((id, address, key.clone()));
         }
-        if let Some(other) = holders.insert(folded, id) {
+        if let Some(other) = holders.insert(key, id) {
             report(id, address, other, "semantic.duplicate_email");
         }
     }
@@ -59,37 +55,22 @@ pub async fn check(
     if existing.scanned(FileKind::Users) {
         for (id, doc) in existing.all(FileKind::Users) {
             if let (false, Some(address)) = (finals.contains(id.as_str()), doc.email.as_deref()) {
-                stored.insert(address.to_lowercase(), id.clone());
+                stored.insert(unique_key(address), id.clone());
             }
         }
     } else {
         let field = USERS.field("email").expect("users declare email");
         for chunk in candidates.chunks(PER_QUERY) {
-            let mut any = Vec::new();
-            for (_, address, folded) in chunk {
-                any.push(Filter::Cond(Condition::equals(field, *address)));
-                any.push(Filter::Cond(Condition::equals(field, folded.as_str())));
-            }
-            let query = ListQuery {
-                limit: (2 * PER_QUERY) as u32,
-                offset: 0,
-                sort: None,
-                filter: Some(Filter::Or(any)),
-                search: None,
-                fields: None,
-                scope: Vec::new(),
-                after: None,
-                fingerprint: 0,
-            };
-            for doc in store.list(&USERS, &query).await?.items {
-                if let (false, Some(address)) = (finals.contains(id_of(&doc)), email(&doc)) {
-                    stored.insert(address.to_lowercase(), id_of(&doc).to_owned());
+            let keys = chunk.iter().map(|(_, _, key)| key.clone()).collect();
+            for (key, id) in store.unique_holders(&USERS, field, keys).await? {
+                if !finals.contains(id.as_str()) {
+                    stored.insert(key, id);
                 }
             }
         }
     }
-    for (id, address, folded) in candidates {
-        if let Some(other) = stored.get(&folded).filter(|o| *o != id) {
+    for (id, address, key) in candidates {
+        if let Some(other) = stored.get(&key).filter(|o| *o != id) {
             report(id, address, other, "store.email_taken");
         }
     }

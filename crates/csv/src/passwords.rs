@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use futures_util::{StreamExt, TryStreamExt, stream};
+use oneroster::model::user::MAX_CREDENTIALS;
 use rollcall_service::secret;
 use serde_json::Value;
 
@@ -26,6 +27,13 @@ pub fn profile_key(id: &str) -> String {
     format!("profile:{id}")
 }
 
+/// Whether a user's live userProfiles rows (one credential each) are more
+/// than a user may hold: the user is refused (see `users`), so none of its
+/// passwords is hashed, however many the file holds.
+pub fn over_cap(live_profile_rows: usize) -> bool {
+    live_profile_rows > MAX_CREDENTIALS
+}
+
 /// Resolves every plain-text password of the package's live rows.
 pub async fn resolve(parsed: &Parsed, existing: &Existing) -> Result<Passwords, ImportError> {
     let mut jobs: Vec<(String, String, Option<String>)> = Vec::new();
@@ -38,10 +46,18 @@ pub async fn resolve(parsed: &Parsed, existing: &Existing) -> Result<Passwords, 
             jobs.push((user_key(row.id()), plain.to_owned(), stored));
         }
     }
-    for row in parsed.table(FileKind::UserProfiles).into_iter().flat_map(|t| &t.rows) {
+    let profile_rows = parsed
+        .table(FileKind::UserProfiles)
+        .map_or(&[][..], |t| t.rows.as_slice());
+    let mut per_owner: HashMap<&str, usize> = HashMap::new();
+    for row in profile_rows.iter().filter(|r| !r.deleted) {
+        *per_owner.entry(row.owner().unwrap_or_default()).or_default() += 1;
+    }
+    for row in profile_rows {
         let plain = row.get("password");
-        if !row.deleted && !plain.is_empty() {
-            let user = existing.value(FileKind::Users, row.owner().unwrap_or_default());
+        let owner = row.owner().unwrap_or_default();
+        if !row.deleted && !plain.is_empty() && !over_cap(per_owner[owner]) {
+            let user = existing.value(FileKind::Users, owner);
             let profiles = user
                 .as_ref()
                 .and_then(|u| u.get("userProfiles"))

@@ -7,10 +7,11 @@
 
 use std::collections::{HashMap, HashSet};
 
+use oneroster::model::user::MAX_CREDENTIALS;
 use serde_json::{Map, Value};
 
 use crate::load::Existing;
-use crate::passwords::{Passwords, profile_key, user_key};
+use crate::passwords::{self, Passwords, profile_key, user_key};
 use crate::plan::{Acc, invalid, keep_stored};
 use crate::problem::Problem;
 use crate::read::Parsed;
@@ -82,6 +83,17 @@ fn plan_user(ctx: &Ctx, id: &str, acc: &mut Acc) {
     }
     let roles = ctx.roles.get(id).map_or(&[][..], Vec::as_slice);
     let profiles = ctx.profiles.get(id).map_or(&[][..], Vec::as_slice);
+    let live_profiles: Vec<&&Row> = profiles.iter().filter(|p| !p.deleted).collect();
+    if passwords::over_cap(live_profiles.len()) {
+        let reason = format!(
+            "user '{id}' has {} userProfiles rows (one credential each): at most {MAX_CREDENTIALS} are allowed per user",
+            live_profiles.len()
+        );
+        let line = live_profiles[MAX_CREDENTIALS].line;
+        acc.problems
+            .push(Problem::new("userProfiles.csv", "semantic.too_many_credentials", reason).at(line));
+        return;
+    }
     // Where to report a problem with the user as a whole.
     let (kind, line) = match (row, roles.first(), profiles.first()) {
         (Some(r), _, _) => (FileKind::Users, r.line),

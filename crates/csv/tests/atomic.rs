@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use common::{cases, manifest, options, package};
+use oneroster::resource::FieldDecl;
 use oneroster::ResourceDecl;
 use oneroster::model::{org::ORGS, user::USERS};
 use oneroster::query::ListQuery;
@@ -43,6 +44,14 @@ impl ResourceStore for Interleaved {
     }
     async fn update(&self, decl: &'static ResourceDecl, id: &str, change: Update) -> Result<Value, StoreError> {
         self.inner.update(decl, id, change).await
+    }
+    async fn unique_holders(
+        &self,
+        decl: &'static ResourceDecl,
+        field: &'static FieldDecl,
+        keys: Vec<String>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        self.inner.unique_holders(decl, field, keys).await
     }
     async fn apply(&self, writes: Writes) -> Result<u64, StoreError> {
         let (id, user) = (self.user["sourcedId"].as_str().unwrap().to_owned(), self.user.clone());

@@ -329,3 +329,87 @@ async fn progress_is_reported_up_to_every_record_written() {
     );
     assert_eq!(seen.last(), Some(&(written, written)), "{seen:?}");
 }
+
+/// The import compares emails on the key the store's unique index covers
+/// (trimmed, Unicode-normalised, case-folded), within the package and
+/// against stored users, whether it scans the users (bulk) or looks the
+/// keys up (delta): otherwise a pair the store refuses would pass the check
+/// and fail the write, or a pair the store holds would block every import.
+#[tokio::test]
+async fn emails_are_compared_on_the_stores_key() {
+    let (_tmp, store) = store("email-keys");
+    import_dir(&store, &cases().join("valid/V01"), &options(1))
+        .await
+        .unwrap();
+    let users_decl = &oneroster::model::user::USERS;
+    for (id, email) in [("api-a", "STRAßE@x.org"), ("api-b", "jose\u{301}@x.org")] {
+        let mut doc = user(&store, "user-t1").await;
+        doc["sourcedId"] = id.into();
+        doc["email"] = email.into();
+        store.insert(users_decl, doc).await.unwrap();
+    }
+    let stamp = "2026-03-02T08:00:00.000Z";
+    let header = std::fs::read_to_string(cases().join("valid/V01/users.csv"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    let row = |id: &str, email: &str| format!("{id},active,{stamp},true,{id},,X,Y,,,{email},,,,,,,,,,,\n");
+    let role = |id: &str| format!("role-{id},active,{stamp},{id},primary,student,,,org-school-1,\n");
+    let roles_header = "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,orgSourcedId,userProfileSourcedId\n";
+    let users = format!(
+        "{header}\n{}{}{}{}",
+        row("user-x", "strasse@x.org"),
+        row("user-y", "JOS\u{c9}@x.org"),
+        row("user-z", "zoë@x.org"),
+        row("user-w", "ZOE\u{308}@X.ORG"),
+    );
+    let roles = format!(
+        "{roles_header}{}{}{}{}",
+        role("user-x"),
+        role("user-y"),
+        role("user-z"),
+        role("user-w")
+    );
+    let package = package_of(
+        &[("users", "delta"), ("roles", "delta")],
+        &[("users.csv", &users), ("roles.csv", &roles)],
+    );
+    let found = rejected(import(&store, package, &options(2)).await);
+    for (rule, line) in [
+        ("store.email_taken", 2),
+        ("store.email_taken", 3),
+        ("semantic.duplicate_email", 5),
+    ] {
+        assert!(
+            found.iter().any(|p| p.rule == rule && p.line == Some(line)),
+            "no {rule} on line {line}: {found:?}"
+        );
+    }
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(store.get(users_decl, "user-x").await.unwrap().is_none());
+}
+
+/// A user with more userProfiles rows than a user may hold credentials is
+/// refused before any of its passwords is hashed: a file of thousands of
+/// such rows must not cost thousands of argon2 runs before its rejection.
+#[tokio::test]
+async fn a_user_over_the_credential_cap_is_refused_before_hashing() {
+    let (_tmp, store) = store("credential-cap");
+    let mut files = case("V01");
+    edit(&mut files, "userProfiles.csv", |t| {
+        let extra: String = (0..200)
+            .map(|n| format!("up-x{n},,,user-t1,LMS,vendor-acme,app-lms,Extra,password,x{n},pass{n}\n"))
+            .collect();
+        format!("{t}{extra}")
+    });
+    let started = std::time::Instant::now();
+    let found = rejected(import(&store, as_package(&files), &options(1)).await);
+    let elapsed = started.elapsed();
+    assert!(
+        found.iter().any(|p| p.rule == "semantic.too_many_credentials"),
+        "{found:?}"
+    );
+    assert!(elapsed < std::time::Duration::from_secs(3), "took {elapsed:?}: hashed first?");
+}

@@ -94,6 +94,27 @@ async fn row_shapes_and_formats() {
     has(&found, "row.invalid_date", Some(2), Some("startDate"));
 }
 
+/// `.` and `..` fit the binding's GUID pattern, but as a URL path segment
+/// they collapse into another URL: refused as the API refuses them, as ids
+/// and as references.
+#[tokio::test]
+async fn dot_segment_sourced_ids_are_row_problems() {
+    let found = problems(orgs(
+        "s1,,,A,school,,\n.,,,B,school,,s1\n..,,,C,school,,\no4,,,D,school,,..\n",
+    ))
+    .await;
+    has(&found, "row.unsupported_guid", Some(3), Some("sourcedId"));
+    has(&found, "row.unsupported_guid", Some(4), Some("sourcedId"));
+    has(&found, "row.unsupported_guid", Some(5), Some("parentSourcedId"));
+    let roles = "r1,,,u1,primary,student,,,..,\n";
+    has(
+        &problems(people(ANN, roles)).await,
+        "row.unsupported_guid",
+        Some(2),
+        Some("orgSourcedId"),
+    );
+}
+
 #[tokio::test]
 async fn headers_empty_files_and_encoding() {
     has(&problems(orgs("")).await, "table.no_rows", Some(2), None);

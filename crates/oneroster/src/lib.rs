@@ -25,5 +25,5 @@ pub mod resource;
 pub mod wire;
 
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use primitives::{SourcedId, Status, Timestamp};
+pub use primitives::{SourcedId, Status, Timestamp, unique_key};
 pub use resource::{FieldDecl, FieldKind, RefDecl, ResourceDecl};

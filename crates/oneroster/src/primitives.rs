@@ -10,21 +10,37 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 /// an id can never be used to store arbitrary blobs in an index.
 pub const MAX_SOURCED_ID_LEN: usize = 256;
 
-/// A OneRoster `sourcedId`: a non-empty string of printable characters
-/// without `/`, `?` or `#` (it is a path segment in every URL we emit).
+/// A OneRoster `sourcedId`. Every id is a URL path segment (`/orgs/{id}`,
+/// each reference's `href`) and a CSV cell, so the accepted set is what
+/// survives both unchanged: not blank, no surrounding whitespace (CSV lists
+/// are trimmed, so such an id could not be referred to), not `.` or `..`
+/// (URL resolution collapses them into another URL), no `/` or `\` (a path
+/// separator to URL parsers), no `?` or `#`, no control characters, and at
+/// most [`MAX_SOURCED_ID_LEN`] bytes. References and path parameters go
+/// through the same rule: a reference deserialises as a `SourcedId`, and a
+/// path's id is written into the record before it is validated.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SourcedId(String);
 
 impl SourcedId {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        if raw.is_empty() {
-            return Err("sourcedId must not be empty".into());
+        if raw.trim().is_empty() {
+            return Err("sourcedId must not be empty or blank".into());
         }
         if raw.len() > MAX_SOURCED_ID_LEN {
             return Err(format!("sourcedId longer than {MAX_SOURCED_ID_LEN} bytes"));
         }
-        if raw.chars().any(|c| c.is_control() || matches!(c, '/' | '?' | '#')) {
-            return Err("sourcedId must not contain control characters, '/', '?' or '#'".into());
+        if raw.trim() != raw {
+            return Err(format!("sourcedId '{raw}' must not start or end with whitespace"));
+        }
+        if raw == "." || raw == ".." {
+            return Err(format!("sourcedId must not be '{raw}' (a relative URL path segment)"));
+        }
+        if raw
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '/' | '\\' | '?' | '#'))
+        {
+            return Err("sourcedId must not contain control characters, '/', '\\', '?' or '#'".into());
         }
         Ok(Self(raw.to_owned()))
     }
@@ -56,6 +72,19 @@ impl<'de> Deserialize<'de> for SourcedId {
         let raw = String::deserialize(d)?;
         Self::parse(&raw).map_err(de::Error::custom)
     }
+}
+
+/// The key under which a unique field (a user's email) is compared, the one
+/// definition every path uses: the API's writes and the CSV import's checks,
+/// through the key column both stores write and index. Values that a person
+/// would read as the same address must collide, so the key is the value
+/// trimmed, in canonical caseless form (Unicode full case folding between
+/// canonical decompositions, so `ß` matches `ss` and `É` matches `e` + U+0301),
+/// recomposed (NFC) to keep it short. The stored value stays as sent.
+pub fn unique_key(raw: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let decomposed: String = raw.trim().nfd().collect();
+    caseless::default_case_fold_str(&decomposed).nfc().collect()
 }
 
 /// Record status. OneRoster 1.1's `inactive` is read as `tobedeleted`, as the
@@ -241,12 +270,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sourced_id_rejects_empty_slash_and_control() {
-        assert!(SourcedId::parse("").is_err());
-        assert!(SourcedId::parse("a/b").is_err());
-        assert!(SourcedId::parse("a\nb").is_err());
+    fn sourced_id_rejects_what_is_not_a_stable_path_segment() {
+        for bad in [
+            "", " ", "\t", "\u{3000}", " a", "a ", ".", "..", "a/b", "a\\b", "a?b", "a#b", "a\nb", "a\u{7f}b",
+        ] {
+            assert!(SourcedId::parse(bad).is_err(), "{bad:?} accepted");
+        }
         assert!(SourcedId::parse(&"x".repeat(257)).is_err());
-        assert_eq!(SourcedId::parse("usr-1").unwrap().as_str(), "usr-1");
+        for good in [
+            "usr-1",
+            "a b",
+            "...",
+            ".a",
+            "a..b",
+            "é@x.org",
+            "%2E%2E",
+            &"x".repeat(256),
+        ] {
+            assert_eq!(SourcedId::parse(good).unwrap().as_str(), good);
+        }
+    }
+
+    #[test]
+    fn unique_keys_fold_case_normalisation_and_padding() {
+        let same = [
+            ("élodie@x.org", "ÉLODIE@x.org"),
+            ("jos\u{e9}@x.org", "jose\u{301}@x.org"),
+            ("ann@x.org", " ann@x.org\t"),
+            ("STRAßE@x.org", "strasse@x.org"),
+            ("Ann@X.org", "ann@x.org"),
+        ];
+        for (a, b) in same {
+            assert_eq!(unique_key(a), unique_key(b), "{a:?} / {b:?}");
+        }
+        assert_ne!(unique_key("ann@x.org"), unique_key("anne@x.org"));
+        assert_eq!(unique_key("José@X.org"), "jos\u{e9}@x.org");
     }
 
     #[test]

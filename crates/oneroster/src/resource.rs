@@ -30,7 +30,8 @@ pub struct FieldDecl {
     pub many: bool,
     /// Kept in an index so equality and range filters stay fast at scale.
     pub indexed: bool,
-    /// Unique across the collection (case-insensitive), e.g. a user's email.
+    /// Unique across the collection, e.g. a user's email, compared on
+    /// [`unique_key`](crate::unique_key) (trimmed, Unicode-normalised, case-folded).
     pub unique: bool,
 }
 

@@ -3,9 +3,12 @@
 //!
 //! Writes always: take the client's object, set the server-owned fields
 //! (`sourcedId` from the path, `dateLastModified` from the clock, `status`
-//! defaulting to `active`), hash write-only secrets, then run the
-//! declaration's `normalize`, which validates and produces the stored form.
-//! Updates run that last step inside the store's write transaction.
+//! defaulting to `active`), run the declaration's `normalize`, which
+//! validates and produces the stored form, and only then hash write-only
+//! secrets: hashing is deliberately slow, so a body that will be refused
+//! must be refused before it costs a hash. Updates validate against the
+//! current record first, then hash, then stamp and validate again inside the
+//! store's write transaction (the record may have changed in between).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -65,7 +68,7 @@ impl Engine {
     /// POST: stores a new record; the server allocates a UUID when the
     /// client supplies no sourcedId.
     pub async fn create(&self, decl: &'static ResourceDecl, input: Value) -> Result<SourcedIdPair, ServiceError> {
-        let mut object = into_object(decl, input)?;
+        let object = into_object(decl, input)?;
         let supplied = match object.get("sourcedId") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(parse_id(s)?.to_string()),
@@ -76,8 +79,8 @@ impl Engine {
             }
         };
         let id = supplied.clone().unwrap_or_else(|| SourcedId::allocate().to_string());
-        hash_write_only(decl, &mut object).await?;
-        let doc = self.stamp(decl, object, &id)?;
+        let mut doc = self.stamp(decl, object, &id)?;
+        hash_write_only(decl, &mut doc).await?;
         self.store.insert(decl, doc).await?;
         Ok(SourcedIdPair {
             supplied,
@@ -90,7 +93,8 @@ impl Engine {
     pub async fn replace(&self, decl: &'static ResourceDecl, id: &str, input: Value) -> Result<Value, ServiceError> {
         let mut object = into_object(decl, input)?;
         check_body_id(&object, id)?;
-        hash_write_only(decl, &mut object).await?;
+        self.stamp(decl, object.clone(), id)?;
+        hash_object(decl, &mut object).await?;
         let (engine, id_owned) = (self.clone(), id.to_owned());
         let update = Box::new(move |current: Value| {
             for key in decl.write_only.iter().filter(|k| !k.contains('.')) {
@@ -113,22 +117,13 @@ impl Engine {
     pub async fn patch(&self, decl: &'static ResourceDecl, id: &str, input: Value) -> Result<Value, ServiceError> {
         let mut changes = into_object(decl, input)?;
         check_body_id(&changes, id)?;
-        hash_write_only(decl, &mut changes).await?;
+        let current = self.get(decl, id).await?;
+        self.stamp(decl, merge(current, changes.clone()), id)?;
+        hash_object(decl, &mut changes).await?;
         let (engine, id_owned) = (self.clone(), id.to_owned());
         let update = Box::new(move |current: Value| {
-            let mut merged = match current {
-                Value::Object(m) => m,
-                _ => Map::new(),
-            };
-            for (key, value) in changes {
-                if value.is_null() {
-                    merged.remove(&key);
-                } else {
-                    merged.insert(key, value);
-                }
-            }
             engine
-                .stamp(decl, merged, &id_owned)
+                .stamp(decl, merge(current, changes), &id_owned)
                 .map_err(|e| ModelError(e.to_string()))
         });
         self.store
@@ -213,6 +208,22 @@ impl Engine {
     }
 }
 
+/// `changes` over `current`, RFC 7396 at the top level: `null` removes.
+fn merge(current: Value, changes: Map<String, Value>) -> Map<String, Value> {
+    let mut merged = match current {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    for (key, value) in changes {
+        if value.is_null() {
+            merged.remove(&key);
+        } else {
+            merged.insert(key, value);
+        }
+    }
+    merged
+}
+
 fn not_found(decl: &ResourceDecl, id: &str) -> ServiceError {
     ServiceError::NotFound(format!("{} '{id}' not found", decl.singular))
 }
@@ -251,8 +262,7 @@ fn check_body_id(object: &Map<String, Value>, id: &str) -> Result<(), ServiceErr
 }
 
 /// Replaces every write-only value (passwords) with its argon2 hash.
-async fn hash_write_only(decl: &ResourceDecl, object: &mut Map<String, Value>) -> Result<(), ServiceError> {
-    let mut doc = Value::Object(std::mem::take(object));
+async fn hash_write_only(decl: &ResourceDecl, doc: &mut Value) -> Result<(), ServiceError> {
     for field in decl.write_only {
         let (parent, key) = field.rsplit_once('.').unwrap_or(("", field));
         let mut plain = Vec::new();
@@ -261,18 +271,25 @@ async fn hash_write_only(decl: &ResourceDecl, object: &mut Map<String, Value>) -
                 plain.push(s.clone());
             }
         };
-        visit(&mut doc, parent, &mut collect);
+        visit(doc, parent, &mut collect);
         let mut hashes = Vec::with_capacity(plain.len());
         for p in plain {
             hashes.push(secret::hash(p).await?);
         }
         let mut hashes = hashes.into_iter();
-        visit(&mut doc, parent, &mut |m: &mut Map<String, Value>| {
+        visit(doc, parent, &mut |m: &mut Map<String, Value>| {
             if let Some(Value::String(_)) = m.get(key) {
                 m.insert(key.to_owned(), Value::String(hashes.next().unwrap_or_default()));
             }
         });
     }
+    Ok(())
+}
+
+/// [`hash_write_only`] on a body kept as an object (for the update step).
+async fn hash_object(decl: &ResourceDecl, object: &mut Map<String, Value>) -> Result<(), ServiceError> {
+    let mut doc = Value::Object(std::mem::take(object));
+    hash_write_only(decl, &mut doc).await?;
     if let Value::Object(m) = doc {
         *object = m;
     }

@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use deadpool_postgres::{Object, Transaction};
-use oneroster::resource;
+use oneroster::{FieldDecl, ResourceDecl, resource};
 use rollcall_store::StoreError;
 use rollcall_store::schema::{self, SchemaDialect};
 use rollcall_store::sql::{column, quote};
@@ -71,11 +71,70 @@ pub async fn run(client: &mut Object) -> Result<(), StoreError> {
                     .map_err(backend)?;
             }
         }
+        for field in schema::unique_fields(decl) {
+            let name = schema::key_column(field).trim_matches('"').to_owned();
+            if !existing.contains(&name) {
+                add_keys(&tx, decl, field).await?;
+            }
+        }
         for statement in schema::create_indexes(&PgSchema, decl) {
             tx.batch_execute(&statement).await.map_err(backend)?;
         }
     }
     tx.commit().await.map_err(backend)
+}
+
+/// Gives a unique field its key column, filled from the field column:
+/// databases from before the key compared `lower()` of the value, which
+/// folds ASCII only, so they may hold values that are duplicates under the
+/// key. Then the unique index cannot be built: the start is refused, naming
+/// them (the transaction rolls the column back).
+async fn add_keys(tx: &Transaction<'_>, decl: &ResourceDecl, field: &FieldDecl) -> Result<(), StoreError> {
+    let table = quote(decl.collection);
+    let key = schema::key_column(field);
+    tx.batch_execute(&format!(
+        "ALTER TABLE {table} ADD COLUMN {}; DROP INDEX IF EXISTS {};",
+        schema::key_column_def(&PgSchema, field),
+        quote(&schema::legacy_unique_index_name(decl, field))
+    ))
+    .await
+    .map_err(backend)?;
+    let rows = tx
+        .query(
+            &format!(
+                "SELECT sourced_id, {} FROM {table} WHERE {0} IS NOT NULL",
+                column(field)
+            ),
+            &[],
+        )
+        .await
+        .map_err(backend)?;
+    let (ids, keys): (Vec<String>, Vec<String>) = rows
+        .iter()
+        .map(|r| (r.get::<_, String>(0), oneroster::unique_key(r.get::<_, &str>(1))))
+        .unzip();
+    tx.execute(
+        &format!(
+            "UPDATE {table} SET {key} = v.k FROM unnest($1::text[], $2::text[]) AS v(id, k) \
+             WHERE {table}.sourced_id = v.id"
+        ),
+        &[&ids, &keys],
+    )
+    .await
+    .map_err(backend)?;
+    let aggregate = "string_agg(sourced_id, ', ' ORDER BY sourced_id)";
+    let duplicates: Vec<(String, String)> = tx
+        .query(&schema::duplicate_keys(decl, field, aggregate), &[])
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    if duplicates.is_empty() {
+        Ok(())
+    } else {
+        Err(schema::duplicates_error(decl, field, &duplicates))
+    }
 }
 
 async fn columns(tx: &Transaction<'_>, table: &str) -> Result<HashSet<String>, StoreError> {

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
-use oneroster::ResourceDecl;
 use oneroster::query::ListQuery;
+use oneroster::{FieldDecl, ResourceDecl};
 use rollcall_store::sql::{self, SqlValue, quote};
 use rollcall_store::{Page, ResourceStore, StoreError, Update, Write, Writes, parse_record, schema, terms};
 use serde_json::Value;
@@ -36,6 +36,25 @@ impl ResourceStore for PgStore {
             .map_err(backend)?;
         let rows = client.query(&stmt, &[&ids]).await.map_err(backend)?;
         rows.iter().map(|r| r.try_get(0).map_err(backend)).collect()
+    }
+
+    async fn unique_holders(
+        &self,
+        decl: &'static ResourceDecl,
+        field: &'static FieldDecl,
+        keys: Vec<String>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let client = self.conn().await?;
+        let key = schema::key_column(field);
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {key}, sourced_id FROM {} WHERE {key} = ANY($1)",
+                quote(decl.collection)
+            ))
+            .await
+            .map_err(backend)?;
+        let rows = client.query(&stmt, &[&keys]).await.map_err(backend)?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     async fn list(&self, decl: &'static ResourceDecl, query: &ListQuery) -> Result<Page, StoreError> {
@@ -115,16 +134,23 @@ impl ResourceStore for PgStore {
         );
         let current = load(&tx, &select, id).await?.ok_or(StoreError::NotFound)?;
         let next = change(current)?;
+        let unique: Vec<_> = schema::unique_fields(decl).collect();
+        let key_sets: String = unique
+            .iter()
+            .zip(3..)
+            .map(|(f, n)| format!(", {} = ${n}", schema::key_column(f)))
+            .collect();
         let stmt = tx
             .prepare_cached(&format!(
-                "UPDATE {} SET doc = $2 WHERE sourced_id = $1",
+                "UPDATE {} SET doc = $2{key_sets} WHERE sourced_id = $1",
                 quote(decl.collection)
             ))
             .await
             .map_err(backend)?;
-        tx.execute(&stmt, &[&id, &next])
-            .await
-            .map_err(|e| conflict(decl, id, e))?;
+        let keys: Vec<Option<String>> = unique.iter().map(|f| schema::key_value(&next, f)).collect();
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &next];
+        params.extend(keys.iter().map(|k| k as &(dyn ToSql + Sync)));
+        tx.execute(&stmt, &params).await.map_err(|e| conflict(decl, id, e))?;
         write_terms(&tx, decl, id, &next).await?;
         tx.commit().await.map_err(backend)?;
         Ok(next)
@@ -136,15 +162,24 @@ impl ResourceStore for PgStore {
 /// PostgreSQL.
 async fn insert_docs(tx: &impl GenericClient, decl: &ResourceDecl, docs: Vec<Value>) -> Result<(), StoreError> {
     let ids = docs.iter().map(sourced_id).collect::<Result<Vec<_>, _>>()?;
+    let unique: Vec<_> = schema::unique_fields(decl).collect();
+    let key_columns: String = unique.iter().map(|f| format!(", {}", schema::key_column(f))).collect();
+    let key_arrays: String = (3..unique.len() + 3).map(|n| format!(", ${n}::text[]")).collect();
     let insert = tx
         .prepare_cached(&format!(
-            "INSERT INTO {} (sourced_id, doc) SELECT * FROM unnest($1::text[], $2::jsonb[])",
+            "INSERT INTO {} (sourced_id, doc{key_columns}) SELECT * FROM unnest($1::text[], $2::jsonb[]{key_arrays})",
             quote(decl.collection)
         ))
         .await
         .map_err(backend)?;
+    let keys: Vec<Vec<Option<String>>> = unique
+        .iter()
+        .map(|f| docs.iter().map(|d| schema::key_value(d, f)).collect())
+        .collect();
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&ids, &docs];
+    params.extend(keys.iter().map(|k| k as &(dyn ToSql + Sync)));
     let one_id = if ids.len() == 1 { ids[0].as_str() } else { "" };
-    tx.execute(&insert, &[&ids, &docs])
+    tx.execute(&insert, &params)
         .await
         .map_err(|e| conflict(decl, one_id, e))?;
     let (mut t_ids, mut t_fields, mut t_values) = (Vec::new(), Vec::new(), Vec::new());

@@ -456,3 +456,59 @@ async fn indexed_filters_and_sorts_use_indexes() {
         );
     }
 }
+
+/// Databases from before the email key (a unique index on `lower(f_email)`,
+/// which folds ASCII only) get the key column filled on start; one already
+/// holding two emails equal under the key is refused, naming them, and
+/// starts once they differ.
+#[tokio::test]
+async fn a_database_from_before_the_email_key_is_filled_or_its_duplicates_named() {
+    let Some(db) = TestDb::create().await else { return };
+    let store = db.open().await;
+    store
+        .insert(&USERS, user("u1", "STRAßE@x.org", "student"))
+        .await
+        .unwrap();
+    store
+        .insert(&USERS, user("u2", "other@x.org", "student"))
+        .await
+        .unwrap();
+    drop(store);
+    let sql = db.sql().await;
+    sql.batch_execute(
+        "ALTER TABLE users DROP COLUMN k_email;
+         UPDATE users SET doc = jsonb_set(doc, '{email}', '\"strasse@x.org\"') WHERE sourced_id = 'u2';
+         CREATE UNIQUE INDEX users__uniq__f_email ON users (lower(f_email));",
+    )
+    .await
+    .unwrap();
+    let message = match rollcall_store_postgres::open(&db.url, 2).await {
+        Ok(_) => panic!("a database with duplicate keys opened"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        message.contains("'strasse@x.org': u1, u2") && message.contains("email must be unique"),
+        "{message}"
+    );
+    sql.batch_execute("UPDATE users SET doc = jsonb_set(doc, '{email}', '\"Other@x.org\"') WHERE sourced_id = 'u2'")
+        .await
+        .unwrap();
+    let store = db.open().await;
+    let row = sql
+        .query_one("SELECT k_email FROM users WHERE sourced_id = 'u2'", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "other@x.org");
+    let legacy = sql
+        .query_one("SELECT to_regclass('users__uniq__f_email') IS NULL", &[])
+        .await
+        .unwrap();
+    assert!(legacy.get::<_, bool>(0), "the lower() index is dropped");
+    for email in ["strasse@X.org", " OTHER@x.org"] {
+        let e = store.insert(&USERS, user("u3", email, "student")).await.unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Conflict(m) if m.contains("email")),
+            "{email}: {e:?}"
+        );
+    }
+}

@@ -48,7 +48,8 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
         tx.execute_batch(statement).map_err(backend)?;
     }
     for decl in resource::all() {
-        if has_generated_columns(&tx, decl.collection)? {
+        let rebuilt = has_generated_columns(&tx, decl.collection)?;
+        if rebuilt {
             rebuild(&tx, decl)?;
         }
         let old_terms = heap_terms(&tx, decl)?;
@@ -63,6 +64,12 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
             let name = column(field).trim_matches('"').to_owned();
             if !existing.contains(&name) {
                 add_column(&tx, decl, field)?;
+            }
+        }
+        for field in schema::unique_fields(decl) {
+            let name = schema::key_column(field).trim_matches('"').to_owned();
+            if rebuilt || !existing.contains(&name) {
+                add_keys(&tx, decl, field, !existing.contains(&name))?;
             }
         }
         for statement in index_statements(decl) {
@@ -82,6 +89,56 @@ fn add_column(conn: &Connection, decl: &ResourceDecl, field: &FieldDecl) -> Resu
         extract(field)
     ))
     .map_err(backend)
+}
+
+/// Gives a unique field its key column (when `add`) and fills it from the
+/// field column: files from before the key compared `lower()` of the
+/// value, which folds ASCII only, so they may hold values that are
+/// duplicates under the key. Then the unique index cannot be built: the
+/// start is refused, naming them (the transaction rolls the column back).
+fn add_keys(conn: &Connection, decl: &ResourceDecl, field: &FieldDecl, add: bool) -> Result<(), StoreError> {
+    let table = quote(decl.collection);
+    let key = schema::key_column(field);
+    if add {
+        conn.execute_batch(&format!(
+            "ALTER TABLE {table} ADD COLUMN {}",
+            schema::key_column_def(&SqliteSchema, field)
+        ))
+        .map_err(backend)?;
+    }
+    conn.execute_batch(&format!(
+        "DROP INDEX IF EXISTS {}",
+        quote(&schema::legacy_unique_index_name(decl, field))
+    ))
+    .map_err(backend)?;
+    let values: Vec<(String, String)> = conn
+        .prepare(&format!(
+            "SELECT sourced_id, {} FROM {table} WHERE typeof({0}) = 'text'",
+            column(field)
+        ))
+        .map_err(backend)?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(backend)?
+        .collect::<Result<_, _>>()
+        .map_err(backend)?;
+    let mut update = conn
+        .prepare(&format!("UPDATE {table} SET {key} = ?2 WHERE sourced_id = ?1"))
+        .map_err(backend)?;
+    for (id, value) in values {
+        update.execute((id, oneroster::unique_key(&value))).map_err(backend)?;
+    }
+    let duplicates: Vec<(String, String)> = conn
+        .prepare(&schema::duplicate_keys(decl, field, "group_concat(sourced_id, ', ')"))
+        .map_err(backend)?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(backend)?
+        .collect::<Result<_, _>>()
+        .map_err(backend)?;
+    if duplicates.is_empty() {
+        Ok(())
+    } else {
+        Err(schema::duplicates_error(decl, field, &duplicates))
+    }
 }
 
 /// Files created before field columns were plain held them as generated

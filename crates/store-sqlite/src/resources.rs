@@ -3,10 +3,10 @@
 use std::sync::mpsc::channel;
 
 use async_trait::async_trait;
-use oneroster::ResourceDecl;
 use oneroster::query::ListQuery;
+use oneroster::{FieldDecl, ResourceDecl};
 use rollcall_store::sql::quote;
-use rollcall_store::{Page, RawPage, ResourceStore, StoreError, Update, Writes, terms};
+use rollcall_store::{Page, RawPage, ResourceStore, StoreError, Update, Writes, schema, terms};
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde_json::Value;
 
@@ -37,6 +37,35 @@ impl ResourceStore for SqliteStore {
                 .query_map(params_from_iter(ids.iter()), |r| r.get::<_, String>(0))
                 .map_err(backend)?;
             rows.map(|r| parse_doc(&r.map_err(backend)?)).collect()
+        })
+        .await
+    }
+
+    async fn unique_holders(
+        &self,
+        decl: &'static ResourceDecl,
+        field: &'static FieldDecl,
+        keys: Vec<String>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        self.read(move |c| {
+            let mut out = Vec::new();
+            for chunk in keys.chunks(500) {
+                let marks: Vec<String> = (1..=chunk.len()).map(|n| format!("?{n}")).collect();
+                let key = schema::key_column(field);
+                let q = format!(
+                    "SELECT {key}, sourced_id FROM {} WHERE {key} IN ({})",
+                    quote(decl.collection),
+                    marks.join(",")
+                );
+                let mut stmt = c.prepare(&q).map_err(backend)?;
+                let rows = stmt
+                    .query_map(params_from_iter(chunk.iter()), |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(backend)?;
+                for row in rows {
+                    out.push(row.map_err(backend)?);
+                }
+            }
+            Ok(out)
         })
         .await
     }

@@ -1,7 +1,7 @@
 //! Writing one record: its JSON document, the field columns the store fills
 //! from it (see `migrate`), and its rows in the terms table.
 
-use oneroster::ResourceDecl;
+use oneroster::{FieldDecl, ResourceDecl};
 use rollcall_store::sql::{column, quote};
 use rollcall_store::{StoreError, parse_record, schema, terms};
 use std::collections::HashMap;
@@ -16,7 +16,7 @@ use crate::{backend, migrate};
 
 /// The statements that write one resource, built once per resource.
 struct Statements {
-    /// `(sourced_id, doc, field columns…)`.
+    /// `(sourced_id, doc, field columns…, key columns…)`.
     insert: String,
     /// The same binding, by `sourced_id`.
     replace: String,
@@ -28,7 +28,10 @@ impl Statements {
     fn new(decl: &ResourceDecl) -> Self {
         let table = quote(decl.collection);
         let terms = quote(&terms::table(decl));
-        let fields: Vec<String> = schema::scalar_fields(decl).map(column).collect();
+        let fields: Vec<String> = schema::scalar_fields(decl)
+            .map(column)
+            .chain(schema::unique_fields(decl).map(schema::key_column))
+            .collect();
         let marks = (3..fields.len() + 3).map(|n| format!(", ?{n}")).collect::<String>();
         let sets = fields
             .iter()
@@ -76,7 +79,10 @@ impl Row {
         Ok(Self {
             id: sourced_id(doc)?.to_owned(),
             json,
-            fields: schema::scalar_fields(decl).map(|f| field_value(doc, f.name)).collect(),
+            fields: schema::scalar_fields(decl)
+                .map(|f| field_value(doc, f.name))
+                .chain(schema::unique_fields(decl).map(|f| key_value(doc, f)))
+                .collect(),
             terms: terms::rows(decl, doc),
         })
     }
@@ -157,6 +163,11 @@ fn field_value(doc: &Value, path: &str) -> SqlValue {
             .map_or_else(|| SqlValue::Real(n.as_f64().unwrap_or_default()), SqlValue::Integer),
         Some(other) => SqlValue::Text(other.to_string()),
     }
+}
+
+/// A unique field's key column value (NULL when the field is absent).
+pub fn key_value(doc: &Value, field: &FieldDecl) -> SqlValue {
+    schema::key_value(doc, field).map_or(SqlValue::Null, SqlValue::Text)
 }
 
 /// Drops a resource's secondary indexes when it holds no record yet, and

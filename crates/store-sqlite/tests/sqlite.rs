@@ -172,3 +172,64 @@ async fn a_write_while_another_process_holds_the_database_is_busy_not_a_failure(
     other.execute_batch("COMMIT").unwrap();
     store.insert(&USERS, user("u1", "a@x.org", "student")).await.unwrap();
 }
+
+/// Files from before the email key (a unique index on `lower(f_email)`,
+/// which folds ASCII only) get the key column filled on open; one already
+/// holding two emails equal under the key is refused, naming them, and
+/// opens once they differ.
+#[tokio::test]
+async fn opening_a_file_from_before_the_email_key_fills_it_or_names_duplicates() {
+    let db = TempDb::new();
+    {
+        let store = rollcall_store_sqlite::open(&db.path()).unwrap();
+        store
+            .insert(&USERS, user("u1", "élodie@x.org", "student"))
+            .await
+            .unwrap();
+        store
+            .insert(&USERS, user("u2", "other@x.org", "student"))
+            .await
+            .unwrap();
+    }
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    conn.execute_batch(
+        "DROP INDEX users__unique__f_email; ALTER TABLE users DROP COLUMN k_email;
+         UPDATE users SET doc = json_set(doc, '$.email', 'ÉLODIE@x.org'), f_email = 'ÉLODIE@x.org'
+           WHERE sourced_id = 'u2';
+         CREATE UNIQUE INDEX users__uniq__f_email ON users (lower(f_email));",
+    )
+    .unwrap();
+    let message = match rollcall_store_sqlite::open(&db.path()) {
+        Ok(_) => panic!("a file with duplicate keys opened"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        message.contains("'élodie@x.org': u1, u2") && message.contains("email must be unique"),
+        "{message}"
+    );
+    conn.execute_batch(
+        "UPDATE users SET doc = json_set(doc, '$.email', 'ELODIE2@x.org'), f_email = 'ELODIE2@x.org'
+           WHERE sourced_id = 'u2';",
+    )
+    .unwrap();
+    let store = rollcall_store_sqlite::open(&db.path()).unwrap();
+    let key: String = conn
+        .query_row("SELECT k_email FROM users WHERE sourced_id = 'u2'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(key, "elodie2@x.org");
+    let legacy: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'users__uniq__f_email')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!legacy, "the lower() index is dropped");
+    for email in ["Élodie@X.org", "elodie2@x.org "] {
+        let e = store.insert(&USERS, user("u3", email, "student")).await.unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Conflict(m) if m.contains("email")),
+            "{email}: {e:?}"
+        );
+    }
+}

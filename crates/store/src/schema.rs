@@ -47,6 +47,7 @@ pub fn create_tables(d: &dyn SchemaDialect, decl: &ResourceDecl) -> Vec<String> 
         format!("doc {} NOT NULL", d.doc_type()),
     ];
     cols.extend(scalar_fields(decl).map(|f| column_def(d, f)));
+    cols.extend(unique_fields(decl).map(|f| key_column_def(d, f)));
     let terms_cols = format!("sourced_id {key} NOT NULL, field {key} NOT NULL, value {key} NOT NULL");
     let terms_cols = if d.clustered_terms() {
         format!("{terms_cols}, PRIMARY KEY (field, value, sourced_id)) WITHOUT ROWID")
@@ -96,8 +97,9 @@ pub fn create_indexes(d: &dyn SchemaDialect, decl: &ResourceDecl) -> Vec<String>
         ));
         if field.unique {
             out.push(format!(
-                "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {table} (lower({col}))",
-                quote(&unique_index_name(decl, field))
+                "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {table} ({})",
+                quote(&unique_index_name(decl, field)),
+                key_column(field)
             ));
         }
     }
@@ -121,14 +123,71 @@ pub fn index_name(decl: &ResourceDecl, field: &FieldDecl) -> String {
 
 /// Named so a violation can be traced back to the field (see [`conflict_field`]).
 pub fn unique_index_name(decl: &ResourceDecl, field: &FieldDecl) -> String {
+    format!("{}__unique__{}", decl.collection, field.column())
+}
+
+/// The unique index of databases from before the key column: on
+/// `lower(column)`, which folds ASCII only. Migrations drop it.
+pub fn legacy_unique_index_name(decl: &ResourceDecl, field: &FieldDecl) -> String {
     format!("{}__uniq__{}", decl.collection, field.column())
 }
 
-/// Which unique field a backend's constraint-violation message is about.
+/// Scalar fields unique across the collection: each has a key column.
+pub fn unique_fields(decl: &ResourceDecl) -> impl Iterator<Item = &'static FieldDecl> + '_ {
+    scalar_fields(decl).filter(|f| f.unique)
+}
+
+/// The column holding a unique field's comparison key,
+/// [`oneroster::unique_key`] of its value, which the unique index covers.
+/// Both backends write it from the document (neither database's SQL can
+/// fold case as Unicode does), so the API, the CSV import and both stores
+/// compare on the one Rust definition.
+pub fn key_column(field: &FieldDecl) -> String {
+    quote(&format!("k_{}", field.name.replace('.', "_")))
+}
+
+/// The definition of a unique field's key column.
+pub fn key_column_def(d: &dyn SchemaDialect, field: &FieldDecl) -> String {
+    format!("{} {}", key_column(field), d.key_type())
+}
+
+/// A unique field's key in `doc`, as its key column holds it.
+pub fn key_value(doc: &serde_json::Value, field: &FieldDecl) -> Option<String> {
+    let value = field.name.split('.').try_fold(doc, |node, key| node.get(key))?;
+    value.as_str().map(oneroster::unique_key)
+}
+
+/// Up to ten keys that more than one record holds, with the sourcedIds
+/// holding each (comma-separated), as (key, ids): a migration must not
+/// build the unique index over them.
+pub fn duplicate_keys(decl: &ResourceDecl, field: &FieldDecl, aggregate: &str) -> String {
+    let key = key_column(field);
+    format!(
+        "SELECT {key}, {aggregate} FROM {} WHERE {key} IS NOT NULL GROUP BY {key} HAVING count(*) > 1 ORDER BY {key} LIMIT 10",
+        quote(decl.collection)
+    )
+}
+
+/// The refusal to start over [`duplicate_keys`]' rows.
+pub fn duplicates_error(decl: &ResourceDecl, field: &FieldDecl, rows: &[(String, String)]) -> crate::StoreError {
+    let list: Vec<String> = rows.iter().map(|(key, ids)| format!("'{key}': {ids}")).collect();
+    crate::StoreError::Backend(format!(
+        "{}s share a {} once compared trimmed, Unicode-normalised and case-folded ({}); \
+         {} must be unique: change all but one of each (e.g. with the previous release) and start again",
+        decl.singular,
+        field.name,
+        list.join("; "),
+        field.name
+    ))
+}
+
+/// Which unique field a backend's constraint-violation message is about:
+/// it names the index (PostgreSQL) or the key column (SQLite).
 pub fn conflict_field(decl: &ResourceDecl, message: &str) -> Option<&'static FieldDecl> {
-    decl.fields
-        .iter()
-        .find(|f| f.unique && message.contains(&unique_index_name(decl, f)))
+    unique_fields(decl).find(|f| {
+        let column = format!("{}.{}", decl.collection, key_column(f).trim_matches('"'));
+        message.contains(&unique_index_name(decl, f)) || message.contains(&column)
+    })
 }
 
 /// Tables that are not resources: settings and OAuth clients.

@@ -1,9 +1,9 @@
 //! The storage traits, split by capability.
 
 use async_trait::async_trait;
-use oneroster::ResourceDecl;
 use oneroster::query::ListQuery;
 use oneroster::resource::ModelError;
+use oneroster::{FieldDecl, ResourceDecl};
 use serde_json::Value;
 
 use crate::StoreError;
@@ -93,6 +93,16 @@ pub trait ResourceStore: Send + Sync {
     async fn list_raw(&self, decl: &'static ResourceDecl, query: &ListQuery) -> Result<RawPage, StoreError> {
         RawPage::from_parsed(self.list(decl, query).await?)
     }
+
+    /// The records whose unique `field` has one of `keys` (compared on its
+    /// key, [`oneroster::unique_key`]), as (key, sourcedId): what an import
+    /// checks its new values against before writing.
+    async fn unique_holders(
+        &self,
+        decl: &'static ResourceDecl,
+        field: &'static FieldDecl,
+        keys: Vec<String>,
+    ) -> Result<Vec<(String, String)>, StoreError>;
 
     /// Stores a new record; `Conflict` if its sourcedId or a unique field is taken.
     async fn insert(&self, decl: &'static ResourceDecl, doc: Value) -> Result<(), StoreError>;

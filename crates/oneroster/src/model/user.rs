@@ -126,9 +126,25 @@ pub struct User {
     pub resources: Vec<GuidRef>,
 }
 
+/// The most credentials one user may hold across its `userProfiles`. Every
+/// credential password costs an argon2 hash on each write that sends it, so
+/// an unbounded list would let one request hold a core for as long as it
+/// likes; real users hold a handful.
+pub const MAX_CREDENTIALS: usize = 16;
+
 fn normalize(input: Value) -> Result<Value, ModelError> {
-    let user: User = parse_as(input)?;
+    let mut user: User = parse_as(input)?;
+    // Trimmed: padding is invisible to a reader, and the uniqueness key ignores it.
+    if let Some(email) = &mut user.email {
+        *email = email.trim().to_owned();
+    }
     require_non_empty(&user.roles, "roles")?;
+    let credentials: usize = user.user_profiles.iter().map(|p| p.credentials.len()).sum();
+    if credentials > MAX_CREDENTIALS {
+        return Err(ModelError(format!(
+            "userProfiles: {credentials} credentials, at most {MAX_CREDENTIALS} are allowed per user"
+        )));
+    }
     if user.given_name.trim().is_empty() || user.family_name.trim().is_empty() {
         return Err(ModelError("givenName and familyName must not be blank".into()));
     }

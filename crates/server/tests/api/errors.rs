@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{API, Reply, TestApp, user};
+use crate::helpers::{API, Reply, TestApp, org, user};
 
 /// The imsx failure envelope, whatever the code minor.
 #[track_caller]
@@ -277,4 +277,30 @@ async fn the_docs_page_is_html() {
     let content_type = r.headers()["content-type"].to_str().unwrap().to_owned();
     assert!(content_type.starts_with("text/html"), "{content_type}");
     assert!(r.text().await.unwrap().contains("getAllUsers"));
+}
+
+/// Ids that do not survive as a URL path segment (`…/orgs/..` is another
+/// URL) or a trimmed CSV cell are refused, in a record and in a reference.
+#[tokio::test]
+async fn sourced_ids_that_are_not_stable_path_segments_are_422() {
+    let app = TestApp::spawn().await;
+    for id in [" ", ".", "..", "a\\b", " a", "a ", "\t"] {
+        let r = app.post("orgs", json!({"org": org(id, "North High")})).await;
+        r.assert_imsx(422, "invaliddata");
+        let description = r.body["imsx_description"].as_str().unwrap();
+        assert!(description.contains("sourcedId"), "{id:?}: {description}");
+    }
+    assert_eq!(app.get("orgs").await.body["totalCount"], 0);
+    app.create("orgs", "org", org("school-1", "North High")).await;
+    let mut child = org("o2", "Annex");
+    child["parent"] = json!({"sourcedId": ".."});
+    app.post("orgs", json!({ "org": child }))
+        .await
+        .assert_imsx(422, "invaliddata");
+    let r = app
+        .patch("orgs/school-1", json!({"org": {"parent": {"sourcedId": "."}}}))
+        .await;
+    r.assert_imsx(422, "invaliddata");
+    assert_eq!(app.get("orgs").await.body["totalCount"], 1);
+    app.create("orgs", "org", org("...", "Dots are fine")).await;
 }

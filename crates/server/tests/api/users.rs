@@ -358,3 +358,118 @@ async fn fields_selects_only_the_named_keys() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body, json!({"user": {"sourcedId": "u1", "givenName": "Ann"}}));
 }
+
+/// One profile holding `n` credentials, each with a password.
+fn profiles_with_credentials(n: usize) -> Value {
+    let credentials: Vec<Value> = (0..n)
+        .map(|i| json!({"type": "pw", "username": format!("u{i}"), "password": format!("hunter{i}")}))
+        .collect();
+    json!([{"profileId": "p1", "profileType": "app", "vendorId": "v", "credentials": credentials}])
+}
+
+/// Hashing is slow on purpose (argon2, tens of milliseconds per password):
+/// a body that will be refused must be refused before it is hashed, or a
+/// few kilobytes of passwords hold a core for seconds before the 422.
+#[tokio::test]
+async fn an_invalid_body_is_refused_before_its_passwords_are_hashed() {
+    let app = TestApp::spawn().await;
+    app.create("users", "user", user("u1", "Ann", "Lee")).await;
+    let before = stored(&app, "u1").await;
+    let mut body = user("u2", "Bob", "Ray");
+    body["roles"] = json!([]);
+    body["password"] = json!("hunter2");
+    body["userProfiles"] = profiles_with_credentials(200);
+    let mut replacement = body.clone();
+    replacement["sourcedId"] = json!("u1");
+    let patch = json!({"roles": [], "userProfiles": profiles_with_credentials(200)});
+    for (method, path, body) in [
+        ("POST", "users", body),
+        ("PUT", "users/u1", replacement),
+        ("PATCH", "users/u1", patch),
+    ] {
+        let started = std::time::Instant::now();
+        let r = match method {
+            "POST" => app.post(path, json!({ "user": body })).await,
+            "PUT" => app.put(path, json!({ "user": body })).await,
+            _ => app.patch(path, json!({ "user": body })).await,
+        };
+        r.assert_imsx(422, "invaliddata");
+        let elapsed = started.elapsed();
+        assert!(
+            elapsed < Duration::from_secs(3),
+            "{method} took {elapsed:?}: hashed before validating?"
+        );
+    }
+    assert_eq!(stored(&app, "u1").await, before);
+    assert_eq!(user_count(&app).await, 1);
+}
+
+#[tokio::test]
+async fn credentials_per_user_are_capped() {
+    let app = TestApp::spawn().await;
+    let cap = oneroster::model::user::MAX_CREDENTIALS;
+    let mut body = user("u1", "Ann", "Lee");
+    body["userProfiles"] = profiles_with_credentials(cap + 1);
+    let r = app.post("users", json!({ "user": body.clone() })).await;
+    r.assert_imsx(422, "invaliddata");
+    let description = r.body["imsx_description"].as_str().unwrap();
+    assert!(description.contains(&format!("at most {cap}")), "{description}");
+    assert_eq!(user_count(&app).await, 0);
+
+    body["userProfiles"] = profiles_with_credentials(cap);
+    app.create("users", "user", body).await;
+    let profiles = &stored(&app, "u1").await["userProfiles"];
+    assert_eq!(profiles[0]["credentials"].as_array().unwrap().len(), cap);
+    assert!(
+        profiles[0]["credentials"][0]["password"]
+            .as_str()
+            .unwrap()
+            .starts_with("$argon2")
+    );
+    let r = app
+        .patch(
+            "users/u1",
+            json!({"user": {"userProfiles": profiles_with_credentials(cap + 1)}}),
+        )
+        .await;
+    r.assert_imsx(422, "invaliddata");
+}
+
+/// Emails that read as the same address collide: non-ASCII case, NFC and
+/// NFD spellings, padding, and full case folding (`ß` is `ss`), whether the
+/// second user is created or an existing one is changed to it.
+#[tokio::test]
+async fn emails_are_unique_once_trimmed_normalised_and_case_folded() {
+    let app = TestApp::spawn().await;
+    let pairs = [
+        ("élodie@x.org", "ÉLODIE@x.org"),
+        ("jos\u{e9}@x.org", "jose\u{301}@x.org"),
+        ("ann@x.org", "ann@x.org "),
+        ("STRAßE@x.org", "strasse@x.org"),
+    ];
+    for (n, (first, second)) in pairs.iter().enumerate() {
+        let mut body = user(&format!("a{n}"), "Ann", "Lee");
+        body["email"] = json!(first);
+        app.create("users", "user", body).await;
+        let mut dup = user(&format!("b{n}"), "Bob", "Ray");
+        dup["email"] = json!(second);
+        let r = app.post("users", json!({ "user": dup })).await;
+        r.assert_imsx(409, "invaliddata");
+        assert!(
+            r.body["imsx_description"].as_str().unwrap().contains("email"),
+            "{}",
+            r.body
+        );
+    }
+    app.create("users", "user", user("c", "Cy", "Day")).await;
+    for (_, second) in pairs {
+        let r = app.patch("users/c", json!({"user": {"email": second}})).await;
+        r.assert_imsx(409, "invaliddata");
+    }
+    assert_eq!(user_count(&app).await, 5);
+    let stored_email = get_user(&app, "a1").await["email"].clone();
+    assert_eq!(stored_email, "jos\u{e9}@x.org", "the email is stored as sent");
+    let r = app.patch("users/c", json!({"user": {"email": "  cy@x.org "}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(get_user(&app, "c").await["email"], "cy@x.org", "padding is trimmed");
+}
