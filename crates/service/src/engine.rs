@@ -20,11 +20,11 @@ use oneroster::model::user::USERS;
 use oneroster::path;
 use oneroster::query::{ListQuery, Scope};
 use oneroster::resource::ModelError;
-use oneroster::{Clock, ResourceDecl, SourcedId, Status, Timestamp};
+use oneroster::{Clock, ResourceDecl, SourcedId, Timestamp};
 use rollcall_store::{Page, RawPage, Store, StoreError};
 use serde_json::{Map, Value};
 
-use crate::{ServiceError, secret};
+use crate::{ServiceError, rules, secret};
 
 /// What `create` reports: the id the client supplied (if any) and the one stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,10 +137,7 @@ impl Engine {
     pub async fn delete(&self, decl: &'static ResourceDecl, id: &str) -> Result<(), ServiceError> {
         let now = Timestamp::new(self.clock.now()).to_wire();
         let update = Box::new(move |mut current: Value| {
-            if let Value::Object(m) = &mut current {
-                m.insert("status".into(), Value::String(Status::Tobedeleted.as_str().into()));
-                m.insert("dateLastModified".into(), Value::String(now));
-            }
+            rules::soft_delete(&mut current, &now);
             Ok(current)
         });
         self.store
@@ -195,16 +192,9 @@ impl Engine {
     }
 
     /// Sets the server-owned fields and validates into the stored form.
-    fn stamp(&self, decl: &ResourceDecl, mut object: Map<String, Value>, id: &str) -> Result<Value, ServiceError> {
-        object.insert("sourcedId".into(), Value::String(id.to_owned()));
-        object.insert(
-            "dateLastModified".into(),
-            Value::String(Timestamp::new(self.clock.now()).to_wire()),
-        );
-        if object.get("status").is_none_or(Value::is_null) {
-            object.insert("status".into(), Value::String(Status::Active.as_str().into()));
-        }
-        (decl.normalize)(Value::Object(object)).map_err(|e| ServiceError::Invalid(e.0))
+    fn stamp(&self, decl: &ResourceDecl, object: Map<String, Value>, id: &str) -> Result<Value, ServiceError> {
+        let now = Timestamp::new(self.clock.now()).to_wire();
+        rules::stamp(decl, object, id, &now).map_err(|e| ServiceError::Invalid(e.0))
     }
 }
 
