@@ -49,7 +49,7 @@ pub struct ServeArgs {
     #[arg(long, env = "ROLLCALL_PROFILE", default_value = "timeback")]
     profile: Profile,
     /// Public base URL used in hrefs and Link headers (default: from the Host header).
-    #[arg(long, env = "ROLLCALL_PUBLIC_URL")]
+    #[arg(long, env = "ROLLCALL_PUBLIC_URL", value_parser = rollcall_server::routes::parse_public_url)]
     public_url: Option<String>,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "ROLLCALL_BODY_LIMIT", default_value_t = 1024 * 1024)]
@@ -69,6 +69,12 @@ pub struct ServeArgs {
     /// Token requests per minute per client id; 0 = unlimited.
     #[arg(long, env = "ROLLCALL_TOKEN_RATE_LIMIT", default_value_t = 30)]
     token_rate_limit: u32,
+    /// Most bytes a package sent to POST /admin/import may unpack to.
+    #[arg(long, env = "ROLLCALL_IMPORT_MAX_UNPACKED_BYTES", default_value_t = 2 << 30)]
+    import_max_unpacked_bytes: u64,
+    /// Most bytes a package's entry may unpack to per compressed byte.
+    #[arg(long, env = "ROLLCALL_IMPORT_MAX_RATIO", default_value_t = 200)]
+    import_max_ratio: u64,
 }
 
 /// Opens the store named by the database URL: the backend is chosen by
@@ -146,6 +152,10 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         rate_limits: RateLimits {
             api_per_second: args.rate_limit,
             token_per_minute: args.token_rate_limit,
+        },
+        import_limits: rollcall_csv::ZipLimits {
+            max_unpacked_bytes: args.import_max_unpacked_bytes,
+            max_ratio: args.import_max_ratio,
         },
     };
     let app = rollcall_server::app(AppState::new(rollcall, config));

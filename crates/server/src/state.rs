@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use rollcall_csv::ZipLimits;
 use rollcall_service::Rollcall;
 
 use crate::limits::{Limiters, RateLimits};
@@ -17,6 +18,8 @@ pub struct ServerConfig {
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
     pub rate_limits: RateLimits,
+    /// What a package sent to `POST /admin/import` may unpack to.
+    pub import_limits: ZipLimits,
 }
 
 impl Default for ServerConfig {
@@ -26,6 +29,10 @@ impl Default for ServerConfig {
             profile: Profile::Timeback,
             body_limit: 1024 * 1024,
             rate_limits: RateLimits::default(),
+            import_limits: ZipLimits {
+                max_unpacked_bytes: 2 << 30,
+                ..ZipLimits::default()
+            },
         }
     }
 }
