@@ -79,10 +79,13 @@ async fn connections_past_the_cap_wait_for_a_free_slot() {
 async fn shutdown_lets_in_flight_requests_finish_and_handlers_see_the_peer() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let started = std::sync::Arc::new(tokio::sync::Notify::new());
+    let handler_started = started.clone();
     let router = Router::new()
         .route(
             "/slow",
-            get(|| async {
+            get(|| async move {
+                handler_started.notify_one();
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 "done"
             }),
@@ -105,7 +108,7 @@ async fn shutdown_lets_in_flight_requests_finish_and_handlers_see_the_peer() {
     assert_eq!(peer.status(), 200);
     assert_eq!(peer.text().await.unwrap(), "127.0.0.1");
     let slow = tokio::spawn(reqwest::get(format!("{base}/slow")));
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    started.notified().await;
     stop.send(()).unwrap();
     let slow = slow.await.unwrap().unwrap();
     assert_eq!(slow.status(), 200);
