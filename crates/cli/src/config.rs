@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use oneroster::SystemClock;
-use rollcall_server::{AppState, Profile, RateLimits, ServerConfig};
+use rollcall_server::{AppState, ConnectionLimits, Profile, RateLimits, ServerConfig};
 use rollcall_service::idp::IdpConfig;
 use rollcall_service::{Rollcall, secret};
 use rollcall_store::Store;
@@ -75,6 +75,13 @@ pub struct ServeArgs {
     /// Most bytes a package's entry may unpack to per compressed byte.
     #[arg(long, env = "ROLLCALL_IMPORT_MAX_RATIO", default_value_t = 200)]
     import_max_ratio: u64,
+    /// Seconds a connection may take to send a request head, counted from
+    /// when it is ready for one (so also how long an idle one is kept).
+    #[arg(long, env = "ROLLCALL_HEADER_TIMEOUT", default_value_t = 20)]
+    header_timeout: u64,
+    /// Most connections served at once.
+    #[arg(long, env = "ROLLCALL_MAX_CONNECTIONS", default_value_t = 512)]
+    max_connections: usize,
 }
 
 /// Opens the store named by the database URL: the backend is chosen by
@@ -163,7 +170,11 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, profile = args.profile.as_str(), "rollcall listening");
-    rollcall_server::serve(listener, app, shutdown_signal()).await?;
+    let limits = ConnectionLimits {
+        header_read_timeout: std::time::Duration::from_secs(args.header_timeout),
+        max_connections: args.max_connections,
+    };
+    rollcall_server::serve_with(listener, app, shutdown_signal(), limits).await?;
     Ok(())
 }
 
