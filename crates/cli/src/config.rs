@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use oneroster::SystemClock;
-use rollcall_server::{AppState, Profile, RateLimits, ServerConfig};
+use rollcall_server::{AppState, ConnectionLimits, Profile, RateLimits, ServerConfig};
 use rollcall_service::idp::IdpConfig;
 use rollcall_service::{Rollcall, secret};
 use rollcall_store::Store;
@@ -49,7 +49,7 @@ pub struct ServeArgs {
     #[arg(long, env = "ROLLCALL_PROFILE", default_value = "timeback")]
     profile: Profile,
     /// Public base URL used in hrefs and Link headers (default: from the Host header).
-    #[arg(long, env = "ROLLCALL_PUBLIC_URL")]
+    #[arg(long, env = "ROLLCALL_PUBLIC_URL", value_parser = rollcall_server::routes::parse_public_url)]
     public_url: Option<String>,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "ROLLCALL_BODY_LIMIT", default_value_t = 1024 * 1024)]
@@ -73,6 +73,19 @@ pub struct ServeArgs {
     /// 202 with a job status URL (the import carries on).
     #[arg(long, env = "ROLLCALL_IMPORT_WAIT", default_value_t = 20)]
     import_wait: u64,
+    /// Most bytes a package sent to POST /admin/import may unpack to.
+    #[arg(long, env = "ROLLCALL_IMPORT_MAX_UNPACKED_BYTES", default_value_t = 2 << 30)]
+    import_max_unpacked_bytes: u64,
+    /// Most bytes a package's entry may unpack to per compressed byte.
+    #[arg(long, env = "ROLLCALL_IMPORT_MAX_RATIO", default_value_t = 200)]
+    import_max_ratio: u64,
+    /// Seconds a connection may take to send a request head, counted from
+    /// when it is ready for one (so also how long an idle one is kept).
+    #[arg(long, env = "ROLLCALL_HEADER_TIMEOUT", default_value_t = 20)]
+    header_timeout: u64,
+    /// Most connections served at once.
+    #[arg(long, env = "ROLLCALL_MAX_CONNECTIONS", default_value_t = 512)]
+    max_connections: usize,
 }
 
 /// Opens the store named by the database URL: the backend is chosen by
@@ -152,12 +165,20 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             token_per_minute: args.token_rate_limit,
         },
         import_wait: std::time::Duration::from_secs(args.import_wait),
+        import_limits: rollcall_csv::ZipLimits {
+            max_unpacked_bytes: args.import_max_unpacked_bytes,
+            max_ratio: args.import_max_ratio,
+        },
     };
     let app = rollcall_server::app(AppState::new(rollcall, config));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, profile = args.profile.as_str(), "rollcall listening");
+    let limits = ConnectionLimits {
+        header_read_timeout: std::time::Duration::from_secs(args.header_timeout),
+        max_connections: args.max_connections,
+    };
     let (stopping, stopped) = tokio::sync::oneshot::channel();
     let draining = async move {
         shutdown_signal().await;
@@ -170,7 +191,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         }
     };
     tokio::select! {
-        served = rollcall_server::serve(listener, app, draining) => served?,
+        served = rollcall_server::serve_with(listener, app, draining, limits) => served?,
         () = grace => tracing::warn!("requests still running after the shutdown grace period; exiting"),
     }
     Ok(())

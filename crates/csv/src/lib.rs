@@ -66,7 +66,7 @@ mod write;
 
 pub use export::{ExportError, ExportReport, export};
 pub use import::import;
-pub use package::Package;
+pub use package::{Package, ZipLimits};
 pub use problem::{Problem, Problems};
 pub use report::{Counts, ImportError, ImportOptions, ImportReport, Mode, OrgShare, Progress};
 pub use spec::{ALL_FILES, FileKind};

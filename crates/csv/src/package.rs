@@ -11,8 +11,31 @@ use std::path::Path;
 use crate::problem::Problem;
 use crate::spec::ALL_FILES;
 
-/// Larger entries are refused (a guard against ZIP bombs): 4 GiB.
-const MAX_ENTRY_BYTES: u64 = 4 << 30;
+/// What a ZIP may unpack to: the guard against ZIP bombs, which would
+/// otherwise take memory by the gigabyte from a few kilobytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZipLimits {
+    /// Most bytes all entries together may unpack to; past it the package
+    /// is refused and nothing more is unpacked.
+    pub max_unpacked_bytes: u64,
+    /// Most bytes an entry may unpack to per compressed byte. CSV rarely
+    /// compresses past a few tens; a bomb does by the thousand.
+    pub max_ratio: u64,
+}
+
+impl Default for ZipLimits {
+    /// Room for the largest districts imported from a local file.
+    fn default() -> Self {
+        Self {
+            max_unpacked_bytes: 16 << 30,
+            max_ratio: 200,
+        }
+    }
+}
+
+/// Entries up to this size pass whatever their ratio: a small file of
+/// repeated rows compresses well and costs nothing.
+const RATIO_FREE_BYTES: u64 = 1 << 20;
 
 /// The files of one package, by name (`users.csv`).
 #[derive(Debug, Default, Clone)]
@@ -22,12 +45,12 @@ pub struct Package {
 }
 
 impl Package {
-    /// Reads a directory, or a file ending in `.zip`.
+    /// Reads a directory, or a ZIP within the default [`ZipLimits`].
     pub fn open(path: &Path) -> io::Result<Self> {
         if path.is_dir() {
             Self::from_dir(path)
         } else {
-            Self::from_zip(std::fs::File::open(path)?)
+            Self::from_zip(std::fs::File::open(path)?, ZipLimits::default())
         }
     }
 
@@ -65,10 +88,14 @@ impl Package {
     }
 
     /// Reads a ZIP archive. Every entry must be one of the 22 file names at
-    /// the root; macOS's `__MACOSX/` and `.DS_Store` litter is skipped.
-    pub fn from_zip<R: Read + Seek>(reader: R) -> io::Result<Self> {
+    /// the root; macOS's `__MACOSX/` and `.DS_Store` litter is skipped. An
+    /// entry past `limits` is a problem of the package (the whole package
+    /// once the total is passed, and nothing more is unpacked). Blocking
+    /// and CPU-heavy: async callers run it on the blocking pool.
+    pub fn from_zip<R: Read + Seek>(reader: R, limits: ZipLimits) -> io::Result<Self> {
         let mut archive = zip::ZipArchive::new(reader).map_err(io::Error::other)?;
         let mut package = Self::default();
+        let mut budget = limits.max_unpacked_bytes;
         for i in 0..archive.len() {
             let entry = archive.by_index(i).map_err(io::Error::other)?;
             let name = entry.name().map_err(io::Error::other)?.into_owned();
@@ -79,17 +106,32 @@ impl Package {
                 package.layout.push(nested(&name));
                 continue;
             }
-            if entry.size() > MAX_ENTRY_BYTES {
-                package.layout.push(Problem::new(
+            let (declared, allowed) = (entry.size(), entry_allowance(entry.compressed_size(), limits));
+            match unpack(entry, declared, allowed, budget)? {
+                Unpacked::Bytes(bytes) => {
+                    budget -= bytes.len() as u64;
+                    package.add(name, bytes);
+                }
+                Unpacked::TooCompressed => package.layout.push(Problem::new(
                     name,
-                    "zip.entry_too_large",
-                    format!("entry is larger than {MAX_ENTRY_BYTES} bytes"),
-                ));
-                continue;
+                    "zip.entry_ratio",
+                    format!(
+                        "entry unpacks to more than {} times its compressed size (a ZIP bomb?)",
+                        limits.max_ratio
+                    ),
+                )),
+                Unpacked::OverBudget => {
+                    package.layout.push(Problem::new(
+                        "(zip)",
+                        "zip.too_large",
+                        format!(
+                            "the package unpacks to more than {} bytes; import it with the CLI or raise the limit",
+                            limits.max_unpacked_bytes
+                        ),
+                    ));
+                    break;
+                }
             }
-            let mut bytes = Vec::with_capacity(entry.size() as usize);
-            entry.take(MAX_ENTRY_BYTES).read_to_end(&mut bytes)?;
-            package.add(name, bytes);
         }
         Ok(package)
     }
@@ -135,10 +177,116 @@ impl Package {
     }
 }
 
+/// How far an entry of `compressed` bytes may unpack under the ratio.
+fn entry_allowance(compressed: u64, limits: ZipLimits) -> u64 {
+    compressed.saturating_mul(limits.max_ratio).max(RATIO_FREE_BYTES)
+}
+
+enum Unpacked {
+    Bytes(Vec<u8>),
+    /// Past the entry's ratio allowance.
+    TooCompressed,
+    /// Past what is left of the package's total.
+    OverBudget,
+}
+
+/// Unpacks one entry, stopping at whichever limit comes first: at once
+/// when the size the archive declares is already past it, else as the
+/// bytes arrive (a declared size may lie), so memory never holds more than
+/// the limit.
+fn unpack(entry: impl Read, declared: u64, allowed: u64, budget: u64) -> io::Result<Unpacked> {
+    let cap = allowed.min(budget);
+    let over = || {
+        if allowed <= budget {
+            Unpacked::TooCompressed
+        } else {
+            Unpacked::OverBudget
+        }
+    };
+    if declared > cap {
+        return Ok(over());
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(declared).unwrap_or(0));
+    entry.take(cap.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Ok(over());
+    }
+    Ok(Unpacked::Bytes(bytes))
+}
+
 fn nested(name: &str) -> Problem {
     Problem::new(
         "(zip)",
         "zip.entry_nested_path",
         format!("'{name}' is inside a folder; every file must be at the root of the package"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+        for (name, bytes) in entries {
+            zip.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+            zip.write_all(bytes).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    fn rules(package: &mut Package) -> Vec<&'static str> {
+        package.layout_problems().iter().map(|p| p.rule).collect()
+    }
+
+    /// Text that compresses about as well as a roster does.
+    fn rows(n: usize) -> Vec<u8> {
+        (0..n)
+            .map(|i| format!("u{i},{},Ann,Lee\n", i * 7919 % 1000))
+            .collect::<String>()
+            .into_bytes()
+    }
+
+    #[test]
+    fn an_entry_past_the_ratio_is_refused_and_the_rest_read() {
+        let bomb = vec![0u8; 4 << 20];
+        let bytes = zip(&[("users.csv", &bomb), ("orgs.csv", &rows(1000))]);
+        let mut package = Package::from_zip(io::Cursor::new(bytes), ZipLimits::default()).unwrap();
+        assert_eq!(rules(&mut package), ["zip.entry_ratio"]);
+        assert!(!package.contains("users.csv"));
+        assert!(package.contains("orgs.csv"));
+    }
+
+    #[test]
+    fn the_total_is_capped_across_entries() {
+        let limits = ZipLimits {
+            max_unpacked_bytes: 30_000,
+            max_ratio: 200,
+        };
+        let (a, b) = (rows(1000), rows(1000));
+        assert!(a.len() < 30_000 && a.len() + b.len() > 30_000);
+        let bytes = zip(&[("orgs.csv", &a), ("users.csv", &b), ("classes.csv", b"x")]);
+        let mut package = Package::from_zip(io::Cursor::new(bytes), limits).unwrap();
+        assert_eq!(rules(&mut package), ["zip.too_large"]);
+        assert_eq!(
+            package.names().collect::<Vec<_>>(),
+            ["orgs.csv"],
+            "nothing read past the total"
+        );
+    }
+
+    #[test]
+    fn unpacking_stops_at_the_limit_whatever_the_archive_declares() {
+        let data = vec![7u8; 10_000];
+        let over = |declared| unpack(&data[..], declared, 5_000, u64::MAX).unwrap();
+        assert!(matches!(over(100), Unpacked::TooCompressed), "a lying declared size");
+        assert!(matches!(over(10_000), Unpacked::TooCompressed));
+        assert!(matches!(
+            unpack(&data[..], 100, 50_000, 5_000).unwrap(),
+            Unpacked::OverBudget
+        ));
+        assert!(matches!(unpack(&data[..], 100, 10_000, 10_000).unwrap(), Unpacked::Bytes(b) if b.len() == 10_000));
+    }
 }

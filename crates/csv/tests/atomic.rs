@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use common::{cases, manifest, options, package};
-use oneroster::resource::FieldDecl;
 use oneroster::ResourceDecl;
 use oneroster::model::{org::ORGS, user::USERS};
 use oneroster::query::ListQuery;
+use oneroster::resource::FieldDecl;
 use rollcall_csv::{ImportError, import};
 use rollcall_store::{Page, RawPage, ResourceStore, StoreError, Update, Writes};
 use rollcall_store_postgres::testing::TestDb;

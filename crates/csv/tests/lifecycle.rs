@@ -411,5 +411,8 @@ async fn a_user_over_the_credential_cap_is_refused_before_hashing() {
         found.iter().any(|p| p.rule == "semantic.too_many_credentials"),
         "{found:?}"
     );
-    assert!(elapsed < std::time::Duration::from_secs(3), "took {elapsed:?}: hashed first?");
+    assert!(
+        elapsed < std::time::Duration::from_secs(3),
+        "took {elapsed:?}: hashed first?"
+    );
 }

@@ -2,7 +2,9 @@
 //! resolved, every value typed, every limit enforced, before any storage
 //! sees it. What comes out can only be compiled, never rejected later.
 
-use crate::cursor::{self, Cursor};
+use std::collections::HashSet;
+
+use crate::cursor::{self, Cursor, CursorKey};
 use crate::filter::{self, FilterExpr, FilterValue, Op};
 use crate::primitives::{Date, Timestamp};
 use crate::resource::{FieldDecl, FieldKind, ResourceDecl};
@@ -12,6 +14,10 @@ pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 3000;
 /// Longest accepted `search` text.
 pub const MAX_SEARCH_BYTES: usize = 256;
+/// Largest accepted `offset`: the largest integer a JavaScript client reads
+/// exactly from the body totals, far past any roster, and small enough that
+/// `offset + limit` can never overflow.
+pub const MAX_OFFSET: u64 = (1 << 53) - 1;
 
 /// The `imsx_codeMinor` a bad query maps to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,11 +134,30 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    /// Checks raw `(name, value)` query pairs against `decl`. Unknown
-    /// parameter names are ignored (clients add cache-busters).
+    /// Checks a client's `(name, value)` query pairs against `decl`. Unknown
+    /// parameter names are ignored (clients add cache-busters); any name
+    /// given twice is refused. A `cursor` must be one `key` signed.
+    pub fn from_request<'a>(
+        decl: &'static ResourceDecl,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        key: &CursorKey,
+    ) -> Result<Self, QueryError> {
+        Self::parse(decl, pairs, Some(key))
+    }
+
+    /// As [`ListQuery::from_request`], for queries the program builds
+    /// itself: there is no key, so a `cursor` is refused.
     pub fn from_pairs<'a>(
         decl: &'static ResourceDecl,
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, QueryError> {
+        Self::parse(decl, pairs, None)
+    }
+
+    fn parse<'a>(
+        decl: &'static ResourceDecl,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        key: Option<&CursorKey>,
     ) -> Result<Self, QueryError> {
         let raw = RawParams::collect(pairs)?;
         let sort = parse_sort(decl, raw.sort, raw.order_by)?;
@@ -146,7 +171,10 @@ impl ListQuery {
             raw.filter.unwrap_or(""),
             raw.search.unwrap_or(""),
         ]);
-        let after = raw.cursor.map(|token| parse_cursor(token, fingerprint)).transpose()?;
+        let after = raw
+            .cursor
+            .map(|token| parse_cursor(token, key, fingerprint))
+            .transpose()?;
         Ok(Self {
             limit: parse_limit(raw.limit)?,
             offset: match &after {
@@ -163,9 +191,18 @@ impl ListQuery {
         })
     }
 
-    /// The cursor for the page after this one, given its last row.
+    /// The cursor for the page after this one, given its last row; none
+    /// when that page would start past [`MAX_OFFSET`].
     pub fn next_cursor(&self, last: &serde_json::Value) -> Option<Cursor> {
-        Cursor::after(last, self.sort, self.offset + u64::from(self.limit), self.fingerprint)
+        let offset = self.next_offset()?;
+        Cursor::after(last, self.sort, offset, self.fingerprint)
+    }
+
+    /// Where the page after this one starts, if an offset may say so.
+    pub fn next_offset(&self) -> Option<u64> {
+        self.offset
+            .checked_add(u64::from(self.limit))
+            .filter(|o| *o <= MAX_OFFSET)
     }
 
     pub fn with_scope(mut self, scope: Scope) -> Self {
@@ -196,9 +233,16 @@ struct RawParams<'a> {
 }
 
 impl<'a> RawParams<'a> {
+    /// Every name at most once (`fields` may repeat, as 1.2 declares it a
+    /// form-style array, but not name a field twice): a repeated parameter
+    /// is ambiguous, and would be copied into every `Link` URL.
     fn collect(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, QueryError> {
         let mut raw = Self::default();
+        let mut seen = HashSet::new();
         for (name, value) in pairs {
+            if name != "fields" && !seen.insert(name) {
+                return Err(repeated(name));
+            }
             let slot = match name {
                 "limit" => &mut raw.limit,
                 "offset" => &mut raw.offset,
@@ -217,18 +261,21 @@ impl<'a> RawParams<'a> {
                 }
                 _ => continue,
             };
-            if slot.replace(value).is_some() {
-                return Err(QueryError::data(format!(
-                    "query parameter '{name}' given more than once"
-                )));
-            }
+            *slot = Some(value);
         }
         Ok(raw)
     }
 }
 
-fn parse_cursor(token: &str, fingerprint: u64) -> Result<Cursor, QueryError> {
-    let cursor = Cursor::decode(token).ok_or_else(|| QueryError::data("cursor is not a cursor this server issued"))?;
+fn repeated(name: &str) -> QueryError {
+    QueryError::data(format!("query parameter '{name}' given more than once"))
+}
+
+fn parse_cursor(token: &str, key: Option<&CursorKey>, fingerprint: u64) -> Result<Cursor, QueryError> {
+    let cursor = key
+        .and_then(|key| Cursor::open(token, key))
+        .filter(|c| c.offset <= MAX_OFFSET)
+        .ok_or_else(|| QueryError::data("cursor is not a cursor this server issued"))?;
     if cursor.query != fingerprint {
         return Err(QueryError::data(
             "cursor belongs to a different sort, filter or search; start again from the first page",
@@ -256,8 +303,8 @@ fn parse_offset(raw: Option<&str>) -> Result<u64, QueryError> {
     let Some(raw) = raw else { return Ok(0) };
     raw.parse::<u64>()
         .ok()
-        .filter(|o| *o <= i64::MAX as u64)
-        .ok_or_else(|| QueryError::data(format!("offset must be a non-negative integer, got '{raw}'")))
+        .filter(|o| *o <= MAX_OFFSET)
+        .ok_or_else(|| QueryError::data(format!("offset must be an integer from 0 to {MAX_OFFSET}, got '{raw}'")))
 }
 
 fn parse_sort(
@@ -328,9 +375,13 @@ fn parse_fields(decl: &ResourceDecl, raw: &str) -> Result<Vec<String>, QueryErro
                 ),
             ));
         }
-        if !out.iter().any(|o| o == name) {
-            out.push(name.to_owned());
+        if out.iter().any(|o| o == name) {
+            return Err(QueryError::new(
+                QueryErrorKind::InvalidSelectionField,
+                format!("fields names '{name}' more than once"),
+            ));
         }
+        out.push(name.to_owned());
     }
     Ok(out)
 }
@@ -471,12 +522,16 @@ mod tests {
         );
     }
 
+    fn keyed(s: &[(&str, &str)]) -> Result<ListQuery, QueryError> {
+        ListQuery::from_request(&USERS, s.iter().copied(), &CursorKey::derive(b"k"))
+    }
+
     #[test]
     fn cursors_only_fit_their_own_query() {
         let first = q(&[("sort", "familyName"), ("filter", "status='active'")]).unwrap();
         let last = serde_json::json!({"sourcedId": "u7", "familyName": "Ng"});
-        let token = first.next_cursor(&last).unwrap().encode();
-        let next = q(&[
+        let token = first.next_cursor(&last).unwrap().seal(&CursorKey::derive(b"k"));
+        let next = keyed(&[
             ("sort", "familyName"),
             ("filter", "status='active'"),
             ("cursor", &token),
@@ -487,13 +542,45 @@ mod tests {
             (after.value.as_deref(), after.id.as_str(), next.offset),
             (Some("Ng"), "u7", 100)
         );
-        let other = q(&[("sort", "givenName"), ("filter", "status='active'"), ("cursor", &token)]);
+        let other = keyed(&[("sort", "givenName"), ("filter", "status='active'"), ("cursor", &token)]);
         assert_eq!(other.unwrap_err().kind, QueryErrorKind::InvalidData);
-        assert!(q(&[("cursor", "garbage")]).is_err());
+        assert!(keyed(&[("cursor", "garbage")]).is_err());
+        let unkeyed = q(&[
+            ("sort", "familyName"),
+            ("filter", "status='active'"),
+            ("cursor", &token),
+        ]);
+        assert!(unkeyed.is_err(), "a query built without the key takes no cursor");
+    }
+
+    #[test]
+    fn offsets_are_bounded_and_never_overflow() {
+        let max = MAX_OFFSET.to_string();
+        let at_max = q(&[("offset", &max), ("limit", "3000")]).unwrap();
+        assert_eq!(at_max.next_offset(), None);
+        let last = serde_json::json!({"sourcedId": "u7"});
+        assert_eq!(at_max.next_cursor(&last), None);
+        let past = (MAX_OFFSET + 1).to_string();
+        assert!(q(&[("offset", &past)]).is_err());
+        assert!(q(&[("offset", &u64::MAX.to_string())]).is_err());
+        let key = CursorKey::derive(b"k");
+        let plain = q(&[]).unwrap();
+        let forged = Cursor {
+            offset: u64::MAX,
+            ..plain.next_cursor(&last).unwrap()
+        };
+        assert!(
+            keyed(&[("cursor", &forged.seal(&key))]).is_err(),
+            "even a signed offset is bounded"
+        );
     }
 
     #[test]
     fn repeated_parameters_are_rejected() {
         assert!(q(&[("limit", "1"), ("limit", "2")]).is_err());
+        assert!(q(&[("cacheBuster", "1"), ("cacheBuster", "2")]).is_err());
+        let fields = q(&[("fields", "sourcedId"), ("fields", "sourcedId")]).unwrap_err();
+        assert_eq!(fields.kind, QueryErrorKind::InvalidSelectionField);
+        assert!(q(&[("fields", "sourcedId,email,sourcedId")]).is_err());
     }
 }

@@ -3,7 +3,8 @@
 //! # Layout
 //! - [`app`] builds the router from the resource declarations; [`serve`]
 //!   runs it on an already-bound listener until a shutdown future resolves
-//!   (tests bind port 0; the binary binds the configured address).
+//!   (tests bind port 0; the binary binds the configured address), within
+//!   [`ConnectionLimits`].
 //! - `routes/`: handlers, one file per concern; they only adapt HTTP to the
 //!   service layer.
 //! - [`error`]: `ApiError`, the one mapping to the imsx error body.
@@ -32,15 +33,21 @@ pub mod state;
 pub mod testing;
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
 use axum::http::{HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
 use oneroster::resource::{self, VIEWS};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -67,7 +74,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route(
             "/admin/import",
-            post(routes::import::import).layer(DefaultBodyLimit::max(routes::import::MAX_PACKAGE_BYTES)),
+            post(routes::import::import).layer(axum::Extension(routes::import::ImportGate::default())),
         )
         .route("/admin/import/jobs/{id}", get(routes::import::job))
         .merge(routes::users::routes());
@@ -129,13 +136,103 @@ async fn ensure_imsx(response: Response) -> Response {
     fixed
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then drains.
+/// What one client may hold of the server's connections: without these a
+/// client that opens connections and sends its request heads a byte at a
+/// time (slowloris) holds a descriptor and a task each, indefinitely.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// How long a connection may take to deliver a request head, counted
+    /// from when it is ready for one: just opened, or idle after a response
+    /// (hyper's header-read timer), so it also closes idle keep-alive
+    /// connections.
+    pub header_read_timeout: Duration,
+    /// Most connections served at once; further ones wait in the listen
+    /// backlog until one closes.
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(20),
+            max_connections: 512,
+        }
+    }
+}
+
+/// Serves `app` on `listener` within the default [`ConnectionLimits`]
+/// until `shutdown` resolves, then drains (see [`serve_with`]).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    serve_with(listener, app, shutdown, ConnectionLimits::default()).await
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves: then stops
+/// accepting, lets in-flight requests finish, closes idle connections and
+/// returns once every connection is closed. Each request carries the
+/// peer's [`ConnectInfo<SocketAddr>`].
+pub async fn serve_with(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: ConnectionLimits,
+) -> std::io::Result<()> {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (slot, (stream, peer)) = tokio::select! {
+            () = &mut shutdown => break,
+            next = accept(&listener, &slots) => next,
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().oneshot(request)
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%peer, error = %e, "connection closed with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// The next connection, once a slot is free for it. Errors from `accept`
+/// (a peer gone before it was accepted, or out of descriptors) are logged
+/// and waited out, never fatal.
+async fn accept(
+    listener: &TcpListener,
+    slots: &Arc<Semaphore>,
+) -> (tokio::sync::OwnedSemaphorePermit, (TcpStream, SocketAddr)) {
+    let slot = slots
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("the semaphore is never closed");
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                return (slot, (stream, peer));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "accepting a connection failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -143,8 +240,6 @@ mod tests {
     use std::sync::Arc;
 
     use axum::body::Body;
-    use axum::http::Request;
-    use tower::ServiceExt;
 
     use super::*;
 

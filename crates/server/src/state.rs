@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use rollcall_csv::ZipLimits;
 use rollcall_service::Rollcall;
 
 use crate::jobs::Jobs;
@@ -21,6 +22,8 @@ pub struct ServerConfig {
     /// How long `POST /admin/import` waits for its import before answering
     /// `202` with the job's status URL (below the request timeout).
     pub import_wait: std::time::Duration,
+    /// What a package sent to `POST /admin/import` may unpack to.
+    pub import_limits: ZipLimits,
 }
 
 impl Default for ServerConfig {
@@ -31,6 +34,10 @@ impl Default for ServerConfig {
             body_limit: 1024 * 1024,
             rate_limits: RateLimits::default(),
             import_wait: std::time::Duration::from_secs(20),
+            import_limits: ZipLimits {
+                max_unpacked_bytes: 2 << 30,
+                ..ZipLimits::default()
+            },
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use tokio::sync::oneshot;
 
-use crate::AppState;
+use crate::{AppState, ConnectionLimits};
 
 pub struct RunningServer {
     /// `http://127.0.0.1:PORT`.
@@ -13,14 +13,20 @@ pub struct RunningServer {
 
 /// Serves `state` on a fresh port until the returned handle is dropped.
 pub async fn start(state: AppState) -> RunningServer {
+    start_with(state, ConnectionLimits::default()).await
+}
+
+/// As [`start`], within the given connection limits.
+pub async fn start_with(state: AppState, limits: ConnectionLimits) -> RunningServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a test port");
     let base = format!("http://{}", listener.local_addr().expect("bound address"));
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(crate::serve(listener, crate::app(state), async {
+    let shutdown = async {
         let _ = stopped.await;
-    }));
+    };
+    tokio::spawn(crate::serve_with(listener, crate::app(state), shutdown, limits));
     RunningServer { base, _stop: stop }
 }
 

@@ -21,6 +21,7 @@ pub mod secret;
 use std::sync::Arc;
 
 use oneroster::Clock;
+use oneroster::cursor::CursorKey;
 use rollcall_store::{Store, StoreError};
 
 pub use auth::{Auth, AuthError, Claims};
@@ -64,12 +65,16 @@ impl From<StoreError> for ServiceError {
 pub struct Rollcall {
     pub engine: Engine,
     pub auth: Auth,
+    /// Signs the keyset cursors in `next` links, derived from the signing
+    /// key so every instance sharing it accepts the others' cursors.
+    pub cursor_key: CursorKey,
 }
 
 impl Rollcall {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, signing_key: Vec<u8>) -> Self {
         Self {
             engine: Engine::new(store.clone(), clock.clone()),
+            cursor_key: CursorKey::derive(&signing_key),
             auth: Auth::new(store, clock, signing_key),
         }
     }

@@ -485,11 +485,15 @@ mod tests {
     #[test]
     fn cursors_replace_offset_with_a_keyset_condition() {
         let first = ListQuery::from_pairs(&USERS, [("sort", "familyName")]).unwrap();
-        let token = first
+        let after = first
             .next_cursor(&serde_json::json!({"sourcedId": "u1", "familyName": "Ng"}))
-            .unwrap()
-            .encode();
-        let (page, count) = compile(&[("sort", "familyName"), ("cursor", &token)]);
+            .unwrap();
+        let next = ListQuery {
+            offset: after.offset,
+            after: Some(after),
+            ..first
+        };
+        let (page, count) = list(&Numbered, &USERS, &next);
         assert!(
             page.sql
                 .contains("WHERE ((\"f_familyName\" > ?2 OR (\"f_familyName\" = ?2 AND sourced_id > ?1)))"),

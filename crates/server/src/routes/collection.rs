@@ -64,7 +64,7 @@ async fn list(
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Read, decl)?;
-    let mut query = ListQuery::from_pairs(decl, pairs.iter())?;
+    let mut query = ListQuery::from_request(decl, pairs.iter(), &state.rollcall.cursor_key)?;
     if let Some((field, value)) = scope {
         query = query.with_scope(Scope::Where(Condition::equals(field, value)));
     }
@@ -84,12 +84,13 @@ pub async fn respond_page(
     query: &ListQuery,
     page: RawPage,
 ) -> Result<Response, ApiError> {
-    let has_next = query.offset + u64::from(query.limit) < page.total;
+    let has_next = query.next_offset().is_some_and(|next| next < page.total);
     let cursor = match page.items.last().filter(|_| has_next) {
         Some(last) => serde_json::from_str::<Value>(last)
             .ok()
             .and_then(|last| query.next_cursor(&last))
-            .map(|c| c.encode()),
+            .map(|c| c.seal(&state.rollcall.cursor_key))
+            .filter(|token| token.len() <= paging::MAX_CURSOR_BYTES),
         None => None,
     };
     let mut body = format!("{{{}:[", Value::from(decl.collection)).into_bytes();
@@ -109,15 +110,8 @@ pub async fn respond_page(
         }
     }
     body.push(b'}');
-    let origin = super::origin(state, headers);
-    let link = paging::link_header(
-        &format!("{origin}{path}"),
-        pairs,
-        query.offset,
-        query.limit,
-        page.total,
-        cursor.as_deref(),
-    );
+    let origin = super::origin(state, headers)?;
+    let link = paging::link_header(&format!("{origin}{path}"), pairs, query, page.total, cursor.as_deref());
     let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
     let h = response.headers_mut();
     h.insert("x-total-count", HeaderValue::from(page.total));

@@ -3,17 +3,22 @@
 //! Needs the `admin` scope, since one package can create, change and
 //! soft-delete any record.
 
-use axum::body::Bytes;
-use axum::extract::State;
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use rollcall_csv::{ImportError, ImportOptions, Mode, Package, Problem, Progress};
 use rollcall_service::ServiceError;
 use rollcall_service::scope::Operation;
 use rollcall_store::StoreError;
 use serde_json::{Map, Value, json};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 use crate::extract::{Authenticated, QueryPairs};
@@ -24,26 +29,45 @@ use crate::state::AppState;
 /// CLI, which also has no request timeout to fit in.
 pub const MAX_PACKAGE_BYTES: usize = 256 * 1024 * 1024;
 
+/// When a client turned away because another import is running should try
+/// again: about as long as an import may take (the request timeout).
+const BUSY_RETRY_AFTER: Duration = crate::REQUEST_TIMEOUT;
+
+/// One import at a time per server: each holds its package and its plan in
+/// memory and competes for the one writer, so a second would only double
+/// the memory and wait.
+#[derive(Clone)]
+pub struct ImportGate(Arc<Semaphore>);
+
+impl Default for ImportGate {
+    fn default() -> Self {
+        Self(Arc::new(Semaphore::new(1)))
+    }
+}
+
+/// Checks, in the order that costs the least: the scope, the media type and
+/// the declared length, and a free slot, all before a byte of the body is
+/// read; then the body goes to a temporary file (never memory) and is
+/// unzipped on the blocking pool within the configured limits.
 pub async fn import(
     State(state): State<AppState>,
+    Extension(gate): Extension<ImportGate>,
     auth: Authenticated,
     pairs: QueryPairs,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Admin, &oneroster::model::user::USERS)?;
-    let is_zip = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/zip") || v.starts_with("application/octet-stream"));
-    if !is_zip {
-        return Err(ApiError::Status {
-            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            message: "send the package as a zip (Content-Type: application/zip)".into(),
-        });
-    }
+    check_headers(&headers)?;
     let mut options = options(&state, &pairs)?;
-    let package = Package::from_zip(std::io::Cursor::new(body))
+    let Ok(slot) = gate.0.try_acquire_owned() else {
+        return Ok(busy());
+    };
+    let file = spool(body).await?;
+    let limits = state.config.import_limits;
+    let package = tokio::task::spawn_blocking(move || Package::from_zip(file, limits))
+        .await
+        .map_err(|e| ApiError::Internal(format!("unzipping failed: {e}")))?
         .map_err(|e| ApiError::bad_request(format!("the body is not a readable zip: {e}")))?;
     let job = state.import_jobs.start(now(&state));
     let watched = job.clone();
@@ -51,6 +75,8 @@ pub async fn import(
         watched.progress(written, total)
     })));
     let (running, store, clock) = (job.clone(), state.rollcall.engine.store().clone(), state.clone());
+    // The job holds the import slot until it finishes, however long the
+    // request that started it lasts.
     tokio::spawn(async move {
         let outcome = match rollcall_csv::import(store.as_ref(), package, &options).await {
             Ok(report) => (StatusCode::OK, axum::Json(json!({ "report": report }))),
@@ -63,6 +89,7 @@ pub async fn import(
             }
         };
         running.finish(outcome, now(&clock));
+        drop(slot);
     });
     if let Some(outcome) = job.wait(state.config.import_wait).await {
         return Ok(outcome.into_response());
@@ -92,6 +119,72 @@ pub async fn job(
 
 fn now(state: &AppState) -> String {
     oneroster::Timestamp::new(state.rollcall.engine.clock().now()).to_wire()
+}
+
+/// 415 unless the body is declared a zip; 413 when it declares a length
+/// past [`MAX_PACKAGE_BYTES`].
+fn check_headers(headers: &HeaderMap) -> Result<(), ApiError> {
+    let is_zip = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/zip") || v.starts_with("application/octet-stream"));
+    if !is_zip {
+        return Err(ApiError::Status {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            message: "send the package as a zip (Content-Type: application/zip)".into(),
+        });
+    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_PACKAGE_BYTES as u64) {
+        return Err(too_large());
+    }
+    Ok(())
+}
+
+fn too_large() -> ApiError {
+    ApiError::Status {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        message: format!("the package is larger than {MAX_PACKAGE_BYTES} bytes; import it with the CLI"),
+    }
+}
+
+/// 503 `server_busy` with `Retry-After`: another import is running.
+fn busy() -> Response {
+    let mut response = ApiError::Status {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        message: "another import is running; retry when it has finished".into(),
+    }
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(BUSY_RETRY_AFTER.as_secs()));
+    response
+}
+
+/// Writes the body to an anonymous temporary file (removed when closed),
+/// refusing it once past [`MAX_PACKAGE_BYTES`] whatever it declared.
+async fn spool(body: Body) -> Result<std::fs::File, ApiError> {
+    let io = |e: std::io::Error| ApiError::Internal(format!("spooling the package: {e}"));
+    let file = tokio::task::spawn_blocking(tempfile::tempfile)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(io)?;
+    let mut file = tokio::fs::File::from_std(file);
+    let mut written = 0usize;
+    let mut chunks = body.into_data_stream();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading the body failed: {e}")))?;
+        written += chunk.len();
+        if written > MAX_PACKAGE_BYTES {
+            return Err(too_large());
+        }
+        file.write_all(&chunk).await.map_err(io)?;
+    }
+    file.flush().await.map_err(io)?;
+    Ok(file.into_std().await)
 }
 
 /// `dryRun`, `force`, `mode=deltaOnly`, `maxDeleteShare` from the query.

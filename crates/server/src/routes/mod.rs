@@ -11,8 +11,8 @@ pub mod users;
 use std::collections::HashMap;
 
 use axum::extract::{FromRequestParts, Path};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use oneroster::ResourceDecl;
 use serde_json::Value;
 
@@ -39,13 +39,70 @@ impl<S: Send + Sync> FromRequestParts<S> for IdParam {
 }
 
 /// The absolute origin clients reach us at: the configured public URL, or
-/// `http://` plus the request's `Host`.
-pub fn origin(state: &AppState, headers: &HeaderMap) -> String {
+/// `http://` plus the request's `Host`. The `Host` is the client's to choose
+/// and is copied into every `href` and the `Link` header, so only a plain
+/// `host[:port]` is accepted (400 otherwise).
+pub fn origin(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
     if let Some(url) = &state.config.public_url {
-        return url.trim_end_matches('/').to_owned();
+        return Ok(url.trim_end_matches('/').to_owned());
     }
-    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    format!("http://{host}")
+    let Some(host) = headers.get(header::HOST) else {
+        return Ok("http://localhost".to_owned());
+    };
+    match host.to_str() {
+        Ok(host) if is_host_and_port(host) => Ok(format!("http://{host}")),
+        _ => Err(ApiError::bad_request(
+            "the Host header must be a host name or address with an optional port",
+        )),
+    }
+}
+
+/// Checks a public base URL (`ROLLCALL_PUBLIC_URL`): `http` or `https`, a
+/// plain `host[:port]`, and a path of ordinary URL characters, since it is
+/// copied into every `href` and `Link` header. Returns it without a
+/// trailing slash.
+pub fn parse_public_url(url: &str) -> Result<String, String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or("the public URL must start with http:// or https://")?;
+    let (authority, path) = rest.find('/').map_or((rest, ""), |at| rest.split_at(at));
+    if !is_host_and_port(authority) {
+        return Err(format!(
+            "'{authority}' is not a host name or address with an optional port"
+        ));
+    }
+    let path_char = |c: char| c.is_ascii_alphanumeric() || "/-._~%!$&'()*+,;=:@".contains(c);
+    if !path.chars().all(path_char) {
+        return Err("the public URL's path may hold only URL characters (no query or fragment)".into());
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// `name[:port]`, `a.b.c.d[:port]` or `[v6][:port]`, as a `Host` header
+/// may hold it (no user info, no path, no spaces or delimiters).
+fn is_host_and_port(authority: &str) -> bool {
+    let (host, port) = split_port(authority);
+    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => !v6.is_empty() && v6.chars().all(|c| c.is_ascii_hexdigit() || matches!(c, ':' | '.')),
+        None => {
+            !host.is_empty()
+                && host.len() <= 253
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        }
+    };
+    host_ok && port.is_none_or(|p| p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok())
+}
+
+/// Splits `host:port` at the port's colon: the last one, after any `]`.
+fn split_port(authority: &str) -> (&str, Option<&str>) {
+    let after_v6 = authority.rfind(']').map_or(0, |i| i + 1);
+    match authority[after_v6..].rfind(':') {
+        Some(i) => (&authority[..after_v6 + i], Some(&authority[after_v6 + i + 1..])),
+        None => (authority, None),
+    }
 }
 
 /// Renders stored records for the response, resolving referenced names in
@@ -58,7 +115,7 @@ pub async fn render_all(
     fields: Option<&[String]>,
 ) -> Result<Vec<Value>, ApiError> {
     let names = names(state, decl, render::named_ref_ids(decl, &docs)).await?;
-    let api_base = api_base(state, headers);
+    let api_base = api_base(state, headers)?;
     let ctx = context(state, &api_base, &names, fields);
     Ok(docs.into_iter().map(|d| render::render(decl, d, &ctx)).collect())
 }
@@ -89,7 +146,7 @@ pub async fn render_page(
         });
     }
     let names = names(state, decl, ids).await?;
-    let api_base = api_base(state, headers);
+    let api_base = api_base(state, headers)?;
     let ctx = context(state, &api_base, &names, fields);
     let plan = render_raw::Plan::new(decl, &ctx);
     // Rendering adds `href` and `type` to references: room for that up
@@ -150,8 +207,8 @@ async fn names(
     Ok(names)
 }
 
-fn api_base(state: &AppState, headers: &HeaderMap) -> String {
-    format!("{}{API_PREFIX}", origin(state, headers))
+fn api_base(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+    Ok(format!("{}{API_PREFIX}", origin(state, headers)?))
 }
 
 fn context<'a>(
@@ -165,5 +222,58 @@ fn context<'a>(
         api_base,
         names,
         fields,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_plain_names_or_addresses_with_a_port() {
+        for good in [
+            "localhost",
+            "roster.example.org:8443",
+            "10.0.0.1:80",
+            "[::1]",
+            "[::1]:8080",
+            "a_b",
+        ] {
+            assert!(is_host_and_port(good), "{good}");
+        }
+        for bad in [
+            "a>; rel=\"x\", <http://evil",
+            "",
+            "a b",
+            "user@host",
+            "host:port",
+            "host:",
+            "host:99999",
+            "a:b:c",
+            "[::1]x",
+            "[]",
+            "host/path",
+        ] {
+            assert!(!is_host_and_port(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn public_urls_are_checked_and_lose_their_trailing_slash() {
+        assert_eq!(
+            parse_public_url("https://roster.example.org/api/").unwrap(),
+            "https://roster.example.org/api"
+        );
+        assert_eq!(parse_public_url("http://[::1]:8080").unwrap(), "http://[::1]:8080");
+        for bad in [
+            "roster.example.org",
+            "ftp://x",
+            "https://a>b",
+            "https://x/a>; rel=\"y\"",
+            "https://x/?q",
+            "https://x/#f",
+        ] {
+            assert!(parse_public_url(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -62,7 +62,7 @@ async fn classes_for_user(
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, ApiError> {
     auth.require(Operation::ReadRelation, &CLASSES)?;
-    let query = ListQuery::from_pairs(&CLASSES, pairs.iter())?;
+    let query = ListQuery::from_request(&CLASSES, pairs.iter(), &state.rollcall.cursor_key)?;
     let page = state.rollcall.engine.classes_for_user(&id, query.clone()).await?;
     let page = RawPage::from_parsed(page).map_err(|e| ApiError::Internal(e.to_string()))?;
     respond_page(&state, &headers, uri.path(), &CLASSES, &pairs, &query, page).await

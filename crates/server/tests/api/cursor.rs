@@ -101,3 +101,58 @@ async fn a_cursor_cannot_be_replayed_against_another_query() {
         .await
         .assert_imsx(400, "invaliddata");
 }
+
+/// The payload of a cursor token, whatever signs it: base64url JSON before
+/// any `.`.
+fn payload(cursor: &str) -> Value {
+    use base64::Engine as _;
+    let text = cursor.split('.').next().unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+fn encode(payload: &Value) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(payload).unwrap())
+}
+
+#[tokio::test]
+async fn a_cursor_rebuilt_by_a_client_is_refused() {
+    let app = TestApp::spawn().await;
+    seed(&app, 12).await;
+    let first = app.get("users?sort=familyName&limit=5").await;
+    let next = next_link(&first).unwrap();
+    let cursor = next.split("cursor=").nth(1).unwrap();
+    let tag = cursor.split_once('.').map_or("", |(_, tag)| tag);
+    for offset in [1, u64::MAX] {
+        let mut forged = payload(cursor);
+        forged["o"] = offset.into();
+        for token in [encode(&forged), format!("{}.{tag}", encode(&forged))] {
+            app.get(&format!("users?sort=familyName&limit=5&cursor={token}"))
+                .await
+                .assert_imsx(400, "invaliddata");
+        }
+    }
+    let followed = app.send(app.http.get(&next).bearer_auth(&app.token)).await;
+    assert_eq!(followed.status, 200, "{}", followed.body);
+}
+
+#[tokio::test]
+async fn offsets_are_bounded_and_every_link_is_one_the_server_accepts() {
+    let app = TestApp::spawn().await;
+    seed(&app, 3).await;
+    // 2^53 - 1: the largest offset a JavaScript client reads exactly.
+    let max: u64 = 9_007_199_254_740_991;
+    assert_eq!(oneroster::query::MAX_OFFSET, max);
+    app.get(&format!("users?offset={}", max + 1))
+        .await
+        .assert_imsx(400, "invaliddata");
+    let deep = app.get(&format!("users?offset={max}&limit=3000")).await;
+    assert_eq!(deep.status, 200, "{}", deep.body);
+    let link = deep.header("link").unwrap().to_owned();
+    for part in link.split(", ") {
+        let url = part.split_once('>').unwrap().0.trim_start_matches('<');
+        let r = app.send(app.http.get(url).bearer_auth(&app.token)).await;
+        assert_eq!(r.status, 200, "{part}: {}", r.body);
+    }
+}

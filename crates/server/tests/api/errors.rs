@@ -246,6 +246,23 @@ async fn bad_field_selections_are_400() {
 }
 
 #[tokio::test]
+async fn repeated_query_parameters_are_400() {
+    let (app, _) = app_with_one_user().await;
+    let many = vec!["fields=sourcedId"; 3500].join("&");
+    for (query, code) in [
+        (many.as_str(), "invalid_selection_field"),
+        ("fields=sourcedId&fields=sourcedId", "invalid_selection_field"),
+        ("fields=sourcedId,email,sourcedId", "invalid_selection_field"),
+        ("limit=1&limit=1", "invaliddata"),
+        ("_=1&_=2", "invaliddata"),
+    ] {
+        let r = assert_rejected(&app, &format!("users?{query}"), code).await;
+        assert!(r.header("link").is_none());
+        app.get(&format!("users/u1?{query}")).await.assert_imsx(400, code);
+    }
+}
+
+#[tokio::test]
 async fn health_needs_no_token() {
     let app = TestApp::spawn().await;
     let r = app.send(app.http.get(app.url("/healthz"))).await;

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use oneroster::SystemClock;
-use rollcall_server::{AppState, Profile, RateLimits, ServerConfig};
+use rollcall_server::{AppState, ConnectionLimits, Profile, RateLimits, ServerConfig};
 use rollcall_service::Rollcall;
 use rollcall_service::idp::IdpConfig;
 use rollcall_store::Store;
@@ -111,15 +111,20 @@ impl TestApp {
     }
 
     pub async fn spawn_config(config: ServerConfig) -> Self {
-        Self::spawn_full(config, None).await
+        Self::spawn_full(config, None, ConnectionLimits::default()).await
+    }
+
+    /// A server within the given connection limits.
+    pub async fn spawn_limited(limits: ConnectionLimits) -> Self {
+        Self::spawn_full(ServerConfig::default(), None, limits).await
     }
 
     /// A server that also trusts tokens from an external identity provider.
     pub async fn spawn_with_idp(idp: IdpConfig) -> Self {
-        Self::spawn_full(ServerConfig::default(), Some(idp)).await
+        Self::spawn_full(ServerConfig::default(), Some(idp), ConnectionLimits::default()).await
     }
 
-    async fn spawn_full(config: ServerConfig, idp: Option<IdpConfig>) -> Self {
+    async fn spawn_full(config: ServerConfig, idp: Option<IdpConfig>, limits: ConnectionLimits) -> Self {
         let (store, db) = fresh_store().await;
         let mut rollcall = Rollcall::new(store, Arc::new(SystemClock), b"test-signing-key".to_vec());
         if let Some(idp) = idp {
@@ -130,7 +135,7 @@ impl TestApp {
             .put_admin_client(CLIENT_ID, "tests", CLIENT_SECRET)
             .await
             .unwrap();
-        let server = rollcall_server::testing::start(AppState::new(rollcall.clone(), config)).await;
+        let server = rollcall_server::testing::start_with(AppState::new(rollcall.clone(), config), limits).await;
         let mut app = Self {
             base: server.base.clone(),
             http: reqwest::Client::new(),

@@ -129,3 +129,88 @@ async fn a_long_import_becomes_a_job_with_a_status_url() {
         .await
         .assert_imsx(404, "unknownobject");
 }
+
+/// Sends an import's head and the first bytes of a body said to be much
+/// longer, and leaves the connection open.
+async fn start_upload(app: &TestApp, token: &str, length: u64) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /admin/import HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/zip\r\nContent-Length: {length}\r\n\r\nPK"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+}
+
+/// The status line the server answers on `stream`, within 5 s.
+async fn status_line(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0; 1024];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut buf))
+        .await
+        .expect("an answer before the body is sent")
+        .unwrap();
+    String::from_utf8_lossy(&buf[..n])
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_scope_and_the_length_are_checked_before_the_body_is_read() {
+    let app = TestApp::spawn().await;
+    let reader = app.fetch_token(Some("roster-core.readonly")).await;
+    let mut upload = start_upload(&app, &reader, 100 << 20).await;
+    assert!(status_line(&mut upload).await.starts_with("HTTP/1.1 403"));
+    let admin = app.fetch_token(Some("admin")).await;
+    let mut upload = start_upload(&app, &admin, 300 << 20).await;
+    assert!(status_line(&mut upload).await.starts_with("HTTP/1.1 413"));
+}
+
+#[tokio::test]
+async fn one_import_runs_at_a_time() {
+    let app = TestApp::spawn().await;
+    let admin = app.fetch_token(Some("admin")).await;
+    let upload = start_upload(&app, &admin, 10 << 20).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let busy = post(&app, &admin, "?dryRun=true", zip_case("V01"), "application/zip").await;
+    busy.assert_imsx(503, "server_busy");
+    assert!(busy.header("retry-after").is_some_and(|s| s.parse::<u64>().is_ok()));
+    drop(upload);
+    let mut done = busy;
+    for _ in 0..50 {
+        done = post(&app, &admin, "?dryRun=true", zip_case("V01"), "application/zip").await;
+        if done.status != 503 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        done.status, 200,
+        "the slot is free once the first upload is gone: {}",
+        done.body
+    );
+}
+
+#[tokio::test]
+async fn a_zip_bomb_is_refused_without_unpacking_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.fetch_token(Some("admin")).await;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    zip.start_file("manifest.csv", options).unwrap();
+    zip.write_all(b"propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\nfile.users,bulk\n")
+        .unwrap();
+    zip.start_file("users.csv", options).unwrap();
+    zip.write_all(&vec![b'0'; 8 << 20]).unwrap();
+    let bomb = zip.finish().unwrap().into_inner();
+    assert!(bomb.len() < 64 << 10, "{} bytes", bomb.len());
+    let r = post(&app, &admin, "", bomb, "application/zip").await;
+    r.assert_imsx(422, "invaliddata");
+    let details = r.body["imsx_error_details"].as_array().expect("itemised problems");
+    assert!(details.iter().any(|d| d["rule"] == "zip.entry_ratio"), "{}", r.body);
+}

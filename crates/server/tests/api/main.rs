@@ -8,6 +8,7 @@ mod auth;
 mod collections;
 mod contract;
 mod cursor;
+mod edge;
 mod errors;
 mod idp;
 mod import;

@@ -338,6 +338,31 @@ async fn fields_keep_exactly_the_selected_keys() {
     assert_eq!(ann["familyName"], "Smith");
 }
 
+/// `Link` URLs carry what shapes the result, once: `fields` as one list
+/// however it was sent, and no cache-busters.
+#[tokio::test]
+async fn links_carry_the_query_once_and_nothing_else() {
+    let app = TestApp::spawn().await;
+    seed(&app).await;
+    let r = list(
+        &app,
+        "users",
+        &[
+            ("fields", "sourcedId"),
+            ("fields", "familyName"),
+            ("_", "123"),
+            ("limit", "5"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let next = link(&r, "next").expect("a next link");
+    assert!(next.contains("fields=sourcedId%2CfamilyName&limit=5"), "{next}");
+    assert!(!next.contains("_="), "{next}");
+    let followed = app.send(app.http.get(&next).bearer_auth(&app.token)).await;
+    assert_eq!(followed.status, 200, "{}", followed.body);
+}
+
 #[tokio::test]
 async fn search_matches_names_and_email_in_any_case() {
     let app = TestApp::spawn().await;
