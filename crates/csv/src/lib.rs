@@ -47,6 +47,7 @@ mod cell;
 mod convert;
 mod emails;
 mod export;
+mod extension;
 mod guard;
 mod import;
 mod load;
@@ -62,6 +63,7 @@ mod report;
 mod spec;
 mod table;
 mod users;
+mod view;
 mod write;
 
 pub use export::{ExportError, ExportReport, export};

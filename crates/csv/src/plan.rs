@@ -79,7 +79,33 @@ impl Acc {
     ) -> Result<(), String> {
         doc.insert("status".into(), "active".into());
         doc.insert("dateLastModified".into(), now.into());
+        self.store(kind, doc, stored, now)
+    }
+
+    /// Stores a row of a Rollcall export (`doc` with the fields of
+    /// `Table::restore` laid over it): with the status it carries and, when
+    /// new, its dateLastModified, so that an export restores exactly.
+    pub fn restore(
+        &mut self,
+        kind: FileKind,
+        doc: Map<String, Value>,
+        stored: Option<&Value>,
+        now: &str,
+    ) -> Result<(), String> {
+        self.store(kind, doc, stored, now)
+    }
+
+    fn store(
+        &mut self,
+        kind: FileKind,
+        doc: Map<String, Value>,
+        stored: Option<&Value>,
+        now: &str,
+    ) -> Result<(), String> {
         let mut value = (kind.decl().normalize)(Value::Object(doc)).map_err(|e| e.0)?;
+        if kind == FileKind::Users && stored.is_some_and(is_active) && !is_active(&value) {
+            self.deleted.push(id_of(&value).to_owned());
+        }
         match stored {
             None => {
                 self.counts.created += 1;
@@ -168,13 +194,21 @@ pub fn plan_table(parsed: &Parsed, table: &Table, existing: &Existing, now: &str
         let mut acc = Acc::new(cap);
         for row in rows {
             let stored = existing.value(kind, row.id());
-            if row.deleted {
+            let restore = table.restore(row);
+            if row.deleted && restore.is_none() {
                 acc.delete(kind, stored.as_ref(), now);
                 continue;
             }
             let mut doc = table.obj(row);
             keep_stored(&mut doc, stored.as_ref(), &table.metadata);
-            if let Err(reason) = acc.put(kind, doc, stored.as_ref(), now) {
+            let planned = match restore {
+                None => acc.put(kind, doc, stored.as_ref(), now),
+                Some(fields) => {
+                    crate::extension::lay_over(&mut doc, fields);
+                    acc.restore(kind, doc, stored.as_ref(), now)
+                }
+            };
+            if let Err(reason) = planned {
                 acc.problems.push(invalid(kind, row.line, &reason));
             }
         }

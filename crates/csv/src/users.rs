@@ -76,7 +76,8 @@ fn plan_user(ctx: &Ctx, id: &str, acc: &mut Acc) {
     let row = users.and_then(|t| t.row(id));
     let stored = ctx.existing.value(FileKind::Users, id);
     let stored = stored.as_ref();
-    if row.is_some_and(|r| r.deleted) {
+    let restore = row.zip(users).and_then(|(r, t)| t.restore(r));
+    if row.is_some_and(|r| r.deleted) && restore.is_none() {
         acc.delete(FileKind::Users, stored, ctx.now);
         return;
     }
@@ -160,15 +161,23 @@ fn plan_user(ctx: &Ctx, id: &str, acc: &mut Acc) {
             return;
         }
     }
-    if new_roles.is_empty() {
+    doc.insert("roles".into(), Value::Array(new_roles));
+    doc.insert("userProfiles".into(), Value::Array(new_profiles));
+    let restoring = restore.is_some();
+    if let Some(fields) = restore {
+        crate::extension::lay_over(&mut doc, fields);
+    }
+    if doc.get("roles").and_then(Value::as_array).is_none_or(Vec::is_empty) {
         let reason = format!("user '{id}' has no roles: every user needs at least one roles.csv row");
         acc.problems
             .push(Problem::new(kind.file_name(), "semantic.user_without_roles", reason).at(line));
         return;
     }
-    doc.insert("roles".into(), Value::Array(new_roles));
-    doc.insert("userProfiles".into(), Value::Array(new_profiles));
-    if let Err(reason) = acc.put(FileKind::Users, doc, stored, ctx.now) {
+    let planned = match restoring {
+        false => acc.put(FileKind::Users, doc, stored, ctx.now),
+        true => acc.restore(FileKind::Users, doc, stored, ctx.now),
+    };
+    if let Err(reason) = planned {
         acc.problems.push(invalid(kind, line, &reason));
     }
 }
