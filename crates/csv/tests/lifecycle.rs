@@ -269,7 +269,7 @@ async fn passwords_are_hashed_kept_and_never_exported() {
     let row = users_csv.lines().find(|l| l.starts_with("user-t1,")).unwrap();
     assert!(row.contains("argon2id"), "the hash travels in metadata.rollcall: {row}");
     // The export restores the hashes, so the passwords still verify.
-    let (_tmp, copy) = store("passwords-copy");
+    let (_tmp, copy) = common::store("passwords-copy");
     import_dir(&copy, &out, &options(4)).await.unwrap();
     assert_eq!(user(&copy, "user-t1").await, user(&store, "user-t1").await);
 }
