@@ -45,14 +45,21 @@ async fn generate(shape: Shape, store: &dyn Store) {
         }
     }
     for (decl, docs) in by_decl {
-        store.insert_bulk(decl, Box::new(std::iter::once(Ok(docs)))).await.unwrap();
+        store
+            .insert_bulk(decl, Box::new(std::iter::once(Ok(docs))))
+            .await
+            .unwrap();
     }
 }
 
 /// A server over `store`, and a token for it.
 async fn serve(store: Arc<dyn Store>) -> (RunningServer, String) {
     let rollcall = Rollcall::new(store, Arc::new(SystemClock), b"bench-test-key".to_vec());
-    rollcall.auth.put_admin_client("admin", "tests", "secret").await.unwrap();
+    rollcall
+        .auth
+        .put_admin_client("admin", "tests", "secret")
+        .await
+        .unwrap();
     let config = ServerConfig {
         rate_limits: RateLimits {
             api_per_second: 1000,
@@ -82,7 +89,10 @@ async fn read_all(base: &str, token: &str) -> Vec<Value> {
     for decl in resource::all() {
         let mut offset = 0;
         loop {
-            let url = format!("{base}{API}/{}?limit=3000&offset={offset}&sort=sourcedId", decl.collection);
+            let url = format!(
+                "{base}{API}/{}?limit=3000&offset={offset}&sort=sourcedId",
+                decl.collection
+            );
             let reply = http.get(url).bearer_auth(token).send().await.unwrap();
             if reply.status() == 404 {
                 break;

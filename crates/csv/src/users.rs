@@ -77,7 +77,9 @@ fn plan_user(ctx: &Ctx, id: &str, acc: &mut Acc) {
     let stored = ctx.existing.value(FileKind::Users, id);
     let stored = stored.as_ref();
     let restore = row.zip(users).and_then(|(r, t)| t.restore(r));
-    if row.is_some_and(|r| r.deleted) && restore.is_none() {
+    // A Rollcall export lists all of a user's roles and profiles.
+    let restoring = restore.is_some();
+    if row.is_some_and(|r| r.deleted) && !restoring {
         acc.delete(FileKind::Users, stored, ctx.now);
         return;
     }
@@ -105,7 +107,7 @@ fn plan_user(ctx: &Ctx, id: &str, acc: &mut Acc) {
     };
     let stored_list = |key: &str| stored.and_then(|s| s.get(key)).and_then(Value::as_array).cloned();
     let old_roles = stored_list("roles").unwrap_or_default();
-    let mut new_roles = if ctx.parsed.replaces(FileKind::Roles) {
+    let mut new_roles = if ctx.parsed.replaces(FileKind::Roles) || restoring {
         Vec::new()
     } else {
         old_roles.clone()
@@ -126,7 +128,7 @@ fn plan_user(ctx: &Ctx, id: &str, acc: &mut Acc) {
         return;
     }
     let old_profiles = stored_list("userProfiles").unwrap_or_default();
-    let mut new_profiles = if ctx.parsed.replaces(FileKind::UserProfiles) {
+    let mut new_profiles = if ctx.parsed.replaces(FileKind::UserProfiles) || restoring {
         Vec::new()
     } else {
         old_profiles.clone()
@@ -163,7 +165,6 @@ fn plan_user(ctx: &Ctx, id: &str, acc: &mut Acc) {
     }
     doc.insert("roles".into(), Value::Array(new_roles));
     doc.insert("userProfiles".into(), Value::Array(new_profiles));
-    let restoring = restore.is_some();
     if let Some(fields) = restore {
         crate::extension::lay_over(&mut doc, fields);
     }
