@@ -97,9 +97,10 @@ pub fn parse(kind: FileKind, mode: FileMode, bytes: &[u8], problems: &mut Proble
     for record in &mut records {
         restore_cells(kind, record);
     }
+    // Only delta rows carry the status and dateLastModified to restore.
     let restore_at = metadata
         .iter()
-        .position(|k| k == extension::KEY)
+        .position(|k| k == extension::KEY && mode == FileMode::Delta)
         .map(|i| i + kind.columns().len());
     if records.is_empty() {
         let reason = "a file with a header but no data rows is not allowed";

@@ -378,3 +378,31 @@ async fn required_cells_the_record_lacks_get_placeholders() {
     import_dir(&copy, &out, &options(2)).await.unwrap();
     assert_eq!(snapshot(&copy).await, snapshot(&original).await);
 }
+
+/// A `metadata.rollcall` cell that is not a JSON object is a precise
+/// problem, and nothing is written.
+#[tokio::test]
+async fn a_broken_rollcall_cell_is_rejected() {
+    let (tmp, original) = store("broken");
+    let original = Arc::new(original);
+    let engine = Engine::new(original.clone(), Arc::new(FixedClock::new(at(1))));
+    let org = json!({"sourcedId": "o1", "name": "O", "type": "district", "identifier": "O", "metadata": {"n": 1}});
+    engine.create(&org::ORGS, org).await.unwrap();
+    let out = tmp.path().join("export");
+    export(original.as_ref(), &out).await.unwrap();
+    let orgs = std::fs::read_to_string(out.join("orgs.csv")).unwrap();
+    std::fs::write(
+        out.join("orgs.csv"),
+        orgs.replace(r#""{""metadata"":{""n"":1}}""#, "[1]"),
+    )
+    .unwrap();
+    let (_tmp, copy) = store("broken-b");
+    let problems = rejected(import_dir(&copy, &out, &options(2)).await);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let p = &problems[0];
+    assert_eq!(
+        (p.file.as_str(), p.line, p.column.as_deref(), p.rule),
+        ("orgs.csv", Some(2), Some("metadata.rollcall"), "row.invalid_value")
+    );
+    assert!(snapshot(&copy).await.is_empty());
+}
