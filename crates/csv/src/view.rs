@@ -93,7 +93,7 @@ pub fn lines(kind: FileKind, docs: &[Value], live: &mut Live) -> BTreeMap<FileKi
     for d in docs {
         let Some(stored) = d.as_object() else { continue };
         if kind == FileKind::Users {
-            user_lines(stored, live, &mut out);
+            user_lines(d, stored, live, &mut out);
             continue;
         }
         let status = status(kind, stored, live);
@@ -243,8 +243,7 @@ fn cells(kind: FileKind, d: &Value, live: &Live, status: &str) -> Vec<String> {
 
 /// A user's users.csv line, and for an active user its roles.csv and
 /// userProfiles.csv lines.
-fn user_lines(stored: &Map<String, Value>, live: &mut Live, out: &mut BTreeMap<FileKind, Vec<Line>>) {
-    let d = &Value::Object(stored.clone());
+fn user_lines(d: &Value, stored: &Map<String, Value>, live: &mut Live, out: &mut BTreeMap<FileKind, Vec<Line>>) {
     let id = text(d, "sourcedId");
     let status = status(FileKind::Users, stored, live);
     let modified = text(d, "dateLastModified");
