@@ -22,12 +22,20 @@
 //!   set share of an org's users (a truncated export looks just like that).
 //! - Records whose content did not change are not written, so re-importing
 //!   the same package is cheap and leaves `dateLastModified` alone.
+//! - A file with a `metadata.rollcall` column is a Rollcall export: its rows
+//!   keep their status (tobedeleted ones are created too) and, when new,
+//!   their `dateLastModified`, and that column's fields are laid over what
+//!   the standard cells give, so an export restores exactly (`extension`).
+//! - Free-text cells neutralised against spreadsheet formulas (a leading
+//!   `'`) are read back without it (`extension`).
 //!
 //! # Layout
 //! - [`package`]: reading a directory or ZIP; [`manifest`]: `manifest.csv`.
 //! - `spec`, `cell`, `table`, `convert`: the column tables, cell formats,
 //!   header and row checks, rows to REST JSON.
 //! - `refs`: references between files and to stored records.
+//! - `view`, `extension`: an export's rows (the conformant view and the
+//!   `metadata.rollcall` fields), formula neutralisation.
 //! - `load`, `plan`, `users`, `passwords`, `emails`, `guard`, `write`:
 //!   reading what is stored, deciding every write, the user assembly,
 //!   password hashing, unique emails, the mass-change guard, writing
@@ -47,6 +55,7 @@ mod cell;
 mod convert;
 mod emails;
 mod export;
+mod extension;
 mod guard;
 mod import;
 mod load;
@@ -62,6 +71,7 @@ mod report;
 mod spec;
 mod table;
 mod users;
+mod view;
 mod write;
 
 pub use export::{ExportError, ExportReport, export};

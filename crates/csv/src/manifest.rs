@@ -157,8 +157,8 @@ fn known_file(name: &str) -> Option<&'static str> {
     ALL_FILES.iter().copied().find(|f| *f == name)
 }
 
-/// A manifest declaring `bulk` for the given files and `absent` for the rest.
-pub fn write_bulk(present: &[&str], system_name: &str) -> Vec<u8> {
+/// A manifest declaring `mode` for the given files and `absent` for the rest.
+pub fn write(present: &[&str], mode: FileMode, system_name: &str) -> Vec<u8> {
     let mut out = csv::Writer::from_writer(Vec::new());
     let mut row = |a: &str, b: &str| out.write_record([a, b]).expect("writing to memory");
     row("propertyName", "value");
@@ -166,7 +166,7 @@ pub fn write_bulk(present: &[&str], system_name: &str) -> Vec<u8> {
     row("oneroster.version", ONEROSTER_VERSION);
     for file in ALL_FILES {
         let mode = if present.contains(&file) {
-            FileMode::Bulk
+            mode
         } else {
             FileMode::Absent
         };

@@ -103,7 +103,28 @@ impl Acc {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        let mut value = rules::stamp(kind.decl(), doc, &id, now).map_err(|e| e.0)?;
+        let value = rules::stamp(kind.decl(), doc, &id, now).map_err(|e| e.0)?;
+        self.store(kind, value, stored, now)
+    }
+
+    /// Stores a row of a Rollcall export (`doc` with the fields of
+    /// `Table::restore` laid over it): with the status it carries and, when
+    /// new, its dateLastModified, so that an export restores exactly.
+    pub fn restore(
+        &mut self,
+        kind: FileKind,
+        doc: Map<String, Value>,
+        stored: Option<&Value>,
+        now: &str,
+    ) -> Result<(), String> {
+        let value = (kind.decl().normalize)(Value::Object(doc)).map_err(|e| e.0)?;
+        self.store(kind, value, stored, now)
+    }
+
+    fn store(&mut self, kind: FileKind, mut value: Value, stored: Option<&Value>, now: &str) -> Result<(), String> {
+        if kind == FileKind::Users && stored.is_some_and(is_active) && !is_active(&value) {
+            self.deleted.push(id_of(&value).to_owned());
+        }
         match stored {
             None => {
                 self.counts.created += 1;
@@ -191,13 +212,21 @@ pub fn plan_table(parsed: &Parsed, table: &Table, existing: &Existing, now: &str
         let mut acc = Acc::new(cap);
         for row in rows {
             let stored = existing.value(kind, row.id());
-            if row.deleted {
+            let restore = table.restore(row);
+            if row.deleted && restore.is_none() {
                 acc.delete(kind, stored.as_ref(), now);
                 continue;
             }
             let mut doc = table.obj(row);
             keep_stored(&mut doc, stored.as_ref(), &table.metadata);
-            if let Err(reason) = acc.put(kind, doc, stored.as_ref(), now) {
+            let planned = match restore {
+                None => acc.put(kind, doc, stored.as_ref(), now),
+                Some(fields) => {
+                    crate::extension::lay_over(&mut doc, fields);
+                    acc.restore(kind, doc, stored.as_ref(), now)
+                }
+            };
+            if let Err(reason) = planned {
                 acc.problems.push(invalid(kind, row.line, &reason));
             }
         }

@@ -7,11 +7,11 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
-use crate::cell;
 use crate::convert::{check_row, convert};
 use crate::manifest::FileMode;
 use crate::problem::{Problem, Problems};
 use crate::spec::{FileKind, METADATA_PREFIX};
+use crate::{cell, extension};
 
 /// One accepted row, kept as its CSV record (see `convert`).
 #[derive(Debug, Clone)]
@@ -54,6 +54,9 @@ pub struct Table {
     pub ids: HashMap<String, (u64, Option<usize>)>,
     /// The `metadata.*` columns the file carries (without the prefix).
     pub metadata: Vec<String>,
+    /// The cell index of the `metadata.rollcall` column: the file is a
+    /// Rollcall export (see `extension`).
+    restore_at: Option<usize>,
 }
 
 /// A CSV reader with the binding's dialect; the header is read as a record.
@@ -91,18 +94,29 @@ pub fn parse(kind: FileKind, mode: FileMode, bytes: &[u8], problems: &mut Proble
     }
     let header = records.remove(0);
     let metadata = check_header(kind, &header, &file, problems)?;
+    for record in &mut records {
+        restore_cells(kind, record);
+    }
+    // Only delta rows carry the status and dateLastModified to restore.
+    let restore_at = metadata
+        .iter()
+        .position(|k| k == extension::KEY && mode == FileMode::Delta)
+        .map(|i| i + kind.columns().len());
     if records.is_empty() {
         let reason = "a file with a header but no data rows is not allowed";
         problems.push(Problem::new(&file, "table.no_rows", reason).at(2));
     }
     let (bulk, width, cap) = (mode == FileMode::Bulk, header.len(), problems.cap());
-    let parts = crate::par::map_chunks(&records, |part| check_rows(kind, bulk, width, part, &file, cap));
+    let parts = crate::par::map_chunks(&records, |part| {
+        check_rows(kind, (bulk, width, restore_at), part, &file, cap)
+    });
     let mut table = Table {
         kind,
         mode,
         rows: Vec::with_capacity(records.len()),
         ids: HashMap::with_capacity(records.len()),
         metadata,
+        restore_at,
     };
     let mut accepted = Vec::with_capacity(records.len());
     for (ok, ids, found) in parts {
@@ -155,7 +169,7 @@ impl Table {
             .metadata
             .iter()
             .zip(&cells[width..])
-            .filter(|(_, v)| !v.is_empty())
+            .filter(|(k, v)| !v.is_empty() && *k != extension::KEY)
             .map(|(k, v)| (k.clone(), Value::String((*v).to_owned())))
             .collect();
         if !extra.is_empty() {
@@ -163,6 +177,46 @@ impl Table {
         }
         obj
     }
+
+    /// For a row of a Rollcall export, the fields to lay over [`obj`]
+    /// (`null`: remove): the row's status and dateLastModified, then the
+    /// `metadata.rollcall` fields.
+    ///
+    /// [`obj`]: Self::obj
+    pub fn restore(&self, row: &Row) -> Option<Map<String, Value>> {
+        let at = self.restore_at?;
+        let mut fields = Map::new();
+        for column in ["status", "dateLastModified"] {
+            fields.insert(column.into(), row.get(column).into());
+        }
+        if let Ok(Value::Object(more)) = serde_json::from_str(&row.record[at]) {
+            fields.extend(more);
+        }
+        Some(fields)
+    }
+}
+
+/// Reverses the export's formula neutralisation (see `extension`) in the
+/// cells that take it: free-text columns and every `metadata.*` column.
+fn restore_cells(kind: FileKind, record: &mut csv::StringRecord) {
+    let columns = kind.columns();
+    fn restored<'c>(columns: &[crate::spec::Col], i: usize, cell: &'c str) -> Option<&'c str> {
+        let escaped = columns.get(i).is_none_or(|c| extension::neutralised(c.kind));
+        escaped.then(|| extension::restore(cell)).flatten()
+    }
+    if !record
+        .iter()
+        .enumerate()
+        .any(|(i, cell)| restored(columns, i, cell).is_some())
+    {
+        return;
+    }
+    let mut out = csv::StringRecord::with_capacity(record.as_slice().len(), record.len());
+    for (i, cell) in record.iter().enumerate() {
+        out.push_field(restored(columns, i, cell).unwrap_or(cell));
+    }
+    out.set_position(record.position().cloned());
+    *record = out;
 }
 
 /// Checks the header; returns the metadata keys, or `None` when the file
@@ -226,8 +280,7 @@ type Checked<'r> = (Vec<bool>, Vec<(&'r str, u64)>, Problems);
 
 fn check_rows<'r>(
     kind: FileKind,
-    bulk: bool,
-    width: usize,
+    (bulk, width, restore_at): (bool, usize, Option<usize>),
     records: &'r [csv::StringRecord],
     file: &str,
     cap: usize,
@@ -261,6 +314,14 @@ fn check_rows<'r>(
                 problems.push(Problem::new(file, rule, reason).at(line).column(col.name));
                 valid = false;
             }
+        }
+        if let Some(cell) = restore_at.map(|i| cells[i]).filter(|c| !c.is_empty())
+            && !matches!(serde_json::from_str(cell), Ok(Value::Object(_)))
+        {
+            let reason = "metadata.rollcall must be a JSON object (the fields of a Rollcall export)";
+            let column = format!("{}{}", METADATA_PREFIX, extension::KEY);
+            problems.push(Problem::new(file, "row.invalid_value", reason).at(line).column(column));
+            valid = false;
         }
         if !valid {
             continue;

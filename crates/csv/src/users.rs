@@ -77,7 +77,10 @@ fn plan_user(ctx: &Ctx, id: &str, acc: &mut Acc) {
     let row = users.and_then(|t| t.row(id));
     let stored = ctx.existing.value(FileKind::Users, id);
     let stored = stored.as_ref();
-    if row.is_some_and(|r| r.deleted) {
+    let restore = row.zip(users).and_then(|(r, t)| t.restore(r));
+    // A Rollcall export lists all of a user's roles and profiles.
+    let restoring = restore.is_some();
+    if row.is_some_and(|r| r.deleted) && !restoring {
         acc.delete(FileKind::Users, stored, ctx.now);
         return;
     }
@@ -116,7 +119,7 @@ fn plan_user(ctx: &Ctx, id: &str, acc: &mut Acc) {
     };
     let stored_list = |key: &str| stored.and_then(|s| s.get(key)).and_then(Value::as_array).cloned();
     let old_roles = stored_list("roles").unwrap_or_default();
-    let mut new_roles = if ctx.parsed.replaces(FileKind::Roles) {
+    let mut new_roles = if ctx.parsed.replaces(FileKind::Roles) || restoring {
         Vec::new()
     } else {
         old_roles.clone()
@@ -137,7 +140,7 @@ fn plan_user(ctx: &Ctx, id: &str, acc: &mut Acc) {
         return;
     }
     let old_profiles = stored_list("userProfiles").unwrap_or_default();
-    let mut new_profiles = if ctx.parsed.replaces(FileKind::UserProfiles) {
+    let mut new_profiles = if ctx.parsed.replaces(FileKind::UserProfiles) || restoring {
         Vec::new()
     } else {
         old_profiles.clone()
@@ -172,15 +175,22 @@ fn plan_user(ctx: &Ctx, id: &str, acc: &mut Acc) {
             return;
         }
     }
-    if new_roles.is_empty() {
+    doc.insert("roles".into(), Value::Array(new_roles));
+    doc.insert("userProfiles".into(), Value::Array(new_profiles));
+    if let Some(fields) = restore {
+        crate::extension::lay_over(&mut doc, fields);
+    }
+    if doc.get("roles").and_then(Value::as_array).is_none_or(Vec::is_empty) {
         let reason = format!("user '{id}' has no roles: every user needs at least one roles.csv row");
         acc.problems
             .push(Problem::new(kind.file_name(), "semantic.user_without_roles", reason).at(line));
         return;
     }
-    doc.insert("roles".into(), Value::Array(new_roles));
-    doc.insert("userProfiles".into(), Value::Array(new_profiles));
-    if let Err(reason) = acc.put(FileKind::Users, doc, stored, ctx.now) {
+    let planned = match restoring {
+        false => acc.put(FileKind::Users, doc, stored, ctx.now),
+        true => acc.restore(FileKind::Users, doc, stored, ctx.now),
+    };
+    if let Err(reason) = planned {
         acc.problems.push(invalid(kind, line, &reason));
     }
 }
