@@ -127,12 +127,18 @@ async fn ensure_imsx(response: Response) -> Response {
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains.
+/// Handlers can see each connection's peer address (`ConnectInfo`).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 #[cfg(test)]
@@ -151,7 +157,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("rollcall-panic-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let store = Arc::new(rollcall_store_sqlite::open(&dir.join("db")).unwrap());
-        let rollcall = rollcall_service::Rollcall::new(store, Arc::new(oneroster::SystemClock), b"k".to_vec());
+        let rollcall = rollcall_service::Rollcall::new(
+            store,
+            Arc::new(oneroster::SystemClock),
+            &rollcall_service::SigningKey::generate(),
+        );
         let state = AppState::new(rollcall, ServerConfig::default());
         async fn boom() -> StatusCode {
             panic!("boom")

@@ -6,6 +6,7 @@
 //! - [`engine`]: the generic resource engine (create, replace, patch, soft
 //!   delete, get, list, relations) driven by `ResourceDecl`s.
 //! - [`auth`]: OAuth clients, token issue and verification.
+//! - [`known_clients`]: which clients' tokens still hold, kept in memory.
 //! - [`idp`]: tokens from an external OAuth server, checked against its JWKS.
 //! - [`scope`]: the OneRoster OAuth scopes.
 //! - [`secret`]: argon2 hashing of passwords and client secrets.
@@ -13,6 +14,7 @@
 pub mod auth;
 pub mod engine;
 pub mod idp;
+pub mod known_clients;
 pub mod scope;
 pub mod secret;
 
@@ -21,7 +23,7 @@ use std::sync::Arc;
 use oneroster::Clock;
 use rollcall_store::{Store, StoreError};
 
-pub use auth::{Auth, AuthError, Claims};
+pub use auth::{Auth, AuthError, Claims, SigningKey};
 pub use engine::Engine;
 
 /// The service layer's one error type; the server maps each variant to one
@@ -65,7 +67,7 @@ pub struct Rollcall {
 }
 
 impl Rollcall {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, signing_key: Vec<u8>) -> Self {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, signing_key: &SigningKey) -> Self {
         Self {
             engine: Engine::new(store.clone(), clock.clone()),
             auth: Auth::new(store, clock, signing_key),

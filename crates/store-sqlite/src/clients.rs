@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, Row};
 
 use crate::{SqliteStore, backend};
 
-const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, scopes, disabled";
+const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, scopes, disabled, token_generation";
 
 fn client_from_row(row: &Row<'_>) -> rusqlite::Result<ClientRecord> {
     let scopes: String = row.get(3)?;
@@ -16,6 +16,7 @@ fn client_from_row(row: &Row<'_>) -> rusqlite::Result<ClientRecord> {
         secret_hash: row.get(2)?,
         scopes: scopes.split_whitespace().map(str::to_owned).collect(),
         disabled: row.get(4)?,
+        token_generation: row.get(5)?,
     })
 }
 
@@ -39,9 +40,10 @@ impl ClientStore for SqliteStore {
         self.write(move |c| {
             c.execute(
                 &format!(
-                    "INSERT INTO oauth_clients ({CLIENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5) \
+                    "INSERT INTO oauth_clients ({CLIENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
                      ON CONFLICT (client_id) DO UPDATE SET name = excluded.name, \
-                     secret_hash = excluded.secret_hash, scopes = excluded.scopes, disabled = excluded.disabled"
+                     secret_hash = excluded.secret_hash, scopes = excluded.scopes, disabled = excluded.disabled, \
+                 token_generation = excluded.token_generation"
                 ),
                 (
                     &client.client_id,
@@ -49,6 +51,7 @@ impl ClientStore for SqliteStore {
                     &client.secret_hash,
                     client.scopes.join(" "),
                     client.disabled,
+                    client.token_generation,
                 ),
             )
             .map_err(backend)?;

@@ -126,7 +126,7 @@ fn expired_token() -> String {
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &claims,
-        &jsonwebtoken::EncodingKey::from_secret(b"test-signing-key"),
+        &jsonwebtoken::EncodingKey::from_secret(crate::helpers::SIGNING_KEY),
     )
     .unwrap()
 }
@@ -226,6 +226,7 @@ async fn clients_over_their_rate_get_429_with_retry_after() {
     let limits = RateLimits {
         api_per_second: 1,
         token_per_minute: 2,
+        ..RateLimits::default()
     };
     let app = TestApp::spawn_config(ServerConfig {
         rate_limits: limits,
