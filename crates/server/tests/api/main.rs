@@ -13,5 +13,6 @@ mod idp;
 mod import;
 mod logs;
 mod query;
+mod revocation;
 mod schemas;
 mod users;
