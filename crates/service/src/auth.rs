@@ -170,10 +170,10 @@ impl Auth {
         let client = self.store.client(client_id).await.map_err(ServiceError::from)?;
         let Some(client) = client.filter(|c| !c.disabled) else {
             // Spend the same time as a real check, so ids cannot be probed.
-            check_secret(client_secret, dummy_hash().await?).await?;
+            check_secret(client_secret, dummy_hash().await?, secret::Check::Decoy).await?;
             return Err(AuthError::InvalidClient);
         };
-        if !check_secret(client_secret, client.secret_hash.clone()).await? {
+        if !check_secret(client_secret, client.secret_hash.clone(), secret::Check::Client).await? {
             return Err(AuthError::InvalidClient);
         }
         self.clients.note(&client).await;
@@ -347,8 +347,8 @@ impl Auth {
 
 /// Checks a presented client secret; `Overloaded` when the hasher is
 /// saturated, so the token endpoint answers at once instead of queueing.
-async fn check_secret(presented: &str, stored: String) -> Result<bool, AuthError> {
-    secret::verify_admitted(presented.to_owned(), stored)
+async fn check_secret(presented: &str, stored: String, check: secret::Check) -> Result<bool, AuthError> {
+    secret::verify_admitted(presented.to_owned(), stored, check)
         .await
         .map_err(|secret::Saturated| AuthError::Overloaded)
 }

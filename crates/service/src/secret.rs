@@ -9,7 +9,9 @@
 //! grew the process by argon2's memory per request. The token endpoint, open
 //! to anyone, does not even wait in an unbounded line: past a short queue it
 //! is refused at once ([`verify_admitted`]), so a flood is answered quickly and
-//! the slots stay free for writes and imports.
+//! the slots stay free for writes and imports. Decoy checks (for client ids
+//! that do not exist) queue apart from real clients' checks, so a flood of
+//! invented ids cannot crowd real clients out.
 
 use std::sync::{Arc, LazyLock};
 
@@ -23,10 +25,23 @@ use crate::ServiceError;
 /// Argon2 runs allowed at once: one per core.
 static RUNS: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore::new(cores())));
 
-/// Token-endpoint checks admitted at once, running or waiting for a run: a
-/// few rounds of the run slots, so an admitted check answers within a few
-/// hash times.
-static ADMITTED_CHECKS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(cores() * 4));
+/// Checks of real clients' secrets admitted at once, running or waiting
+/// for a run: a few rounds of the run slots, so an admitted check answers
+/// within a few hash times.
+static CLIENT_CHECKS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(cores() * 4));
+
+/// Decoy checks admitted at once: one round of the run slots.
+static DECOY_CHECKS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(cores()));
+
+/// Whose secret a token-endpoint check is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// A client that exists.
+    Client,
+    /// A decoy for a client id that does not exist: the same work, so the
+    /// answer's timing does not tell which ids exist.
+    Decoy,
+}
 
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -70,8 +85,12 @@ pub async fn verify(secret: String, stored: String) -> bool {
 /// As [`verify`], but refused at once with [`Saturated`] when as many
 /// checks of this kind are already running or waiting as the bound admits.
 /// For callers anyone can reach (the token endpoint).
-pub async fn verify_admitted(secret: String, stored: String) -> Result<bool, Saturated> {
-    let _admitted = ADMITTED_CHECKS.try_acquire().map_err(|_| Saturated)?;
+pub async fn verify_admitted(secret: String, stored: String, check: Check) -> Result<bool, Saturated> {
+    let admission = match check {
+        Check::Client => &CLIENT_CHECKS,
+        Check::Decoy => &DECOY_CHECKS,
+    };
+    let _admitted = admission.try_acquire().map_err(|_| Saturated)?;
     Ok(verify(secret, stored).await)
 }
 
@@ -113,7 +132,7 @@ mod tests {
         let flood = cores() * 4 * 3;
         let started = std::time::Instant::now();
         let checks: Vec<_> = (0..flood)
-            .map(|_| tokio::spawn(verify_admitted("wrong".into(), stored.clone())))
+            .map(|_| tokio::spawn(verify_admitted("wrong".into(), stored.clone(), Check::Decoy)))
             .collect();
         let mut refused = 0;
         for check in checks {
@@ -125,6 +144,6 @@ mod tests {
         assert!(refused > 0, "none of {flood} checks was refused");
         assert_eq!(RUNS.available_permits(), cores(), "every run slot is back");
         assert!(started.elapsed() < Duration::from_secs(30));
-        assert_eq!(verify_admitted("right".into(), stored).await, Ok(true));
+        assert_eq!(verify_admitted("right".into(), stored, Check::Client).await, Ok(true));
     }
 }
