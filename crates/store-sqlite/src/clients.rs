@@ -106,3 +106,34 @@ impl SettingsStore for SqliteStore {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rollcall_store::ClientStore;
+
+    /// A database from before clients had a token generation gets the
+    /// column on open; its clients start at generation 0.
+    #[tokio::test]
+    async fn clients_from_before_token_generations_are_migrated() {
+        let dir = std::env::temp_dir().join(format!("rollcall-clients-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.db");
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE oauth_clients (client_id TEXT NOT NULL PRIMARY KEY, name TEXT NOT NULL, \
+                 secret_hash TEXT NOT NULL, scopes TEXT NOT NULL, disabled BOOLEAN NOT NULL DEFAULT FALSE); \
+                 INSERT INTO oauth_clients VALUES ('old', 'Old app', '$argon2id$x', 'admin', FALSE);",
+            )
+            .unwrap();
+        let store = crate::open(&path).unwrap();
+        let old = store.client("old").await.unwrap().unwrap();
+        assert_eq!((old.name.as_str(), old.token_generation), ("Old app", 0));
+        let mut rotated = old.clone();
+        rotated.token_generation = 42;
+        store.put_client(rotated.clone()).await.unwrap();
+        assert_eq!(store.clients().await.unwrap(), vec![rotated]);
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -281,7 +281,10 @@ async fn token_requests_are_limited_per_source_address_whatever_the_id() {
             .await;
         if r.status == 429 {
             r.assert_imsx(429, "server_busy");
-            assert!(r.header("retry-after").is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n >= 1)));
+            assert!(
+                r.header("retry-after")
+                    .is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n >= 1))
+            );
         }
         statuses.push(r.status);
     }
@@ -349,7 +352,10 @@ async fn requests_in_flight_are_capped_per_client() {
         .unwrap()
         .to_owned();
 
-    let stalled = vec![stalled_request(&app, &app.token).await, stalled_request(&app, &app.token).await];
+    let stalled = vec![
+        stalled_request(&app, &app.token).await,
+        stalled_request(&app, &app.token).await,
+    ];
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let refused = loop {
         let r = app.get("orgs").await;

@@ -143,7 +143,11 @@ impl Instance {
 
 /// The service alone over the database: what `rollcall clients` runs.
 async fn service(db: &Database) -> Rollcall {
-    Rollcall::new(db.open().await, Arc::new(SystemClock), &SigningKey::new(SIGNING_KEY).unwrap())
+    Rollcall::new(
+        db.open().await,
+        Arc::new(SystemClock),
+        &SigningKey::new(SIGNING_KEY).unwrap(),
+    )
 }
 
 async fn new_client(rollcall: &Rollcall) -> (String, String) {
@@ -158,10 +162,20 @@ async fn deleting_a_client_revokes_its_tokens_everywhere() {
         let (a, b) = (Instance::start(&db).await, Instance::start(&db).await);
         let (id, secret) = new_client(&a.rollcall).await;
         let token = a.token(&id, &secret).await;
-        assert_eq!((a.status(&token).await, b.status(&token).await), (200, 200), "{}", db.name());
+        assert_eq!(
+            (a.status(&token).await, b.status(&token).await),
+            (200, 200),
+            "{}",
+            db.name()
+        );
 
         a.rollcall.auth.delete_client(&id).await.unwrap();
-        assert_eq!(a.status(&token).await, 401, "{}: at once where it was deleted", db.name());
+        assert_eq!(
+            a.status(&token).await,
+            401,
+            "{}: at once where it was deleted",
+            db.name()
+        );
         let took = b.refused_within(&token, REVOKED_WITHIN).await;
         eprintln!("{}: refused by the other instance after {took:?}", db.name());
     }
@@ -183,7 +197,12 @@ async fn rotating_or_disabling_from_the_cli_revokes_tokens_on_every_instance() {
         // The new secret's tokens work at once on both, though neither
         // instance made the change.
         let new = b.token(&id, &rotated.client_secret).await;
-        assert_eq!((a.status(&new).await, b.status(&new).await), (200, 200), "{}", db.name());
+        assert_eq!(
+            (a.status(&new).await, b.status(&new).await),
+            (200, 200),
+            "{}",
+            db.name()
+        );
 
         cli.auth.set_disabled(&id, true).await.unwrap();
         for instance in [&a, &b] {
@@ -193,7 +212,12 @@ async fn rotating_or_disabling_from_the_cli_revokes_tokens_on_every_instance() {
         cli.auth.set_disabled(&id, false).await.unwrap();
         let after = a.token(&id, &rotated.client_secret).await;
         assert_eq!(b.status(&after).await, 200, "{}", db.name());
-        assert_eq!((a.status(&new).await, b.status(&new).await), (401, 401), "{}", db.name());
+        assert_eq!(
+            (a.status(&new).await, b.status(&new).await),
+            (401, 401),
+            "{}",
+            db.name()
+        );
     }
 }
 
@@ -219,14 +243,26 @@ async fn re_applying_the_bootstrap_client_keeps_its_tokens() {
     for db in Database::all().await {
         let a = Instance::start(&db).await;
         let all = ["admin".to_owned()];
-        a.rollcall.auth.put_client("ops", "ops", "ops-secret", &all).await.unwrap();
+        a.rollcall
+            .auth
+            .put_client("ops", "ops", "ops-secret", &all)
+            .await
+            .unwrap();
         let token = a.token("ops", "ops-secret").await;
         // Another instance starting applies the same bootstrap client.
         let b = Instance::start(&db).await;
-        b.rollcall.auth.put_client("ops", "ops", "ops-secret", &all).await.unwrap();
+        b.rollcall
+            .auth
+            .put_client("ops", "ops", "ops-secret", &all)
+            .await
+            .unwrap();
         assert_eq!((a.status(&token).await, b.status(&token).await), (200, 200));
         // A different secret for it is a rotation.
-        b.rollcall.auth.put_client("ops", "ops", "new-secret", &all).await.unwrap();
+        b.rollcall
+            .auth
+            .put_client("ops", "ops", "new-secret", &all)
+            .await
+            .unwrap();
         a.refused_within(&token, REVOKED_WITHIN).await;
         assert_eq!(b.status(&token).await, 401, "{}", db.name());
     }
