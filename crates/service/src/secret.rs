@@ -10,8 +10,8 @@
 //! to anyone, does not even wait in an unbounded line: past a short queue it
 //! is refused at once ([`verify_admitted`]), so a flood is answered quickly and
 //! the slots stay free for writes and imports. Decoy checks (for client ids
-//! that do not exist) queue apart from real clients' checks, so a flood of
-//! invented ids cannot crowd real clients out.
+//! that do not exist) never queue: they run only when a slot is free at
+//! once, so a flood of invented ids cannot make real clients wait.
 
 use std::sync::{Arc, LazyLock};
 
@@ -29,9 +29,6 @@ static RUNS: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore::new
 /// for a run: a few rounds of the run slots, so an admitted check answers
 /// within a few hash times.
 static CLIENT_CHECKS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(cores() * 4));
-
-/// Decoy checks admitted at once: one round of the run slots.
-static DECOY_CHECKS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(cores()));
 
 /// Whose secret a token-endpoint check is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +71,10 @@ fn hash_now(secret: &str) -> Result<String, ServiceError> {
 /// any mismatch or bad hash.
 pub async fn verify(secret: String, stored: String) -> bool {
     let Ok(slot) = run_slot().await else { return false };
+    verify_in(slot, secret, stored).await
+}
+
+async fn verify_in(slot: OwnedSemaphorePermit, secret: String, stored: String) -> bool {
     tokio::task::spawn_blocking(move || {
         let _slot = slot;
         PasswordHash::new(&stored).is_ok_and(|h| Argon2::default().verify_password(secret.as_bytes(), &h).is_ok())
@@ -83,15 +84,20 @@ pub async fn verify(secret: String, stored: String) -> bool {
 }
 
 /// As [`verify`], but refused at once with [`Saturated`] when as many
-/// checks of this kind are already running or waiting as the bound admits.
-/// For callers anyone can reach (the token endpoint).
+/// real clients' checks are already running or waiting as the bound admits,
+/// or, for a decoy, when no run slot is free. For callers anyone can reach
+/// (the token endpoint).
 pub async fn verify_admitted(secret: String, stored: String, check: Check) -> Result<bool, Saturated> {
-    let admission = match check {
-        Check::Client => &CLIENT_CHECKS,
-        Check::Decoy => &DECOY_CHECKS,
-    };
-    let _admitted = admission.try_acquire().map_err(|_| Saturated)?;
-    Ok(verify(secret, stored).await)
+    match check {
+        Check::Client => {
+            let _admitted = CLIENT_CHECKS.try_acquire().map_err(|_| Saturated)?;
+            Ok(verify(secret, stored).await)
+        }
+        Check::Decoy => {
+            let slot = RUNS.clone().try_acquire_owned().map_err(|_| Saturated)?;
+            Ok(verify_in(slot, secret, stored).await)
+        }
+    }
 }
 
 /// A run slot, moved into the blocking task so that it is held for as long
