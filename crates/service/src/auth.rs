@@ -396,3 +396,19 @@ fn grant(client: &ClientRecord, requested: Option<&str>) -> Result<Vec<String>, 
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signing_keys_under_32_bytes_are_refused_and_never_shown() {
+        for short in [&b""[..], b"k", &[7u8; 31]] {
+            assert!(matches!(SigningKey::new(short), Err(ServiceError::Invalid(_))));
+        }
+        let key = SigningKey::new([7u8; 32]).unwrap();
+        assert_eq!(format!("{key:?}"), "SigningKey(<redacted>)");
+        assert_ne!(SigningKey::generate(), SigningKey::generate());
+        assert!(SigningKey::generate().0.len() >= SigningKey::MIN_LEN);
+    }
+}
