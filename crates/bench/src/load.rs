@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use rollcall_bench::datagen::{Shape, user_id};
 use rollcall_server::{AppState, RateLimits, ServerConfig};
-use rollcall_service::Rollcall;
+use rollcall_service::{Rollcall, SigningKey};
 use serde_json::Value;
 
 #[derive(Args)]
@@ -64,7 +64,7 @@ fn start_server(url: &str, body: StaticBody) -> Result<String> {
             .expect("runtime");
         rt.block_on(async move {
             let store = crate::open_store(&url).await.expect("open database");
-            let rollcall = Rollcall::new(store, Arc::new(oneroster::SystemClock), b"bench-key".to_vec());
+            let rollcall = Rollcall::new(store, Arc::new(oneroster::SystemClock), &SigningKey::generate());
             rollcall
                 .auth
                 .put_admin_client("bench", "bench", "bench-secret")
@@ -74,6 +74,8 @@ fn start_server(url: &str, body: StaticBody) -> Result<String> {
                 rate_limits: RateLimits {
                     api_per_second: 0,
                     token_per_minute: 0,
+                    token_per_minute_per_address: 0,
+                    in_flight_per_client: 0,
                 },
                 ..ServerConfig::default()
             };

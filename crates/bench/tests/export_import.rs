@@ -11,7 +11,7 @@ use rollcall_bench::datagen::{self, Shape};
 use rollcall_csv::{ImportOptions, Package};
 use rollcall_server::testing::RunningServer;
 use rollcall_server::{AppState, RateLimits, ServerConfig};
-use rollcall_service::Rollcall;
+use rollcall_service::{Rollcall, SigningKey};
 use rollcall_store::Store;
 use serde_json::Value;
 
@@ -54,7 +54,7 @@ async fn generate(shape: Shape, store: &dyn Store) {
 
 /// A server over `store`, and a token for it.
 async fn serve(store: Arc<dyn Store>) -> (RunningServer, String) {
-    let rollcall = Rollcall::new(store, Arc::new(SystemClock), b"bench-test-key".to_vec());
+    let rollcall = Rollcall::new(store, Arc::new(SystemClock), &SigningKey::generate());
     rollcall
         .auth
         .put_admin_client("admin", "tests", "secret")
@@ -62,8 +62,10 @@ async fn serve(store: Arc<dyn Store>) -> (RunningServer, String) {
         .unwrap();
     let config = ServerConfig {
         rate_limits: RateLimits {
-            api_per_second: 1000,
-            token_per_minute: 1000,
+            api_per_second: 0,
+            token_per_minute: 0,
+            token_per_minute_per_address: 0,
+            in_flight_per_client: 0,
         },
         ..ServerConfig::default()
     };

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::{Args, Subcommand};
 use oneroster::SystemClock;
-use rollcall_service::Rollcall;
 use rollcall_service::auth::NewClient;
+use rollcall_service::{Rollcall, SigningKey};
 
 use crate::config::{DatabaseArgs, open_store};
 
@@ -33,24 +33,26 @@ enum ClientsCommand {
     },
     /// List clients (never their secrets).
     List,
-    /// Replace a client's secret; prints the new one once.
+    /// Replace a client's secret; prints the new one once. Tokens issued
+    /// under the old secret stop working on every running server within seconds.
     RotateSecret {
         client_id: String,
         #[arg(long)]
         json: bool,
     },
-    /// Stop issuing tokens to a client (tokens already issued expire within an hour).
+    /// Stop issuing tokens to a client; the tokens it holds stop working
+    /// on every running server within seconds.
     Disable { client_id: String },
-    /// Issue tokens to a disabled client again.
+    /// Issue tokens to a disabled client again (its old tokens stay revoked).
     Enable { client_id: String },
-    /// Delete a client.
+    /// Delete a client; its tokens stop working on every running server within seconds.
     Delete { client_id: String },
 }
 
 pub async fn run(args: ClientsArgs) -> Result<()> {
     let store = open_store(&args.db).await?;
-    // Managing clients never signs tokens, so no signing key is needed.
-    let auth = Rollcall::new(store.clone(), Arc::new(SystemClock), Vec::new()).auth;
+    // Managing clients never signs tokens, so any key will do.
+    let auth = Rollcall::new(store.clone(), Arc::new(SystemClock), &SigningKey::generate()).auth;
     match args.command {
         ClientsCommand::Create { name, scopes, json } => {
             let scopes: Vec<String> = scopes.split_whitespace().map(str::to_owned).collect();
@@ -67,11 +69,7 @@ pub async fn run(args: ClientsArgs) -> Result<()> {
                 println!("{}\t{}\t{}\t{}", c.client_id, c.name, state, c.scopes.join(" "));
             }
         }
-        ClientsCommand::Delete { client_id } => {
-            if !store.delete_client(&client_id).await? {
-                bail!("no client '{client_id}'");
-            }
-        }
+        ClientsCommand::Delete { client_id } => auth.delete_client(&client_id).await?,
     }
     Ok(())
 }

@@ -28,6 +28,8 @@ impl Instance {
             .env("ROLLCALL_DATABASE_URL", database_url)
             .env("ROLLCALL_BOOTSTRAP_CLIENT_ID", "ops")
             .env("ROLLCALL_BOOTSTRAP_CLIENT_SECRET", "ops-secret")
+            // The story sends one client's requests five at a time per instance.
+            .env("ROLLCALL_CLIENT_IN_FLIGHT", "16")
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())

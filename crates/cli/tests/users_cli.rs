@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 
 use oneroster::SystemClock;
 use rollcall_server::{AppState, ServerConfig};
-use rollcall_service::Rollcall;
+use rollcall_service::{Rollcall, SigningKey};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -35,7 +35,7 @@ impl Server {
             let runtime = tokio::runtime::Runtime::new().unwrap();
             runtime.block_on(async move {
                 let store = Arc::new(rollcall_store_sqlite::open(&db).unwrap());
-                let rollcall = Rollcall::new(store, Arc::new(SystemClock), b"cli-test-key".to_vec());
+                let rollcall = Rollcall::new(store, Arc::new(SystemClock), &SigningKey::generate());
                 rollcall
                     .auth
                     .put_admin_client(CLIENT_ID, "cli", CLIENT_SECRET)

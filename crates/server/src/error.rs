@@ -207,6 +207,9 @@ impl From<AuthError> for ApiError {
             },
             AuthError::InvalidToken(m) => Self::Unauthorized(m),
             AuthError::Forbidden(m) => Self::Forbidden(m),
+            AuthError::Overloaded => Self::TooManyRequests {
+                retry_after: std::time::Duration::from_secs(1),
+            },
             AuthError::Service(s) => s.into(),
         }
     }

@@ -9,17 +9,23 @@ use oneroster::model::demographics::DEMOGRAPHICS;
 use rollcall_service::Claims;
 use rollcall_service::scope::Operation;
 use serde_json::Value;
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// A caller holding a valid bearer token.
-pub struct Authenticated(pub Claims);
+/// A caller holding a valid bearer token, and one of its client's places
+/// among requests in flight: handlers keep this value until they have
+/// produced their response, which is when the place is given back.
+pub struct Authenticated {
+    pub claims: Claims,
+    _place: Option<OwnedSemaphorePermit>,
+}
 
 impl Authenticated {
     /// 403 unless the token permits `op` on `decl`.
     pub fn require(&self, op: Operation, decl: &ResourceDecl) -> Result<(), ApiError> {
-        Ok(self.0.require(op, decl == &DEMOGRAPHICS)?)
+        Ok(self.claims.require(op, decl == &DEMOGRAPHICS)?)
     }
 }
 
@@ -40,7 +46,8 @@ impl FromRequestParts<AppState> for Authenticated {
             .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be 'Bearer <token>'".into()))?;
         let claims = state.rollcall.auth.verify(token).await?;
         state.limiters.check_api(&claims.sub)?;
-        Ok(Self(claims))
+        let place = state.limiters.enter(&claims.sub)?;
+        Ok(Self { claims, _place: place })
     }
 }
 

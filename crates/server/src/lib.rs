@@ -249,7 +249,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("rollcall-panic-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let store = Arc::new(rollcall_store_sqlite::open(&dir.join("db")).unwrap());
-        let rollcall = rollcall_service::Rollcall::new(store, Arc::new(oneroster::SystemClock), b"k".to_vec());
+        let rollcall = rollcall_service::Rollcall::new(
+            store,
+            Arc::new(oneroster::SystemClock),
+            &rollcall_service::SigningKey::generate(),
+        );
         let state = AppState::new(rollcall, ServerConfig::default());
         async fn boom() -> StatusCode {
             panic!("boom")

@@ -1,9 +1,11 @@
 //! OAuth 2.0 client credentials: clients (secrets hashed at rest), signed
 //! bearer tokens (HS256), and their verification. Tokens carry everything
 //! needed to check them, so any instance sharing the signing key accepts
-//! any other's tokens without shared session state.
+//! any other's tokens without shared session state; each also carries its
+//! client's token generation, checked against [`KnownClients`], so that
+//! deleting, disabling or rotating a client ends its tokens everywhere.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use oneroster::Clock;
@@ -12,6 +14,7 @@ use rollcall_store::{ClientRecord, Store};
 use serde::{Deserialize, Serialize};
 
 use crate::idp::{ExternalIdp, IdpConfig};
+use crate::known_clients::KnownClients;
 use crate::{ServiceError, scope, secret};
 
 /// Token lifetime: one hour, the common OneRoster provider default.
@@ -28,14 +31,17 @@ pub struct Claims {
     pub iss: String,
     pub iat: i64,
     pub exp: i64,
+    /// The client's token generation at issue (our tokens only): a token
+    /// from an older generation was revoked.
+    #[serde(rename = "gen", default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
 }
 
 impl Claims {
-    /// Whether the token grants `short` (e.g. `roster.readonly`).
+    /// Whether the token grants `short` (e.g. `roster.readonly`), by its
+    /// full URI.
     pub fn has_scope(&self, short: &str) -> bool {
-        self.scope
-            .split_whitespace()
-            .any(|s| scope::short_name(s) == Some(short))
+        self.scope.split_whitespace().any(|s| scope::granted(s) == Some(short))
     }
 
     /// `Forbidden` unless the token holds a scope permitting `op`.
@@ -66,9 +72,13 @@ pub enum AuthError {
     /// A valid token without the scope the operation needs.
     #[error("{0}")]
     Forbidden(String),
-    /// A missing, malformed, forged or expired bearer token.
+    /// A missing, malformed, forged, expired or revoked bearer token.
     #[error("{0}")]
     InvalidToken(String),
+    /// Too many client authentications are waiting for the password
+    /// hasher; retry shortly.
+    #[error("too many token requests are being checked; retry shortly")]
+    Overloaded,
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
@@ -80,6 +90,45 @@ pub struct Auth {
     encoding: EncodingKey,
     decoding: DecodingKey,
     external: Option<Arc<ExternalIdp>>,
+    clients: Arc<KnownClients>,
+}
+
+/// The HS256 token signing key: at least [`SigningKey::MIN_LEN`] bytes, since
+/// anyone who guesses it can mint tokens with any scope.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKey(Vec<u8>);
+
+impl SigningKey {
+    /// RFC 7518 §3.2: an HS256 key must be at least as long as the hash.
+    pub const MIN_LEN: usize = 32;
+
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, ServiceError> {
+        let bytes = bytes.into();
+        if bytes.len() < Self::MIN_LEN {
+            return Err(ServiceError::Invalid(format!(
+                "the token signing key must be at least {} bytes; this one has {}",
+                Self::MIN_LEN,
+                bytes.len()
+            )));
+        }
+        Ok(Self(bytes))
+    }
+
+    /// A new random key.
+    pub fn generate() -> Self {
+        Self(secret::random_token(Self::MIN_LEN).into_bytes())
+    }
+
+    /// The key's bytes, for deriving other keys from it (the cursor key).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(<redacted>)")
+    }
 }
 
 /// A newly created client's credentials: shown once, never stored in clear.
@@ -98,12 +147,13 @@ impl std::fmt::Debug for NewClient {
 }
 
 impl Auth {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, signing_key: Vec<u8>) -> Self {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, signing_key: &SigningKey) -> Self {
         Self {
+            clients: Arc::new(KnownClients::new(store.clone())),
             store,
             clock,
-            encoding: EncodingKey::from_secret(&signing_key),
-            decoding: DecodingKey::from_secret(&signing_key),
+            encoding: EncodingKey::from_secret(&signing_key.0),
+            decoding: DecodingKey::from_secret(&signing_key.0),
             external: None,
         }
     }
@@ -125,12 +175,13 @@ impl Auth {
         let client = self.store.client(client_id).await.map_err(ServiceError::from)?;
         let Some(client) = client.filter(|c| !c.disabled) else {
             // Spend the same time as a real check, so ids cannot be probed.
-            secret::verify(client_secret.to_owned(), DUMMY_HASH.clone()).await;
+            check_secret(client_secret, dummy_hash().await?, secret::Check::Decoy).await?;
             return Err(AuthError::InvalidClient);
         };
-        if !secret::verify(client_secret.to_owned(), client.secret_hash.clone()).await {
+        if !check_secret(client_secret, client.secret_hash.clone(), secret::Check::Client).await? {
             return Err(AuthError::InvalidClient);
         }
+        self.clients.note(&client).await;
         let granted = grant(&client, requested)?;
         let now = self.clock.now().timestamp();
         let claims = Claims {
@@ -139,6 +190,7 @@ impl Auth {
             iss: ISSUER.into(),
             iat: now,
             exp: now + TOKEN_TTL_SECS as i64,
+            generation: Some(client.token_generation),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
@@ -150,9 +202,10 @@ impl Auth {
         })
     }
 
-    /// Checks a bearer token: our own (HS256, signed with the shared key) or,
-    /// when configured, one from the external issuer. Expiry is checked
-    /// against the injected clock.
+    /// Checks a bearer token: our own (HS256, signed with the shared key,
+    /// its client still holding the generation it names) or, when
+    /// configured, one from the external issuer. Expiry is checked against
+    /// the injected clock.
     pub async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
         let now = self.clock.now().timestamp();
         if let Some(idp) = self
@@ -172,6 +225,19 @@ impl Auth {
         if claims.exp <= now {
             return Err(AuthError::InvalidToken("the access token has expired".into()));
         }
+        let generation = claims
+            .generation
+            .ok_or_else(|| AuthError::InvalidToken("the access token is invalid".into()))?;
+        if !self
+            .clients
+            .admits(&claims.sub, generation)
+            .await
+            .map_err(ServiceError::from)?
+        {
+            return Err(AuthError::InvalidToken(
+                "the access token has been revoked (its client was deleted, disabled or given a new secret)".into(),
+            ));
+        }
         Ok(claims)
     }
 
@@ -186,12 +252,14 @@ impl Auth {
         Ok(client)
     }
 
-    /// Replaces a client's secret with a new random one, shown once.
+    /// Replaces a client's secret with a new random one, shown once. Tokens
+    /// issued under the old secret stop working.
     pub async fn rotate_secret(&self, client_id: &str) -> Result<NewClient, ServiceError> {
         let mut client = self.existing_client(client_id).await?;
         let secret_text = secret::random_token(32);
         client.secret_hash = secret::hash(secret_text.clone()).await?;
-        self.store.put_client(client).await?;
+        client.token_generation = secret::random_generation();
+        self.store_client(client).await?;
         Ok(NewClient {
             client_id: client_id.to_owned(),
             client_secret: secret_text,
@@ -199,11 +267,27 @@ impl Auth {
     }
 
     /// Disables or re-enables a client. A disabled client gets no new
-    /// tokens; tokens it already holds expire within `TOKEN_TTL_SECS`.
+    /// tokens, and the tokens it holds stop working (also once re-enabled).
     pub async fn set_disabled(&self, client_id: &str, disabled: bool) -> Result<(), ServiceError> {
         let mut client = self.existing_client(client_id).await?;
         client.disabled = disabled;
-        Ok(self.store.put_client(client).await?)
+        client.token_generation = secret::random_generation();
+        self.store_client(client).await
+    }
+
+    /// Deletes a client; its tokens stop working. `NotFound` if absent.
+    pub async fn delete_client(&self, client_id: &str) -> Result<(), ServiceError> {
+        if !self.store.delete_client(client_id).await? {
+            return Err(ServiceError::NotFound(format!("no client '{client_id}'")));
+        }
+        self.clients.forget(client_id).await;
+        Ok(())
+    }
+
+    async fn store_client(&self, client: ClientRecord) -> Result<(), ServiceError> {
+        self.store.put_client(client.clone()).await?;
+        self.clients.note(&client).await;
+        Ok(())
     }
 
     async fn existing_client(&self, client_id: &str) -> Result<ClientRecord, ServiceError> {
@@ -219,7 +303,10 @@ impl Auth {
         self.put_client(id, name, secret_text, &all).await
     }
 
-    /// Creates or updates a client with known credentials.
+    /// Creates or updates (and enables) a client with known credentials.
+    /// Updating it with the secret and scopes it already has keeps its
+    /// tokens working (every instance re-applies the bootstrap client at
+    /// start); any other change ends them.
     pub async fn put_client(
         &self,
         id: &str,
@@ -235,21 +322,51 @@ impl Auth {
                     .ok_or_else(|| ServiceError::Invalid(format!("unknown scope '{s}'")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let record = ClientRecord {
-            client_id: id.to_owned(),
-            name: name.to_owned(),
-            secret_hash: secret::hash(secret_text.to_owned()).await?,
-            scopes,
-            disabled: false,
+        let unchanged = match self.store.client(id).await? {
+            Some(old)
+                if !old.disabled
+                    && old.scopes == scopes
+                    && secret::verify(secret_text.to_owned(), old.secret_hash.clone()).await =>
+            {
+                Some(old)
+            }
+            _ => None,
         };
-        Ok(self.store.put_client(record).await?)
+        let record = match unchanged {
+            Some(old) => ClientRecord {
+                name: name.to_owned(),
+                ..old
+            },
+            None => ClientRecord {
+                client_id: id.to_owned(),
+                name: name.to_owned(),
+                secret_hash: secret::hash(secret_text.to_owned()).await?,
+                scopes,
+                disabled: false,
+                token_generation: secret::random_generation(),
+            },
+        };
+        self.store_client(record).await
     }
+}
+
+/// Checks a presented client secret; `Overloaded` when the hasher is
+/// saturated, so the token endpoint answers at once instead of queueing.
+async fn check_secret(presented: &str, stored: String, check: secret::Check) -> Result<bool, AuthError> {
+    secret::verify_admitted(presented.to_owned(), stored, check)
+        .await
+        .map_err(|secret::Saturated| AuthError::Overloaded)
 }
 
 /// An argon2 hash of a random string, verified against when the client is
 /// unknown so that the response time does not reveal which ids exist.
-static DUMMY_HASH: LazyLock<String> =
-    LazyLock::new(|| secret::hash_blocking(&secret::random_token(16)).unwrap_or_default());
+async fn dummy_hash() -> Result<String, ServiceError> {
+    static DUMMY_HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    DUMMY_HASH
+        .get_or_try_init(|| secret::hash(secret::random_token(16)))
+        .await
+        .cloned()
+}
 
 /// The `iss` claim of a token, read without verifying it (only to choose
 /// which verifier applies; the chosen one then checks everything).
@@ -283,4 +400,20 @@ fn grant(client: &ClientRecord, requested: Option<&str>) -> Result<Vec<String>, 
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signing_keys_under_32_bytes_are_refused_and_never_shown() {
+        for short in [&b""[..], b"k", &[7u8; 31]] {
+            assert!(matches!(SigningKey::new(short), Err(ServiceError::Invalid(_))));
+        }
+        let key = SigningKey::new([7u8; 32]).unwrap();
+        assert_eq!(format!("{key:?}"), "SigningKey(<redacted>)");
+        assert_ne!(SigningKey::generate(), SigningKey::generate());
+        assert!(SigningKey::generate().0.len() >= SigningKey::MIN_LEN);
+    }
 }

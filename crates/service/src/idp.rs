@@ -1,24 +1,29 @@
 //! Tokens from an external OAuth server (Cognito, Keycloak, Entra, …), so a
 //! platform that already runs one can front Rollcall. Tokens are checked
-//! against the issuer's published keys (JWKS): issuer, audience, expiry
-//! and signature. Keys are cached, refreshed when they age, and refetched at
-//! once (at most every `MIN_REFETCH`) when a token names a key not yet seen,
-//! which is how issuers roll keys.
+//! against the issuer's published keys (JWKS): issuer, audience (required),
+//! expiry, not-before and signature; scopes count only as OneRoster scope
+//! URIs (see [`crate::scope`]). Keys are cached, refreshed when they age, and
+//! refetched when a token names a key not yet seen, which is how issuers
+//! roll keys. Whatever tokens arrive, at most one fetch is under way and
+//! fetches start at most once per `MIN_REFETCH`: tokens naming invented key
+//! ids, or an issuer that does not answer, cost no more than that.
 
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::Value;
-use tokio::sync::RwLock;
+use tokio::sync::{Mutex, RwLock};
 
 use crate::auth::{AuthError, Claims};
 
 /// Keys older than this are refetched before use.
 const MAX_AGE: Duration = Duration::from_secs(600);
-/// An unknown key id triggers a refetch no more often than this.
+/// Fetches start no more often than this, whatever the tokens say.
 const MIN_REFETCH: Duration = Duration::from_secs(10);
+/// How far in the future a token's `nbf` may be: clocks differ slightly.
+const NBF_LEEWAY_SECS: i64 = 60;
 
 /// Settings for trusting an external issuer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +36,10 @@ pub struct IdpConfig {
 pub struct ExternalIdp {
     config: IdpConfig,
     http: reqwest::Client,
+    /// The last key set fetched, and when.
     keys: RwLock<Option<(JwkSet, Instant)>>,
+    /// When the last fetch started, successful or not; held while one runs.
+    last_fetch: Mutex<Option<Instant>>,
 }
 
 /// The claims we read from an external token. Scopes arrive as `scope`
@@ -46,6 +54,8 @@ struct ExternalClaims {
     #[serde(default)]
     scp: Option<Value>,
     iat: Option<i64>,
+    #[serde(default)]
+    nbf: Option<i64>,
     exp: i64,
 }
 
@@ -59,6 +69,7 @@ impl ExternalIdp {
             config,
             http,
             keys: RwLock::new(None),
+            last_fetch: Mutex::new(None),
         }
     }
 
@@ -79,11 +90,17 @@ impl ExternalIdp {
         validation.validate_exp = false;
         validation.set_issuer(&[&self.config.issuer]);
         validation.set_audience(&[&self.config.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         let claims = jsonwebtoken::decode::<ExternalClaims>(token, &key, &validation)
             .map_err(|e| invalid(&e.to_string()))?
             .claims;
         if claims.exp <= now {
             return Err(AuthError::InvalidToken("the access token has expired".into()));
+        }
+        if claims.nbf.is_some_and(|nbf| nbf > now + NBF_LEEWAY_SECS) {
+            return Err(AuthError::InvalidToken(
+                "the access token is not valid yet (nbf)".into(),
+            ));
         }
         Ok(Claims {
             sub: claims.client_id.unwrap_or(claims.sub),
@@ -91,49 +108,56 @@ impl ExternalIdp {
             iss: self.config.issuer.clone(),
             iat: claims.iat.unwrap_or(now),
             exp: claims.exp,
+            generation: None,
         })
     }
 
-    /// The decoding key for `kid`, refetching the JWKS if it is stale or
-    /// does not have that key (rate-limited).
+    /// The decoding key for `kid`, refetching the JWKS first if it is
+    /// stale or lacks that key and no fetch started within `MIN_REFETCH`.
     async fn key(&self, kid: &str) -> Result<Option<DecodingKey>, AuthError> {
-        let cached = self
-            .keys
-            .read()
-            .await
-            .as_ref()
-            .map(|(set, at)| (set.find(kid).cloned(), at.elapsed()));
-        let refetch = match &cached {
-            None => true,
-            Some((found, age)) => *age > MAX_AGE || (found.is_none() && *age > MIN_REFETCH),
-        };
-        let jwk = if refetch {
-            let set = self.fetch().await?;
-            let jwk = set.find(kid).cloned();
-            *self.keys.write().await = Some((set, Instant::now()));
-            jwk
-        } else {
-            cached.and_then(|(found, _)| found)
-        };
+        let (mut jwk, fresh) = self.cached(kid).await;
+        if jwk.is_none() || !fresh {
+            let asked = Instant::now();
+            let mut last_fetch = self.last_fetch.lock().await;
+            // A fetch that started after we looked has answered for us.
+            let due = last_fetch.is_none_or(|t| t < asked && t.elapsed() >= MIN_REFETCH);
+            if due {
+                *last_fetch = Some(Instant::now());
+                match self.fetch().await {
+                    Ok(set) => *self.keys.write().await = Some((set, Instant::now())),
+                    Err(e) => tracing::warn!(error = %e, "could not fetch the identity provider's keys"),
+                }
+            }
+            drop(last_fetch);
+            let (now_cached, _) = self.cached(kid).await;
+            if now_cached.is_none() && self.keys.read().await.is_none() {
+                return Err(AuthError::InvalidToken(
+                    "the identity provider's keys are unavailable".into(),
+                ));
+            }
+            jwk = now_cached;
+        }
         jwk.map(|j| DecodingKey::from_jwk(&j))
             .transpose()
             .map_err(|e| AuthError::InvalidToken(format!("the issuer published an unusable key: {e}")))
     }
 
-    async fn fetch(&self) -> Result<JwkSet, AuthError> {
-        let unavailable = |e: reqwest::Error| {
-            tracing::warn!(error = %e, "could not fetch the identity provider's keys");
-            AuthError::InvalidToken("the identity provider's keys are unavailable".into())
-        };
+    /// The cached key for `kid`, and whether the cached set is still fresh.
+    async fn cached(&self, kid: &str) -> (Option<Jwk>, bool) {
+        match self.keys.read().await.as_ref() {
+            Some((set, at)) => (set.find(kid).cloned(), at.elapsed() <= MAX_AGE),
+            None => (None, false),
+        }
+    }
+
+    async fn fetch(&self) -> Result<JwkSet, reqwest::Error> {
         self.http
             .get(&self.config.jwks_url)
             .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(unavailable)?
+            .await?
+            .error_for_status()?
             .json::<JwkSet>()
             .await
-            .map_err(unavailable)
     }
 }
 

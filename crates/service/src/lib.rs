@@ -6,6 +6,7 @@
 //! - [`engine`]: the generic resource engine (create, replace, patch, soft
 //!   delete, get, list, relations) driven by `ResourceDecl`s.
 //! - [`auth`]: OAuth clients, token issue and verification.
+//! - [`known_clients`]: which clients' tokens still hold, kept in memory.
 //! - [`idp`]: tokens from an external OAuth server, checked against its JWKS.
 //! - [`rules`]: the write rules every write path shares (stamping, soft delete).
 //! - [`scope`]: the OneRoster OAuth scopes.
@@ -14,6 +15,7 @@
 pub mod auth;
 pub mod engine;
 pub mod idp;
+pub mod known_clients;
 pub mod rules;
 pub mod scope;
 pub mod secret;
@@ -24,7 +26,7 @@ use oneroster::Clock;
 use oneroster::cursor::CursorKey;
 use rollcall_store::{Store, StoreError};
 
-pub use auth::{Auth, AuthError, Claims};
+pub use auth::{Auth, AuthError, Claims, SigningKey};
 pub use engine::Engine;
 
 /// The service layer's one error type; the server maps each variant to one
@@ -71,10 +73,10 @@ pub struct Rollcall {
 }
 
 impl Rollcall {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, signing_key: Vec<u8>) -> Self {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, signing_key: &SigningKey) -> Self {
         Self {
             engine: Engine::new(store.clone(), clock.clone()),
-            cursor_key: CursorKey::derive(&signing_key),
+            cursor_key: CursorKey::derive(signing_key.as_bytes()),
             auth: Auth::new(store, clock, signing_key),
         }
     }

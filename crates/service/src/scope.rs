@@ -1,6 +1,11 @@
 //! OneRoster OAuth 2.0 scopes. 1.2 defines the read scopes under
 //! `…/or/v1p2/scope/`; TimeBack issues the same names (and the write scopes)
 //! under `…/or/v1p1/scope/`. Both prefixes are accepted and mean the same.
+//!
+//! Bare names (`roster.readonly`) are accepted only as input from our own
+//! operators and clients (`clients create --scopes`, the token request's
+//! `scope`); a token grants a scope only by its full URI ([`granted`]), so an
+//! external issuer's generic `admin` or `roster.readonly` grants nothing.
 
 pub const PREFIX_V1P2: &str = "https://purl.imsglobal.org/spec/or/v1p2/scope/";
 pub const PREFIX_V1P1: &str = "https://purl.imsglobal.org/spec/or/v1p1/scope/";
@@ -55,6 +60,15 @@ pub fn short_name(scope: &str) -> Option<&'static str> {
     ALL.iter().copied().find(|s| *s == bare)
 }
 
+/// The short name of a scope a token carries, which must be a full URI in
+/// either prefix.
+pub fn granted(uri: &str) -> Option<&'static str> {
+    let bare = uri
+        .strip_prefix(PREFIX_V1P2)
+        .or_else(|| uri.strip_prefix(PREFIX_V1P1))?;
+    ALL.iter().copied().find(|s| *s == bare)
+}
+
 /// The full v1p2 URI of a short scope name, as tokens carry it.
 pub fn uri(short: &str) -> String {
     format!("{PREFIX_V1P2}{short}")
@@ -81,5 +95,17 @@ mod tests {
         );
         assert_eq!(short_name("admin"), Some("admin"));
         assert_eq!(short_name("https://purl.imsglobal.org/spec/or/v1p2/scope/nope"), None);
+    }
+
+    #[test]
+    fn tokens_grant_scopes_only_by_uri() {
+        assert_eq!(granted(&uri("admin")), Some("admin"));
+        assert_eq!(
+            granted("https://purl.imsglobal.org/spec/or/v1p1/scope/roster.delete"),
+            Some("roster.delete")
+        );
+        assert_eq!(granted("admin"), None);
+        assert_eq!(granted("roster.readonly"), None);
+        assert_eq!(granted("https://example.org/admin"), None);
     }
 }

@@ -6,7 +6,7 @@ use tokio_postgres::Row;
 
 use crate::{PgStore, backend};
 
-const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, scopes, disabled";
+const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, scopes, disabled, token_generation";
 
 fn client_from_row(row: &Row) -> Result<ClientRecord, StoreError> {
     let scopes: String = row.try_get(3).map_err(backend)?;
@@ -16,6 +16,7 @@ fn client_from_row(row: &Row) -> Result<ClientRecord, StoreError> {
         secret_hash: row.try_get(2).map_err(backend)?,
         scopes: scopes.split_whitespace().map(str::to_owned).collect(),
         disabled: row.try_get(4).map_err(backend)?,
+        token_generation: row.try_get(5).map_err(backend)?,
     })
 }
 
@@ -37,9 +38,10 @@ impl ClientStore for PgStore {
         let client = self.conn().await?;
         let stmt = client
             .prepare_cached(&format!(
-                "INSERT INTO oauth_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5) \
+                "INSERT INTO oauth_clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (client_id) DO UPDATE SET name = excluded.name, \
-                 secret_hash = excluded.secret_hash, scopes = excluded.scopes, disabled = excluded.disabled"
+                 secret_hash = excluded.secret_hash, scopes = excluded.scopes, disabled = excluded.disabled, \
+                 token_generation = excluded.token_generation"
             ))
             .await
             .map_err(backend)?;
@@ -52,6 +54,7 @@ impl ClientStore for PgStore {
                     &record.secret_hash,
                     &record.scopes.join(" "),
                     &record.disabled,
+                    &record.token_generation,
                 ],
             )
             .await

@@ -326,6 +326,7 @@ async fn clients_are_created_replaced_listed_and_deleted() {
         secret_hash: "$argon2id$hash".to_owned(),
         scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
         disabled: false,
+        token_generation: 7,
     };
     store.put_client(client("b", &["roster.readonly"])).await.unwrap();
     store.put_client(client("a", &[])).await.unwrap();
@@ -335,6 +336,7 @@ async fn clients_are_created_replaced_listed_and_deleted() {
     );
     let replaced = ClientRecord {
         disabled: true,
+        token_generation: i64::MAX,
         ..client("b", &["roster.readonly", "roster-core.readonly"])
     };
     store.put_client(replaced.clone()).await.unwrap();

@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, Row};
 
 use crate::{SqliteStore, backend};
 
-const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, scopes, disabled";
+const CLIENT_COLUMNS: &str = "client_id, name, secret_hash, scopes, disabled, token_generation";
 
 fn client_from_row(row: &Row<'_>) -> rusqlite::Result<ClientRecord> {
     let scopes: String = row.get(3)?;
@@ -16,6 +16,7 @@ fn client_from_row(row: &Row<'_>) -> rusqlite::Result<ClientRecord> {
         secret_hash: row.get(2)?,
         scopes: scopes.split_whitespace().map(str::to_owned).collect(),
         disabled: row.get(4)?,
+        token_generation: row.get(5)?,
     })
 }
 
@@ -39,9 +40,10 @@ impl ClientStore for SqliteStore {
         self.write(move |c| {
             c.execute(
                 &format!(
-                    "INSERT INTO oauth_clients ({CLIENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5) \
+                    "INSERT INTO oauth_clients ({CLIENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
                      ON CONFLICT (client_id) DO UPDATE SET name = excluded.name, \
-                     secret_hash = excluded.secret_hash, scopes = excluded.scopes, disabled = excluded.disabled"
+                     secret_hash = excluded.secret_hash, scopes = excluded.scopes, disabled = excluded.disabled, \
+                 token_generation = excluded.token_generation"
                 ),
                 (
                     &client.client_id,
@@ -49,6 +51,7 @@ impl ClientStore for SqliteStore {
                     &client.secret_hash,
                     client.scopes.join(" "),
                     client.disabled,
+                    client.token_generation,
                 ),
             )
             .map_err(backend)?;
@@ -101,5 +104,36 @@ impl SettingsStore for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rollcall_store::ClientStore;
+
+    /// A database from before clients had a token generation gets the
+    /// column on open; its clients start at generation 0.
+    #[tokio::test]
+    async fn clients_from_before_token_generations_are_migrated() {
+        let dir = std::env::temp_dir().join(format!("rollcall-clients-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.db");
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE oauth_clients (client_id TEXT NOT NULL PRIMARY KEY, name TEXT NOT NULL, \
+                 secret_hash TEXT NOT NULL, scopes TEXT NOT NULL, disabled BOOLEAN NOT NULL DEFAULT FALSE); \
+                 INSERT INTO oauth_clients VALUES ('old', 'Old app', '$argon2id$x', 'admin', FALSE);",
+            )
+            .unwrap();
+        let store = crate::open(&path).unwrap();
+        let old = store.client("old").await.unwrap().unwrap();
+        assert_eq!((old.name.as_str(), old.token_generation), ("Old app", 0));
+        let mut rotated = old.clone();
+        rotated.token_generation = 42;
+        store.put_client(rotated.clone()).await.unwrap();
+        assert_eq!(store.clients().await.unwrap(), vec![rotated]);
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

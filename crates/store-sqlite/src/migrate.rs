@@ -33,6 +33,11 @@ impl SchemaDialect for SqliteSchema {
     }
 }
 
+/// Clients from before tokens carried a generation start at 0; their
+/// tokens, which carry none, are refused and must be fetched again.
+const CLIENT_TOKEN_GENERATION: &str =
+    "ALTER TABLE oauth_clients ADD COLUMN token_generation INTEGER NOT NULL DEFAULT 0";
+
 /// `CREATE INDEX IF NOT EXISTS` for every index a resource needs.
 pub fn index_statements(decl: &ResourceDecl) -> Vec<String> {
     schema::create_indexes(&SqliteSchema, decl)
@@ -46,6 +51,9 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction().map_err(backend)?;
     for statement in schema::FIXED_TABLES {
         tx.execute_batch(statement).map_err(backend)?;
+    }
+    if !columns(&tx, "oauth_clients")?.contains("token_generation") {
+        tx.execute_batch(CLIENT_TOKEN_GENERATION).map_err(backend)?;
     }
     for decl in resource::all() {
         let rebuilt = has_generated_columns(&tx, decl.collection)?;

@@ -149,6 +149,11 @@ pub struct ClientRecord {
     pub secret_hash: String,
     pub scopes: Vec<String>,
     pub disabled: bool,
+    /// Changed whenever the client's tokens must stop working (a new
+    /// secret, disabled, new scopes); tokens carry the generation they were
+    /// issued under. Random rather than counted, so a client deleted and
+    /// created again under the same id does not revive its old tokens.
+    pub token_generation: i64,
 }
 
 impl std::fmt::Debug for ClientRecord {
@@ -159,6 +164,7 @@ impl std::fmt::Debug for ClientRecord {
             .field("secret_hash", &"<redacted>")
             .field("scopes", &self.scopes)
             .field("disabled", &self.disabled)
+            .field("token_generation", &self.token_generation)
             .finish()
     }
 }

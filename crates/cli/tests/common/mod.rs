@@ -44,6 +44,7 @@ impl Server {
             .env("ROLLCALL_BOOTSTRAP_CLIENT_ID", "ops")
             .env("ROLLCALL_BOOTSTRAP_CLIENT_SECRET", "ops-secret")
             .env("ROLLCALL_RATE_LIMIT", "0")
+            .env("ROLLCALL_CLIENT_IN_FLIGHT", "0")
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use oneroster::{Clock, SystemClock};
 use rollcall_client::Client;
 use rollcall_server::{AppState, Profile, ServerConfig};
-use rollcall_service::Rollcall;
+use rollcall_service::{Rollcall, SigningKey};
 use serde_json::{Value, json};
 
 pub const CLIENT_ID: &str = "sdk-tests";
@@ -40,7 +40,7 @@ impl Server {
         let dir = std::env::temp_dir().join(format!("rollcall-client-test-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let store = Arc::new(rollcall_store_sqlite::open(&dir.join("rollcall.db")).unwrap());
-        let rollcall = Rollcall::new(store, clock, b"client-test-signing-key".to_vec());
+        let rollcall = Rollcall::new(store, clock, &SigningKey::generate());
         rollcall
             .auth
             .put_admin_client(CLIENT_ID, "sdk tests", CLIENT_SECRET)

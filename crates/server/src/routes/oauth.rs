@@ -1,12 +1,15 @@
 //! `POST /oauth2/token`: the OAuth 2.0 client-credentials grant, with the
 //! client authenticated by HTTP Basic (`client_secret_basic`) or by form
-//! fields (`client_secret_post`).
+//! fields (`client_secret_post`). Requests are limited per client id and
+//! per source address before any secret is checked.
 
-use axum::Form;
-use axum::extract::State;
+use std::net::SocketAddr;
+
 use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Form};
 use base64::Engine as _;
 use serde::Deserialize;
 
@@ -23,6 +26,7 @@ pub struct TokenRequest {
 
 pub async fn token(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     form: Result<Form<TokenRequest>, FormRejection>,
 ) -> Result<Response, ApiError> {
@@ -53,7 +57,8 @@ pub async fn token(
             }
         },
     };
-    state.limiters.check_token(&id)?;
+    let from = peer.map(|Extension(ConnectInfo(address))| address.ip());
+    state.limiters.check_token(&id, from)?;
     let token = state
         .rollcall
         .auth

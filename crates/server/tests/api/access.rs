@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{CLIENT_SECRET, Reply, TestApp, enrollment, user};
+use crate::helpers::{API, CLIENT_SECRET, Reply, TestApp, enrollment, user};
 
 const CORE: &str = "roster-core.readonly";
 const READ: &str = "roster.readonly";
@@ -126,7 +126,7 @@ fn expired_token() -> String {
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &claims,
-        &jsonwebtoken::EncodingKey::from_secret(b"test-signing-key"),
+        &jsonwebtoken::EncodingKey::from_secret(crate::helpers::SIGNING_KEY),
     )
     .unwrap()
 }
@@ -226,6 +226,7 @@ async fn clients_over_their_rate_get_429_with_retry_after() {
     let limits = RateLimits {
         api_per_second: 1,
         token_per_minute: 2,
+        ..RateLimits::default()
     };
     let app = TestApp::spawn_config(ServerConfig {
         rate_limits: limits,
@@ -251,4 +252,129 @@ async fn clients_over_their_rate_get_429_with_retry_after() {
     assert_eq!(first.status, 401);
     let second = app.send(token().form(&[("grant_type", "client_credentials")])).await;
     second.assert_imsx(429, "server_busy");
+}
+
+/// Token requests with invented client ids, each id with a rate bucket of
+/// its own: the source address's limit still stops them, before any secret
+/// is checked, while other addresses are unaffected.
+#[tokio::test]
+async fn token_requests_are_limited_per_source_address_whatever_the_id() {
+    use rollcall_server::{RateLimits, ServerConfig};
+    let app = TestApp::spawn_config(ServerConfig {
+        rate_limits: RateLimits {
+            token_per_minute_per_address: 5,
+            ..RateLimits::default()
+        },
+        ..ServerConfig::default()
+    })
+    .await;
+    // TestApp fetched one token already.
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let r = app
+            .send(
+                app.http
+                    .post(app.url("/oauth2/token"))
+                    .basic_auth(format!("invented-{i}"), Some("guess"))
+                    .form(&[("grant_type", "client_credentials")]),
+            )
+            .await;
+        if r.status == 429 {
+            r.assert_imsx(429, "server_busy");
+            assert!(
+                r.header("retry-after")
+                    .is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n >= 1))
+            );
+        }
+        statuses.push(r.status);
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 429, 429, 429, 429]);
+    // Another address (127.0.0.2 is this machine too) still gets its token.
+    let elsewhere = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let r = app
+        .send(
+            elsewhere
+                .post(app.url("/oauth2/token"))
+                .basic_auth(crate::helpers::CLIENT_ID, Some(crate::helpers::CLIENT_SECRET))
+                .form(&[("grant_type", "client_credentials")]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// A request stalled after its headers (its body never arrives) holds one of
+/// its client's places from the moment it is authenticated.
+async fn stalled_request(app: &TestApp, token: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let address = app.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST {API}/orgs HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+}
+
+/// One client cannot have more than its share of requests in flight: past
+/// the cap it gets 429 with Retry-After, other clients are unaffected, and
+/// its places come back when its requests end.
+#[tokio::test]
+async fn requests_in_flight_are_capped_per_client() {
+    use rollcall_server::{RateLimits, ServerConfig};
+    let app = TestApp::spawn_config(ServerConfig {
+        rate_limits: RateLimits {
+            in_flight_per_client: 2,
+            ..RateLimits::default()
+        },
+        ..ServerConfig::default()
+    })
+    .await;
+    let other = app
+        .rollcall
+        .auth
+        .create_client("other", &["roster-core.readonly".to_owned()])
+        .await
+        .unwrap();
+    let other_token = app
+        .send(
+            app.http
+                .post(app.url("/oauth2/token"))
+                .basic_auth(&other.client_id, Some(&other.client_secret))
+                .form(&[("grant_type", "client_credentials")]),
+        )
+        .await
+        .body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let stalled = vec![
+        stalled_request(&app, &app.token).await,
+        stalled_request(&app, &app.token).await,
+    ];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let refused = loop {
+        let r = app.get("orgs").await;
+        if r.status == 429 {
+            break r;
+        }
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(std::time::Instant::now() < deadline, "the cap never applied");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    refused.assert_imsx(429, "server_busy");
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    let r = app.send(app.http.get(app.url("orgs")).bearer_auth(&other_token)).await;
+    assert_eq!(r.status, 200, "another client is unaffected: {}", r.body);
+
+    drop(stalled);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.get("orgs").await.status != 200 {
+        assert!(std::time::Instant::now() < deadline, "the places never came back");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

@@ -8,13 +8,13 @@ use std::sync::Arc;
 
 use oneroster::{Clock, FixedClock, SystemClock, Timestamp};
 use rollcall_server::{AppState, ServerConfig};
-use rollcall_service::Rollcall;
+use rollcall_service::{Rollcall, SigningKey};
 use serde_json::Value;
 
 use crate::helpers::{API, CLIENT_ID, CLIENT_SECRET, Reply, TestApp};
 
 const READONLY: &str = "https://purl.imsglobal.org/spec/or/v1p2/scope/roster.readonly";
-const KEY: &[u8] = b"test-signing-key";
+const KEY: &[u8] = crate::helpers::SIGNING_KEY;
 
 /// A temporary directory removed on drop.
 struct TempDir(PathBuf);
@@ -47,7 +47,7 @@ struct Instance {
 impl Instance {
     async fn start(db: &Path, key: &[u8], clock: Arc<dyn Clock>) -> Self {
         let store = Arc::new(rollcall_store_sqlite::open(db).unwrap());
-        let rollcall = Rollcall::new(store, clock, key.to_vec());
+        let rollcall = Rollcall::new(store, clock, &SigningKey::new(key).unwrap());
         let server = rollcall_server::testing::start(AppState::new(rollcall.clone(), ServerConfig::default())).await;
         Self {
             base: server.base.clone(),
@@ -235,7 +235,12 @@ async fn a_token_with_a_tampered_signature_is_rejected() {
 async fn a_token_signed_with_another_key_is_rejected() {
     let app = TestApp::spawn().await;
     let dir = TempDir::new();
-    let other = Instance::start(&dir.db(), b"some-other-key", Arc::new(SystemClock)).await;
+    let other = Instance::start(
+        &dir.db(),
+        b"some-other-key-also-long-enough-to-sign",
+        Arc::new(SystemClock),
+    )
+    .await;
     other.add_test_client().await;
     let foreign = other.token().await;
     assert_eq!(other.get_users(&foreign).await.status, 200);

@@ -10,14 +10,15 @@ use std::sync::Arc;
 
 use oneroster::SystemClock;
 use rollcall_server::{AppState, ConnectionLimits, Profile, RateLimits, ServerConfig};
-use rollcall_service::Rollcall;
 use rollcall_service::idp::IdpConfig;
+use rollcall_service::{Rollcall, SigningKey};
 use rollcall_store::Store;
 use serde_json::{Value, json};
 
 pub const CLIENT_ID: &str = "test-client";
 pub const CLIENT_SECRET: &str = "test-secret-value";
 pub const API: &str = "/ims/oneroster/rostering/v1p2";
+pub const SIGNING_KEY: &[u8] = b"test-signing-key-for-rollcall-tests";
 
 pub struct TestApp {
     pub base: String,
@@ -104,6 +105,8 @@ impl TestApp {
             rate_limits: RateLimits {
                 api_per_second: 1000,
                 token_per_minute: 1000,
+                token_per_minute_per_address: 0,
+                in_flight_per_client: 0,
             },
             ..ServerConfig::default()
         })
@@ -126,7 +129,8 @@ impl TestApp {
 
     async fn spawn_full(config: ServerConfig, idp: Option<IdpConfig>, limits: ConnectionLimits) -> Self {
         let (store, db) = fresh_store().await;
-        let mut rollcall = Rollcall::new(store, Arc::new(SystemClock), b"test-signing-key".to_vec());
+        let key = SigningKey::new(SIGNING_KEY).unwrap();
+        let mut rollcall = Rollcall::new(store, Arc::new(SystemClock), &key);
         if let Some(idp) = idp {
             rollcall.auth = rollcall.auth.with_external_idp(idp);
         }

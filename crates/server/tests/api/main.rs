@@ -14,5 +14,6 @@ mod idp;
 mod import;
 mod logs;
 mod query;
+mod revocation;
 mod schemas;
 mod users;
