@@ -101,7 +101,11 @@ async fn check(empty: &SqliteStore, package: Package) {
     let imported = import(&fresh, package.clone(), &options(false))
         .await
         .unwrap_or_else(|e| panic!("a package the dry run accepted failed to import: {e}"));
-    assert_eq!(without_flag(imported), without_flag(planned), "the import did other than its dry run said");
+    assert_eq!(
+        without_flag(imported),
+        without_flag(planned),
+        "the import did other than its dry run said"
+    );
     let again = import(&fresh, package, &options(false))
         .await
         .unwrap_or_else(|e| panic!("importing the same package again failed: {e}"));

@@ -21,8 +21,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use chrono::{TimeZone, Utc};
 use axum::response::IntoResponse;
+use chrono::{TimeZone, Utc};
 use libfuzzer_sys::fuzz_target;
 use oneroster::{FixedClock, ResourceDecl, resource};
 use rollcall_server::ApiError;
@@ -47,12 +47,18 @@ struct Fixture {
 static FIXTURE: Mutex<Option<Fixture>> = Mutex::new(None);
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&pick, body)) = data.split_first() else { return };
+    let Some((&pick, body)) = data.split_first() else {
+        return;
+    };
     let decls = resource::all();
     let decl = decls[usize::from(pick) % decls.len()];
     // As the `JsonBody` extractor parses it.
-    let Ok(body) = serde_json::from_slice::<Value>(body) else { return };
-    let Ok(object) = unwrap_body(body, decl.singular) else { return };
+    let Ok(body) = serde_json::from_slice::<Value>(body) else {
+        return;
+    };
+    let Ok(object) = unwrap_body(body, decl.singular) else {
+        return;
+    };
     let mut fixture = FIXTURE.lock().unwrap_or_else(|e| e.into_inner());
     let fixture = fixture.get_or_insert_with(Fixture::new);
     let engine = fixture.engine();
@@ -120,10 +126,24 @@ async fn write_and_check(engine: &Engine, decl: &'static ResourceDecl, object: V
         Ok(&stored),
         "the stored form is not canonical"
     );
-    let replaced = engine.replace(decl, &created, object.clone()).await.expect("PUT of the POSTed body");
-    assert_eq!(without_secrets(decl, &replaced), without_secrets(decl, &stored), "PUT changed the record");
-    let patched = engine.patch(decl, &created, object).await.expect("PATCH of the POSTed body");
-    assert_eq!(without_secrets(decl, &patched), without_secrets(decl, &stored), "PATCH changed the record");
+    let replaced = engine
+        .replace(decl, &created, object.clone())
+        .await
+        .expect("PUT of the POSTed body");
+    assert_eq!(
+        without_secrets(decl, &replaced),
+        without_secrets(decl, &stored),
+        "PUT changed the record"
+    );
+    let patched = engine
+        .patch(decl, &created, object)
+        .await
+        .expect("PATCH of the POSTed body");
+    assert_eq!(
+        without_secrets(decl, &patched),
+        without_secrets(decl, &stored),
+        "PATCH changed the record"
+    );
     renderers_agree(decl, &stored);
 }
 
@@ -131,7 +151,10 @@ async fn write_and_check(engine: &Engine, decl: &'static ResourceDecl, object: V
 fn refused(e: ServiceError) {
     let described = e.to_string();
     let status = ApiError::from(e).into_response().status();
-    assert!(status.is_client_error(), "a body was refused with {status}: {described}");
+    assert!(
+        status.is_client_error(),
+        "a body was refused with {status}: {described}"
+    );
 }
 
 /// The record without its write-only fields: hashing the same password
@@ -164,7 +187,11 @@ fn renderers_agree(decl: &ResourceDecl, stored: &Value) {
         let plan = Plan::new(decl, &ctx).expect("the text path serves this profile");
         let mut fast = Vec::new();
         if split(&text).and_then(|s| plan.render(&s, &mut fast)).is_some() {
-            assert_eq!(String::from_utf8(fast).expect("UTF-8"), full, "renderers differ on {text}");
+            assert_eq!(
+                String::from_utf8(fast).expect("UTF-8"),
+                full,
+                "renderers differ on {text}"
+            );
         }
     }
 }
