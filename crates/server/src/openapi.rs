@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the resource declarations, the
 //! same source the routes are built from, so the two cannot drift.
 
+use oneroster::primitives::MAX_SOURCED_ID_LEN;
 use oneroster::resource::{self, VIEWS};
 use oneroster::{FieldKind, ResourceDecl};
 use serde_json::{Map, Value, json};
@@ -117,13 +118,13 @@ fn op_list(decl: &ResourceDecl, id: &str, tag: &str) -> Value {
             query_param("sort", &format!("Field to sort by: {}", fields.join(", ")), json!({"type": "string"})),
             query_param("orderBy", "Sort direction", json!({"type": "string", "enum": ["asc", "desc"]})),
             query_param("filter", &format!("Filter expression on: {}", fields.join(", ")), json!({"type": "string", "maxLength": 4096})),
-            query_param("fields", &format!("Comma-separated fields to return: {}", decl.selectable.join(", ")), json!({"type": "string"})),
+            fields_param(decl),
             query_param("search", &format!("Case-insensitive partial match on: {}", decl.search.join(", ")), json!({"type": "string"})),
         ],
         "responses": errors(json!({ "200": {
             "description": "A page; totals in X-Total-Count and Link headers (and in the body for TimeBack profiles)",
             "headers": {
-                "X-Total-Count": { "schema": { "type": "integer" } },
+                "X-Total-Count": { "required": true, "schema": { "type": "integer", "minimum": 0 } },
                 "Link": { "schema": { "type": "string" }, "description": "RFC 8288 first, prev, next, last" }
             },
             "content": { "application/json": { "schema": {
@@ -142,29 +143,44 @@ fn op_list(decl: &ResourceDecl, id: &str, tag: &str) -> Value {
 fn op_get(decl: &ResourceDecl, id: &str, tag: &str) -> Value {
     json!({
         "operationId": id, "tags": [tag],
-        "parameters": [id_param(), query_param("fields", "Comma-separated fields to return", json!({"type": "string"}))],
+        "parameters": [id_param(), fields_param(decl)],
         "responses": errors(json!({ "200": { "description": "The record", "content": { "application/json": {
-            "schema": { "type": "object", "properties": { decl.singular: schema_ref(decl) }, "required": [decl.singular] }
+            "schema": single_body(decl)
         }}}})),
     })
 }
 
 fn op_write(decl: &ResourceDecl, id: &str, tag: &str, status: &str, description: &str) -> Value {
-    let mut parameters = Vec::new();
-    if !id.starts_with("create") {
-        parameters.push(id_param());
-    }
+    let creates = id.starts_with("create");
+    let parameters = if creates { vec![] } else { vec![id_param()] };
+    let body = if creates { sourced_id_pairs() } else { single_body(decl) };
     json!({
         "operationId": id, "tags": [tag], "parameters": parameters,
         "requestBody": { "required": true, "content": { "application/json": { "schema": {
             "type": "object", "properties": { decl.singular: schema_ref(decl) }, "required": [decl.singular]
         }}}},
-        "responses": errors(json!({ status: { "description": description } })),
+        "responses": errors(json!({ status: { "description": description,
+            "content": { "application/json": { "schema": body } } } })),
     })
 }
 
+/// `{"<singular>": record}`, the body of a read or an update.
+fn single_body(decl: &ResourceDecl) -> Value {
+    json!({ "type": "object", "properties": { decl.singular: schema_ref(decl) }, "required": [decl.singular] })
+}
+
+/// A create's answer: one pair (TimeBack), or an array of them (1.2).
+fn sourced_id_pairs() -> Value {
+    let pair = json!({ "type": "object", "required": ["suppliedSourcedId", "allocatedSourcedId"],
+        "properties": { "suppliedSourcedId": {"type": "string"}, "allocatedSourcedId": {"type": "string"} } });
+    json!({ "type": "object", "required": ["sourcedIdPairs"], "properties": {
+        "sourcedIdPairs": { "oneOf": [pair, { "type": "array", "items": pair }] } } })
+}
+
 fn errors(mut responses: Value) -> Value {
-    for code in ["400", "401", "403", "404", "409", "413", "415", "422", "429", "500"] {
+    for code in [
+        "400", "401", "403", "404", "405", "409", "413", "415", "422", "429", "500", "503",
+    ] {
         responses[code] = json!({ "$ref": "#/components/responses/Error" });
     }
     responses
@@ -192,6 +208,11 @@ fn property_schema(decl: &ResourceDecl, key: &str) -> Value {
         } else {
             guid
         };
+    }
+    match key {
+        "status" => return json!({ "enum": ["active", "tobedeleted"] }),
+        "sourcedId" => return sourced_id(),
+        _ => {}
     }
     match decl.fields.iter().find(|f| f.name == key) {
         Some(f) if f.many => json!({ "type": "array", "items": { "type": "string" } }),
@@ -300,8 +321,26 @@ fn status_info() -> Value {
     }})
 }
 
+/// What `SourcedId::parse` accepts.
+fn sourced_id() -> Value {
+    json!({ "type": "string", "minLength": 1, "maxLength": MAX_SOURCED_ID_LEN,
+        "description": format!("At most {MAX_SOURCED_ID_LEN} bytes of UTF-8; no control characters, /, ? or #"),
+        "pattern": "^[^/?#\\u0000-\\u001f\\u007f-\\u009f]+$" })
+}
+
 fn id_param() -> Value {
     json!({ "name": "sourcedId", "in": "path", "required": true, "schema": { "type": "string" } })
+}
+
+/// `fields`: a comma-separated selection of the resource's top-level keys
+/// (anything else is a 400 `invalid_selection_field`).
+fn fields_param(decl: &ResourceDecl) -> Value {
+    let name = format!(" *({}) *", decl.selectable.join("|"));
+    query_param(
+        "fields",
+        &format!("Comma-separated fields to return: {}", decl.selectable.join(", ")),
+        json!({ "type": "string", "pattern": format!("^{name}(,{name})*$") }),
+    )
 }
 
 fn query_param(name: &str, description: &str, schema: Value) -> Value {

@@ -5,7 +5,8 @@
 
 use std::path::PathBuf;
 
-use serde_json::Value;
+use rollcall_server::testing::fixtures;
+use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
 
@@ -41,5 +42,59 @@ async fn every_routed_collection_is_documented() {
         ] {
             assert!(doc["paths"].get(&path).is_some(), "{path} is routed but not documented");
         }
+    }
+}
+
+/// The document's `fields` and `sourcedId` schemas say what the server
+/// accepts: a value is valid by the document exactly when the server takes
+/// it (so a contract test generating from the document sends valid input).
+#[tokio::test]
+async fn documented_fields_and_sourced_ids_are_what_the_server_accepts() {
+    let app = TestApp::spawn().await;
+    let doc = app.get("/openapi.json").await.body;
+    let params = doc["paths"]["/ims/oneroster/rostering/v1p2/orgs"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let fields = params.iter().find(|p| p["name"] == "fields").unwrap();
+    let fields = jsonschema::validator_for(&fields["schema"]).unwrap();
+    for selection in [
+        "sourcedId",
+        "name, type",
+        " name ,sourcedId",
+        "",
+        "name,,type",
+        "nope",
+        "name,",
+    ] {
+        let reply = app
+            .get(&format!("/ims/oneroster/rostering/v1p2/orgs?fields={selection}"))
+            .await;
+        assert_eq!(
+            fields.is_valid(&json!(selection)),
+            reply.status == 200,
+            "fields={selection:?}: {}",
+            reply.status
+        );
+    }
+    let id = jsonschema::validator_for(&doc["components"]["schemas"]["OrgDType"]["properties"]["sourcedId"]).unwrap();
+    let long = "x".repeat(257);
+    for (n, sourced_id) in [
+        "org-1", "é", "a b", "", "a/b", "a?b", "a#b", "a\u{1}b", "a\u{85}b", &long,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut org = fixtures::org("unused", "North");
+        org["sourcedId"] = json!(sourced_id);
+        org["identifier"] = json!(format!("ID-{n}"));
+        let reply = app
+            .post("/ims/oneroster/rostering/v1p2/orgs", json!({ "org": org }))
+            .await;
+        assert_eq!(
+            id.is_valid(&json!(sourced_id)),
+            reply.status == 201,
+            "sourcedId {sourced_id:?}: {}",
+            reply.status
+        );
     }
 }
