@@ -324,8 +324,9 @@ fn status_info() -> Value {
 /// What `SourcedId::parse` accepts.
 fn sourced_id() -> Value {
     json!({ "type": "string", "minLength": 1, "maxLength": MAX_SOURCED_ID_LEN,
-        "description": format!("At most {MAX_SOURCED_ID_LEN} bytes of UTF-8; no control characters, /, ? or #"),
-        "pattern": "^[^/?#\\u0000-\\u001f\\u007f-\\u009f]+$" })
+        "description": format!("At most {MAX_SOURCED_ID_LEN} bytes of UTF-8; not blank, no surrounding whitespace, \
+            not `.` or `..`; no control characters, /, \\, ? or #: it must stay one URL path segment"),
+        "pattern": "^[^\\s/?#\\\\\\u0000-\\u001f\\u007f-\\u009f](?:[^/?#\\\\\\u0000-\\u001f\\u007f-\\u009f]*[^\\s/?#\\\\\\u0000-\\u001f\\u007f-\\u009f])?$" })
 }
 
 fn id_param() -> Value {
