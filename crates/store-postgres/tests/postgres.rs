@@ -456,3 +456,11 @@ async fn indexed_filters_and_sorts_use_indexes() {
         );
     }
 }
+
+/// An unreachable server fails the test instead of passing it unrun; only
+/// `ROLLCALL_SKIP_POSTGRES=1` skips (checked by `TestDb::create`).
+#[tokio::test]
+#[should_panic(expected = "POSTGRES NOT REACHABLE")]
+async fn an_unreachable_server_fails_the_test() {
+    TestDb::create_on("postgres://postgres@127.0.0.1:1/postgres".into()).await;
+}

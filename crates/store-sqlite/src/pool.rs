@@ -55,6 +55,7 @@ impl SqliteStore {
     /// Opens the file with one writer connection and `readers` reader
     /// connections; with none, reads wait for writes on the one connection.
     pub fn open(path: &Path, readers: usize) -> Result<Self, StoreError> {
+        create_owner_only(path)?;
         let mut conn = connect(path, false)?;
         migrate::run(&mut conn)?;
         let writer = spawn_writer(conn);
@@ -123,6 +124,45 @@ where
     rx.await
         .map_err(|_| StoreError::Backend("database thread dropped a request".into()))?
 }
+
+/// Creates a missing database file readable and writable by its owner
+/// alone, before SQLite opens it: it holds the token signing key, and SQLite
+/// gives the `-wal`, `-shm` and `-journal` files it creates beside it the
+/// main file's permissions. An existing file keeps its permissions (an
+/// operator may have chosen them), with a warning when others may read it.
+fn create_owner_only(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            warn_if_others_may_read(path);
+            Ok(())
+        }
+        Err(e) => Err(StoreError::Backend(format!("creating {}: {e}", path.display()))),
+    }
+}
+
+#[cfg(unix)]
+fn warn_if_others_may_read(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(mode) = std::fs::metadata(path).map(|m| m.permissions().mode()) else {
+        return;
+    };
+    if mode & 0o077 != 0 {
+        tracing::warn!(
+            path = %path.display(),
+            mode = format!("{:o}", mode & 0o777),
+            "others may read the database file, which holds the token signing key: \
+             `chmod 600` it and its -wal and -shm files"
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_others_may_read(_: &Path) {}
 
 fn connect(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     let flags = if read_only {

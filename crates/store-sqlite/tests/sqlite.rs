@@ -172,3 +172,18 @@ async fn a_write_while_another_process_holds_the_database_is_busy_not_a_failure(
     other.execute_batch("COMMIT").unwrap();
     store.insert(&USERS, user("u1", "a@x.org", "student")).await.unwrap();
 }
+
+/// The file holds the token signing key: a new database, its WAL and its
+/// shared-memory index are readable by their owner alone, whatever the umask.
+#[tokio::test]
+async fn new_database_files_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = TempDb::new();
+    let store = rollcall_store_sqlite::open(&db.path()).unwrap();
+    store.insert(&USERS, user("u1", "a@x.org", "student")).await.unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{}{suffix}", db.path().display());
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{file} has mode {mode:o}");
+    }
+}
