@@ -5,7 +5,8 @@
 //! on a shared box 4 connections measured faster than 8 or 16, and
 //! tokio-postgres beat sqlx by ~25% per point read (see `STACK.md`). Every
 //! statement goes through the per-connection `prepare_cached`, so a query
-//! shape is parsed once per connection, not once per request.
+//! shape is parsed once per connection, not once per request; that cache is
+//! bounded (see [`STATEMENTS_PER_CONNECTION`]).
 //!
 //! Documents are stored as `JSONB` with one generated, stored column per
 //! declared scalar field, all `COLLATE "C"` so text compares and sorts in
@@ -51,7 +52,19 @@ impl Dialect for Postgres {
     fn json_text(&self, path: &str) -> String {
         format!("(doc #>> string_to_array({path}, '.'))")
     }
+
+    fn any_of(&self, column: &str, list: &str) -> String {
+        format!("{column} = ANY({list})")
+    }
 }
+
+/// Statements one connection keeps prepared. Clients choose the shape of
+/// list queries (every filter structure is a statement text of its own), and
+/// each prepared statement holds memory in its server process until it is
+/// closed: unbounded, thousands of shapes grew one process to ~1 GB. Past
+/// this, a connection's cache is emptied (its statements closed) when it is
+/// next taken from the pool; the shapes in use are prepared again once.
+pub const STATEMENTS_PER_CONNECTION: usize = 256;
 
 /// A handle to the connection pool; cheap to clone.
 #[derive(Clone)]
@@ -63,10 +76,14 @@ impl PgStore {
     /// A pooled connection. Waits while all are busy: requests queue here
     /// rather than open more connections than the database serves well.
     async fn conn(&self) -> Result<Object, StoreError> {
-        self.pool.get().await.map_err(|e| match e {
+        let conn = self.pool.get().await.map_err(|e| match e {
             PoolError::Backend(e) => backend(e),
             e => StoreError::Backend(format!("no database connection: {e}")),
-        })
+        })?;
+        if conn.statement_cache.size() > STATEMENTS_PER_CONNECTION {
+            conn.statement_cache.clear();
+        }
+        Ok(conn)
     }
 }
 
@@ -103,5 +120,32 @@ fn backend(e: tokio_postgres::Error) -> StoreError {
     match std::error::Error::source(&e) {
         Some(cause) => StoreError::Backend(format!("{e}: {cause}")),
         None => StoreError::Backend(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use oneroster::model::user::USERS;
+    use oneroster::query::ListQuery;
+    use rollcall_store::ResourceStore;
+
+    use super::*;
+    use crate::testing::TestDb;
+
+    /// Hundreds of filter shapes through one connection leave it holding
+    /// no more prepared statements than the bound (plus one list's two).
+    #[tokio::test]
+    async fn the_statement_cache_stays_bounded_whatever_the_filter_shapes() {
+        let Some(db) = TestDb::create().await else { return };
+        let store = open(&db.url, 1).await.unwrap();
+        for field in ["givenName", "familyName", "email"] {
+            for n in 1..=100 {
+                let filter = vec![format!("{field}='x'"); n].join(" OR ");
+                let query = ListQuery::from_pairs(&USERS, [("filter", filter.as_str())]).unwrap();
+                store.list(&USERS, &query).await.unwrap();
+            }
+        }
+        let held = store.pool.get().await.unwrap().statement_cache.size();
+        assert!(held <= STATEMENTS_PER_CONNECTION + 2, "{held} statements prepared");
     }
 }

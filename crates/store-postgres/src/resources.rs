@@ -218,13 +218,15 @@ fn sourced_id(doc: &Value) -> Result<String, StoreError> {
 }
 
 /// The compiler's parameters as tokio-postgres binds them; `Int` only ever
-/// feeds LIMIT and OFFSET, which PostgreSQL types as BIGINT.
+/// feeds LIMIT and OFFSET, which PostgreSQL types as BIGINT, and a list
+/// binds as `text[]`.
 fn params(values: &[SqlValue]) -> Vec<&(dyn ToSql + Sync)> {
     values
         .iter()
         .map(|v| match v {
             SqlValue::Text(s) => s as &(dyn ToSql + Sync),
             SqlValue::Int(i) => i as &(dyn ToSql + Sync),
+            SqlValue::TextList(items) => items as &(dyn ToSql + Sync),
         })
         .collect()
 }

@@ -55,6 +55,8 @@ async fn filters_select_by_scalar_many_contains_in_list_and_range() {
         ("email~'EXAMPLE.org'", &["u1", "u2"]),
         ("email!='a@example.org'", &["u2", "u3", "u4"]),
         ("familyName@'Fu2,ÉLODIE'", &["u2", "u4"]),
+        ("roles.role@'teacher,aide'", &["u2", "u3", "u4"]),
+        ("metadata.k@'a,b'", &[]),
         ("familyName~'élo'", &["u4"]),
         ("familyName~'50%_'", &[]),
         (

@@ -53,6 +53,11 @@ impl Dialect for Sqlite {
         )
     }
 
+    /// The list is bound as a JSON array (see `list::to_sql`).
+    fn any_of(&self, column: &str, list: &str) -> String {
+        format!("{column} IN (SELECT value FROM json_each({list}))")
+    }
+
     fn row_key(&self) -> &'static str {
         "rowid"
     }
