@@ -26,8 +26,10 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod};
 use rollcall_store::StoreError;
+use rollcall_store::error::DEFAULT_QUERY_BUDGET;
 use rollcall_store::sql::Dialect;
 use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
 
 /// PostgreSQL's spellings for the shared SQL compiler.
 pub struct Postgres;
@@ -70,6 +72,9 @@ pub const STATEMENTS_PER_CONNECTION: usize = 256;
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// Every connection's `statement_timeout`: how long one statement may
+    /// run before PostgreSQL cancels it.
+    budget: Duration,
 }
 
 impl PgStore {
@@ -85,14 +90,38 @@ impl PgStore {
         }
         Ok(conn)
     }
+
+    /// As [`backend`], naming a statement that PostgreSQL cancelled at the
+    /// budget (for the reads, whose cost a client's query decides).
+    fn fail(&self, e: tokio_postgres::Error) -> StoreError {
+        if e.code() == Some(&SqlState::QUERY_CANCELED) {
+            return StoreError::TimedOut(self.budget);
+        }
+        backend(e)
+    }
 }
 
 /// Connects to the database at `url` (`postgres://user@host:port/db` or
-/// `key=value` form), migrates it, and keeps at most `pool_size` connections.
+/// `key=value` form), migrates it, and keeps at most `pool_size` connections,
+/// with the default budget for one statement.
 pub async fn open(url: &str, pool_size: usize) -> Result<PgStore, StoreError> {
+    open_with(url, pool_size, DEFAULT_QUERY_BUDGET).await
+}
+
+/// As [`open`], with PostgreSQL cancelling any statement that runs longer
+/// than `budget` (set as each connection's `statement_timeout`, so the
+/// database enforces it even when this process is busy). Migrations and
+/// bulk loads lift it for their own transaction.
+pub async fn open_with(url: &str, pool_size: usize, budget: Duration) -> Result<PgStore, StoreError> {
     let mut config: tokio_postgres::Config = url
         .parse()
         .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
+    // After any options the URL gives, so the configured budget wins.
+    let timeout = format!("-c statement_timeout={}", budget.as_millis().max(1));
+    let options = config
+        .get_options()
+        .map_or(timeout.clone(), |o| format!("{o} {timeout}"));
+    config.options(options);
     // Without a timeout an unreachable server hangs start-up (and every later
     // reconnect) for as long as the operating system keeps retrying.
     if config.get_connect_timeout().is_none() {
@@ -109,7 +138,7 @@ pub async fn open(url: &str, pool_size: usize) -> Result<PgStore, StoreError> {
         .max_size(pool_size.max(1))
         .build()
         .map_err(|e| StoreError::Backend(format!("connection pool: {e}")))?;
-    let store = PgStore { pool };
+    let store = PgStore { pool, budget };
     migrate::run(&mut store.conn().await?).await?;
     Ok(store)
 }

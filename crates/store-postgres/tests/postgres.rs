@@ -466,3 +466,42 @@ async fn indexed_filters_and_sorts_use_indexes() {
 async fn an_unreachable_server_fails_the_test() {
     TestDb::create_on("postgres://postgres@127.0.0.1:1/postgres".into()).await;
 }
+
+/// Every statement runs within the budget PostgreSQL enforces: a read past
+/// it is `TimedOut` and leaves its connection usable, while migrations and
+/// bulk loads, which legitimately run long, lift it for their transaction.
+#[tokio::test]
+async fn a_read_past_its_budget_is_stopped_but_loads_and_migrations_are_not() {
+    let Some(db) = TestDb::create().await else { return };
+    let budget = std::time::Duration::from_millis(20);
+    let store = rollcall_store_postgres::open_with(&db.url, 1, budget).await.unwrap();
+    let batch: Vec<String> = (0..20_000)
+        .map(|i| {
+            with(
+                user(&format!("u{i}"), &format!("u{i}@x.org"), "student"),
+                "metadata",
+                json!({"k": "none"}),
+            )
+            .to_string()
+        })
+        .collect();
+    let loaded = store
+        .insert_bulk(&USERS, Box::new(std::iter::once(Ok(batch))))
+        .await
+        .unwrap();
+    assert_eq!(loaded, 20_000);
+    let filter = (0..100)
+        .map(|i| format!("metadata.k='x{i}'"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+
+    let e = store.list(&USERS, &query(&[("filter", &filter)])).await.unwrap_err();
+    assert!(matches!(e, StoreError::TimedOut(b) if b == budget), "{e:?}");
+    assert_eq!(
+        ids(&store, &[("filter", "sourcedId='u7'")]).await,
+        (vec!["u7".to_owned()], 1)
+    );
+
+    let roomy = db.open().await;
+    assert_eq!(ids(&roomy, &[("filter", &filter)]).await.1, 0);
+}
