@@ -49,6 +49,11 @@ pub fn bulk_cache_kib() -> u64 {
 /// without queueing every other list behind them; each is still bounded by
 /// the query budget.
 const LIST_READERS: usize = 4;
+/// How much lower the list readers' scheduling priority is than the rest of
+/// the process's (Linux `nice`). A list that scans every document is
+/// CPU-bound; at equal priority four of them slowed a get-by-id's HTTP and
+/// lookup threads severalfold. Idle CPU still goes to the lists.
+const LIST_NICENESS: i32 = 10;
 /// Reader connections for lookups by key (records, OAuth clients, settings),
 /// apart from the lists: a get-by-id never waits behind a slow list.
 const LOOKUP_READERS: usize = 2;
@@ -88,8 +93,8 @@ impl SqliteStore {
         let readers = match shared {
             false => None,
             true => Some(Readers {
-                lookups: spawn_readers(path, "lookup", LOOKUP_READERS)?,
-                lists: spawn_readers(path, "list", LIST_READERS)?,
+                lookups: spawn_readers(path, "lookup", LOOKUP_READERS, 0)?,
+                lists: spawn_readers(path, "list", LIST_READERS, LIST_NICENESS)?,
             }),
         };
         Ok(Self {
@@ -309,21 +314,22 @@ fn spawn_writer(mut conn: Connection) -> Sender<Job> {
 }
 
 /// `n` reader connections sharing one queue, so a slow query holds up only
-/// its own connection.
-fn spawn_readers(path: &Path, lane: &str, n: usize) -> Result<Sender<Job>, StoreError> {
+/// its own connection, on threads `niceness` below the process's priority.
+fn spawn_readers(path: &Path, lane: &str, n: usize, niceness: i32) -> Result<Sender<Job>, StoreError> {
     let (tx, rx) = channel::<Job>();
     let shared = Arc::new(Mutex::new(rx));
     for i in 0..n {
         let conn = connect(path, true)?;
-        spawn_shared_reader(format!("rollcall-sqlite-{lane}-{i}"), shared.clone(), conn);
+        spawn_shared_reader(format!("rollcall-sqlite-{lane}-{i}"), shared.clone(), conn, niceness);
     }
     Ok(tx)
 }
 
-fn spawn_shared_reader(name: String, queue: Arc<Mutex<Receiver<Job>>>, mut conn: Connection) {
+fn spawn_shared_reader(name: String, queue: Arc<Mutex<Receiver<Job>>>, mut conn: Connection, niceness: i32) {
     thread::Builder::new()
         .name(name)
         .spawn(move || {
+            lower_priority(niceness);
             loop {
                 let next = queue.lock().expect("reader queue lock").recv();
                 let Ok(job) = next else { return };
@@ -331,6 +337,19 @@ fn spawn_shared_reader(name: String, queue: Arc<Mutex<Receiver<Job>>>, mut conn:
             }
         })
         .expect("spawn database thread");
+}
+
+/// Lowers the calling thread's scheduling priority: on Linux `nice` is per
+/// thread. Elsewhere it would lower the whole process, so it is left alone.
+fn lower_priority(niceness: i32) {
+    #[cfg(target_os = "linux")]
+    if niceness > 0
+        && let Err(e) = rustix::process::nice(niceness)
+    {
+        tracing::debug!(error = %e, "could not lower a reader thread's priority");
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = niceness;
 }
 
 #[cfg(test)]
@@ -367,6 +386,22 @@ mod tests {
         for list in lists {
             list.await.unwrap().unwrap();
         }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// List readers run at a lower priority than lookups, so CPU-bound
+    /// scans yield the processor to the requests that are quick.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn list_readers_yield_the_processor_to_lookups() {
+        use rustix::process::getpriority_process;
+        let dir = std::env::temp_dir().join(format!("rollcall-nice-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = SqliteStore::open(&dir.join("db"), true, Duration::from_secs(60)).unwrap();
+        let ours = getpriority_process(None).unwrap();
+        let priority = |_: &Connection| getpriority_process(None).map_err(|e| StoreError::Backend(e.to_string()));
+        assert_eq!(store.read(priority).await.unwrap(), ours);
+        assert_eq!(store.read_list(priority).await.unwrap(), (ours + LIST_NICENESS).min(19));
         let _ = std::fs::remove_dir_all(dir);
     }
 }
