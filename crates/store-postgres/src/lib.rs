@@ -22,12 +22,14 @@ mod migrate;
 mod resources;
 pub mod testing;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod};
 use rollcall_store::StoreError;
 use rollcall_store::error::DEFAULT_QUERY_BUDGET;
 use rollcall_store::sql::Dialect;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
@@ -72,6 +74,10 @@ pub const STATEMENTS_PER_CONNECTION: usize = 256;
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// Lists hold at most one connection fewer than the pool has, so a
+    /// lookup or a write always finds one free however many slow lists
+    /// are running (a pool of one is shared by all).
+    lists: Arc<Semaphore>,
     /// Every connection's `statement_timeout`: how long one statement may
     /// run before PostgreSQL cancels it.
     budget: Duration,
@@ -89,6 +95,18 @@ impl PgStore {
             conn.statement_cache.clear();
         }
         Ok(conn)
+    }
+
+    /// A connection for a list, once fewer than the lists' share of the
+    /// pool are in use by lists; it is given back with the permit.
+    async fn list_conn(&self) -> Result<(OwnedSemaphorePermit, Object), StoreError> {
+        let permit = self
+            .lists
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Backend("the store is closed".into()))?;
+        Ok((permit, self.conn().await?))
     }
 
     /// As [`backend`], naming a statement that PostgreSQL cancelled at the
@@ -138,7 +156,8 @@ pub async fn open_with(url: &str, pool_size: usize, budget: Duration) -> Result<
         .max_size(pool_size.max(1))
         .build()
         .map_err(|e| StoreError::Backend(format!("connection pool: {e}")))?;
-    let store = PgStore { pool, budget };
+    let lists = Arc::new(Semaphore::new(pool_size.saturating_sub(1).max(1)));
+    let store = PgStore { pool, lists, budget };
     migrate::run(&mut store.conn().await?).await?;
     Ok(store)
 }
@@ -176,5 +195,18 @@ mod tests {
         }
         let held = store.pool.get().await.unwrap().statement_cache.size();
         assert!(held <= STATEMENTS_PER_CONNECTION + 2, "{held} statements prepared");
+    }
+
+    /// With every connection lists may take in use, a get still finds one.
+    #[tokio::test]
+    async fn lists_leave_a_connection_for_lookups() {
+        let Some(db) = TestDb::create().await else { return };
+        let store = open(&db.url, 3).await.unwrap();
+        let held = vec![store.list_conn().await.unwrap(), store.list_conn().await.unwrap()];
+        let get = tokio::time::timeout(std::time::Duration::from_secs(5), store.get(&USERS, "u1")).await;
+        assert!(get.expect("the get waited for a connection").unwrap().is_none());
+        let more = tokio::time::timeout(std::time::Duration::from_millis(200), store.list_conn()).await;
+        assert!(more.is_err(), "a third list took the last connection");
+        drop(held);
     }
 }

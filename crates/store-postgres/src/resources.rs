@@ -42,7 +42,7 @@ impl ResourceStore for PgStore {
 
     async fn list(&self, decl: &'static ResourceDecl, query: &ListQuery) -> Result<Page, StoreError> {
         let (page, count) = sql::list(&Postgres, decl, query);
-        let client = self.conn().await?;
+        let (_permit, client) = self.list_conn().await?;
         // Both statements go down the one connection together (tokio-postgres
         // pipelines concurrent requests), costing one round trip, not two.
         let (page_stmt, count_stmt) =
