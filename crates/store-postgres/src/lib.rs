@@ -65,9 +65,10 @@ impl Dialect for Postgres {
 /// Statements one connection keeps prepared. Clients choose the shape of
 /// list queries (every filter structure is a statement text of its own), and
 /// each prepared statement holds memory in its server process until it is
-/// closed: unbounded, thousands of shapes grew one process to ~1 GB. Past
-/// this, a connection's cache is emptied (its statements closed) when it is
-/// next taken from the pool; the shapes in use are prepared again once.
+/// closed: unbounded, a client varying its filters grew one server process
+/// without limit. Past this, a connection's cache is emptied (its
+/// statements closed) when it is next taken from the pool; the shapes in
+/// use are prepared again once.
 pub const STATEMENTS_PER_CONNECTION: usize = 256;
 
 /// A handle to the connection pool; cheap to clone.

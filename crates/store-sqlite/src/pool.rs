@@ -58,8 +58,8 @@ const LIST_NICENESS: i32 = 10;
 /// apart from the lists: a get-by-id never waits behind a slow list.
 const LOOKUP_READERS: usize = 2;
 /// Virtual-machine steps between two checks of a read's deadline: cheap
-/// next to the steps themselves, frequent enough to stop within a
-/// millisecond or so.
+/// next to the steps themselves, frequent enough that a read stops soon
+/// after its deadline.
 const STEPS_PER_CHECK: i32 = 1_000;
 
 /// A handle to the database threads; cheap to clone. The threads stop when
