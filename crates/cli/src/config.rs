@@ -26,15 +26,16 @@ pub struct DatabaseArgs {
     /// Seconds one read may run before the database stops it (the request
     /// then fails with a 400 that says so); bounds how long an expensive
     /// filter holds a connection other requests wait for.
-    #[arg(long, env = "ROLLCALL_QUERY_TIMEOUT", default_value_t = 10.0, value_parser = positive_seconds)]
-    pub query_timeout: f64,
+    #[arg(long, env = "ROLLCALL_QUERY_TIMEOUT", default_value = "10", value_parser = positive_seconds)]
+    pub query_timeout: Duration,
 }
 
-fn positive_seconds(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(s) if s > 0.0 && s.is_finite() => Ok(s),
-        _ => Err(format!("expected a positive number of seconds, got {text:?}")),
-    }
+fn positive_seconds(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| *s > 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("expected a positive number of seconds, got {text:?}"))
 }
 
 #[derive(Args)]
@@ -103,7 +104,7 @@ pub enum Use {
 /// As [`open_store`], for a command that uses the database as `usage` says.
 pub async fn open_store_as(db: &DatabaseArgs, usage: Use) -> Result<Arc<dyn Store>> {
     let url = db.database_url.as_str();
-    let budget = Duration::from_secs_f64(db.query_timeout);
+    let budget = db.query_timeout;
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         let path = PathBuf::from(path);
         let store = match usage {

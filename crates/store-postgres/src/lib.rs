@@ -136,7 +136,9 @@ pub async fn open_with(url: &str, pool_size: usize, budget: Duration) -> Result<
         .parse()
         .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
     // After any options the URL gives, so the configured budget wins.
-    let timeout = format!("-c statement_timeout={}", budget.as_millis().max(1));
+    // PostgreSQL takes at most i32::MAX milliseconds.
+    let millis = budget.as_millis().clamp(1, i32::MAX as u128);
+    let timeout = format!("-c statement_timeout={millis}");
     let options = config
         .get_options()
         .map_or(timeout.clone(), |o| format!("{o} {timeout}"));

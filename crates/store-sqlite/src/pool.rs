@@ -160,14 +160,16 @@ impl SqliteStore {
 /// Runs `f` with SQLite stopping any statement once `budget` has passed
 /// since the start (a progress handler checks the clock), so one expensive
 /// read cannot hold its connection, and the requests queued for it, for
-/// longer. A read stopped half-way has its transaction rolled back before
+/// longer. A budget too large to add to the clock is no budget. A read stopped half-way has its transaction rolled back before
 /// the connection serves the next job.
 fn within_budget<T>(
     c: &Connection,
     budget: Duration,
     f: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    let deadline = Instant::now() + budget;
+    let Some(deadline) = Instant::now().checked_add(budget) else {
+        return f(c);
+    };
     let stopped = Arc::new(AtomicBool::new(false));
     let flag = stopped.clone();
     c.progress_handler(
