@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -22,6 +23,19 @@ pub struct DatabaseArgs {
     /// database shares the machine (see BENCHMARKS.md / STACK.md).
     #[arg(long, env = "ROLLCALL_DATABASE_POOL", default_value_t = 4)]
     pub database_pool: usize,
+    /// Seconds one read may run before the database stops it (the request
+    /// then fails with a 400 that says so); bounds how long an expensive
+    /// filter holds a connection other requests wait for.
+    #[arg(long, env = "ROLLCALL_QUERY_TIMEOUT", default_value = "10", value_parser = positive_seconds)]
+    pub query_timeout: Duration,
+}
+
+fn positive_seconds(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| *s > 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("expected a positive number of seconds, got {text:?}"))
 }
 
 #[derive(Args)]
@@ -115,17 +129,18 @@ pub enum Use {
 /// As [`open_store`], for a command that uses the database as `usage` says.
 pub async fn open_store_as(db: &DatabaseArgs, usage: Use) -> Result<Arc<dyn Store>> {
     let url = db.database_url.as_str();
+    let budget = db.query_timeout;
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         let path = PathBuf::from(path);
         let store = match usage {
-            Use::Serve => rollcall_store_sqlite::open(&path),
+            Use::Serve => rollcall_store_sqlite::open_with(&path, budget),
             Use::Alone => rollcall_store_sqlite::open_alone(&path),
         }
         .with_context(|| format!("opening SQLite database {}", path.display()))?;
         return Ok(Arc::new(store));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = rollcall_store_postgres::open(url, db.database_pool)
+        let store = rollcall_store_postgres::open_with(url, db.database_pool, budget)
             .await
             .context("opening the PostgreSQL database")?;
         return Ok(Arc::new(store));

@@ -173,6 +173,7 @@ impl From<ServiceError> for ApiError {
                     retry_after: BUSY_RETRY_AFTER,
                 }
             }
+            ServiceError::TimedOut(m) => Self::bad_request(m),
             ServiceError::Internal(m) => Self::Internal(m),
         }
     }
@@ -232,5 +233,21 @@ mod tests {
             !body.to_string().contains("locked"),
             "the cause stays in the logs: {body}"
         );
+    }
+
+    /// A read stopped at the database's budget is the client's to narrow:
+    /// 400, saying so (a 503 would have the SDK repeat the same query).
+    #[tokio::test]
+    async fn a_query_past_its_budget_is_400_saying_how_to_narrow_it() {
+        let store = rollcall_store::StoreError::TimedOut(std::time::Duration::from_secs(10));
+        let response = ApiError::from(ServiceError::from(store)).into_response();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let minor = &body["imsx_CodeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldValue"];
+        assert_eq!(minor, "invaliddata");
+        let description = body["imsx_description"].as_str().unwrap();
+        assert!(description.contains("longer than the 10s"), "{description}");
+        assert!(description.contains("narrow it"), "{description}");
     }
 }

@@ -45,6 +45,10 @@ pub enum ServiceError {
     /// 503 `server_busy`: the store is held by another writer; retry.
     #[error("busy: {0}")]
     Busy(String),
+    /// 400: a read ran longer than the database allows one query; the
+    /// message says so and how to narrow the query.
+    #[error("{0}")]
+    TimedOut(String),
     /// 500; the message is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -57,6 +61,11 @@ impl From<StoreError> for ServiceError {
             StoreError::Conflict(m) => Self::Conflict(m),
             StoreError::Invalid(m) => Self::Invalid(m.0),
             StoreError::Busy(m) => Self::Busy(m),
+            StoreError::TimedOut(budget) => Self::TimedOut(format!(
+                "the query took longer than the {budget:?} the server allows one query and was stopped; \
+                 narrow it: filter on declared fields (sourcedId, status, dateLastModified, …) rather than \
+                 metadata.<key>, or with fewer OR conditions"
+            )),
             StoreError::Backend(m) => Self::Internal(m),
         }
     }

@@ -5,7 +5,8 @@
 //! on a shared box 4 connections measured faster than 8 or 16, and
 //! tokio-postgres beat sqlx by ~25% per point read (see `STACK.md`). Every
 //! statement goes through the per-connection `prepare_cached`, so a query
-//! shape is parsed once per connection, not once per request.
+//! shape is parsed once per connection, not once per request; that cache is
+//! bounded (see [`STATEMENTS_PER_CONNECTION`]).
 //!
 //! Documents are stored as `JSONB` with one generated, stored column per
 //! declared scalar field, all `COLLATE "C"` so text compares and sorts in
@@ -21,12 +22,16 @@ mod migrate;
 mod resources;
 pub mod testing;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod};
 use rollcall_store::StoreError;
+use rollcall_store::error::DEFAULT_QUERY_BUDGET;
 use rollcall_store::sql::Dialect;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
 
 /// PostgreSQL's spellings for the shared SQL compiler.
 pub struct Postgres;
@@ -51,31 +56,93 @@ impl Dialect for Postgres {
     fn json_text(&self, path: &str) -> String {
         format!("(doc #>> string_to_array({path}, '.'))")
     }
+
+    fn any_of(&self, column: &str, list: &str) -> String {
+        format!("{column} = ANY({list})")
+    }
 }
+
+/// Statements one connection keeps prepared. Clients choose the shape of
+/// list queries (every filter structure is a statement text of its own), and
+/// each prepared statement holds memory in its server process until it is
+/// closed: unbounded, a client varying its filters grew one server process
+/// without limit. Past this, a connection's cache is emptied (its
+/// statements closed) when it is next taken from the pool; the shapes in
+/// use are prepared again once.
+pub const STATEMENTS_PER_CONNECTION: usize = 256;
 
 /// A handle to the connection pool; cheap to clone.
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// Lists hold at most one connection fewer than the pool has, so a
+    /// lookup or a write always finds one free however many slow lists
+    /// are running (a pool of one is shared by all).
+    lists: Arc<Semaphore>,
+    /// Every connection's `statement_timeout`: how long one statement may
+    /// run before PostgreSQL cancels it.
+    budget: Duration,
 }
 
 impl PgStore {
     /// A pooled connection. Waits while all are busy: requests queue here
     /// rather than open more connections than the database serves well.
     async fn conn(&self) -> Result<Object, StoreError> {
-        self.pool.get().await.map_err(|e| match e {
+        let conn = self.pool.get().await.map_err(|e| match e {
             PoolError::Backend(e) => backend(e),
             e => StoreError::Backend(format!("no database connection: {e}")),
-        })
+        })?;
+        if conn.statement_cache.size() > STATEMENTS_PER_CONNECTION {
+            conn.statement_cache.clear();
+        }
+        Ok(conn)
+    }
+
+    /// A connection for a list, once fewer than the lists' share of the
+    /// pool are in use by lists; it is given back with the permit.
+    async fn list_conn(&self) -> Result<(OwnedSemaphorePermit, Object), StoreError> {
+        let permit = self
+            .lists
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Backend("the store is closed".into()))?;
+        Ok((permit, self.conn().await?))
+    }
+
+    /// As [`backend`], naming a statement that PostgreSQL cancelled at the
+    /// budget (for the reads, whose cost a client's query decides).
+    fn fail(&self, e: tokio_postgres::Error) -> StoreError {
+        if e.code() == Some(&SqlState::QUERY_CANCELED) {
+            return StoreError::TimedOut(self.budget);
+        }
+        backend(e)
     }
 }
 
 /// Connects to the database at `url` (`postgres://user@host:port/db` or
-/// `key=value` form), migrates it, and keeps at most `pool_size` connections.
+/// `key=value` form), migrates it, and keeps at most `pool_size` connections,
+/// with the default budget for one statement.
 pub async fn open(url: &str, pool_size: usize) -> Result<PgStore, StoreError> {
+    open_with(url, pool_size, DEFAULT_QUERY_BUDGET).await
+}
+
+/// As [`open`], with PostgreSQL cancelling any statement that runs longer
+/// than `budget` (set as each connection's `statement_timeout`, so the
+/// database enforces it even when this process is busy). Migrations and
+/// bulk loads lift it for their own transaction.
+pub async fn open_with(url: &str, pool_size: usize, budget: Duration) -> Result<PgStore, StoreError> {
     let mut config: tokio_postgres::Config = url
         .parse()
         .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
+    // After any options the URL gives, so the configured budget wins.
+    // PostgreSQL takes at most i32::MAX milliseconds.
+    let millis = budget.as_millis().clamp(1, i32::MAX as u128);
+    let timeout = format!("-c statement_timeout={millis}");
+    let options = config
+        .get_options()
+        .map_or(timeout.clone(), |o| format!("{o} {timeout}"));
+    config.options(options);
     // Without a timeout an unreachable server hangs start-up (and every later
     // reconnect) for as long as the operating system keeps retrying.
     if config.get_connect_timeout().is_none() {
@@ -92,7 +159,8 @@ pub async fn open(url: &str, pool_size: usize) -> Result<PgStore, StoreError> {
         .max_size(pool_size.max(1))
         .build()
         .map_err(|e| StoreError::Backend(format!("connection pool: {e}")))?;
-    let store = PgStore { pool };
+    let lists = Arc::new(Semaphore::new(pool_size.saturating_sub(1).max(1)));
+    let store = PgStore { pool, lists, budget };
     migrate::run(&mut store.conn().await?).await?;
     Ok(store)
 }
@@ -103,5 +171,45 @@ fn backend(e: tokio_postgres::Error) -> StoreError {
     match std::error::Error::source(&e) {
         Some(cause) => StoreError::Backend(format!("{e}: {cause}")),
         None => StoreError::Backend(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use oneroster::model::user::USERS;
+    use oneroster::query::ListQuery;
+    use rollcall_store::ResourceStore;
+
+    use super::*;
+    use crate::testing::TestDb;
+
+    /// Hundreds of filter shapes through one connection leave it holding
+    /// no more prepared statements than the bound (plus one list's two).
+    #[tokio::test]
+    async fn the_statement_cache_stays_bounded_whatever_the_filter_shapes() {
+        let Some(db) = TestDb::create().await else { return };
+        let store = open(&db.url, 1).await.unwrap();
+        for field in ["givenName", "familyName", "email"] {
+            for n in 1..=100 {
+                let filter = vec![format!("{field}='x'"); n].join(" OR ");
+                let query = ListQuery::from_pairs(&USERS, [("filter", filter.as_str())]).unwrap();
+                store.list(&USERS, &query).await.unwrap();
+            }
+        }
+        let held = store.pool.get().await.unwrap().statement_cache.size();
+        assert!(held <= STATEMENTS_PER_CONNECTION + 2, "{held} statements prepared");
+    }
+
+    /// With every connection lists may take in use, a get still finds one.
+    #[tokio::test]
+    async fn lists_leave_a_connection_for_lookups() {
+        let Some(db) = TestDb::create().await else { return };
+        let store = open(&db.url, 3).await.unwrap();
+        let held = vec![store.list_conn().await.unwrap(), store.list_conn().await.unwrap()];
+        let get = tokio::time::timeout(std::time::Duration::from_secs(5), store.get(&USERS, "u1")).await;
+        assert!(get.expect("the get waited for a connection").unwrap().is_none());
+        let more = tokio::time::timeout(std::time::Duration::from_millis(200), store.list_conn()).await;
+        assert!(more.is_err(), "a third list took the last connection");
+        drop(held);
     }
 }

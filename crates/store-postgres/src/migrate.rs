@@ -51,6 +51,9 @@ impl SchemaDialect for PgSchema {
 /// (with their indexes) for fields declared since the database was created.
 pub async fn run(client: &mut Object) -> Result<(), StoreError> {
     let tx = client.transaction().await.map_err(backend)?;
+    // Waiting for another instance's migration, and building an index on a
+    // large table, may both take longer than one read's budget.
+    tx.batch_execute(crate::resources::UNBUDGETED).await.map_err(backend)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY])
         .await
         .map_err(backend)?;

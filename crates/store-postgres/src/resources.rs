@@ -17,7 +17,9 @@ impl ResourceStore for PgStore {
     async fn get(&self, decl: &'static ResourceDecl, id: &str) -> Result<Option<Value>, StoreError> {
         let client = self.conn().await?;
         let sql = format!("SELECT doc FROM {} WHERE sourced_id = $1", quote(decl.collection));
-        load(&client, &sql, id).await
+        let stmt = client.prepare_cached(&sql).await.map_err(|e| self.fail(e))?;
+        let row = client.query_opt(&stmt, &[&id]).await.map_err(|e| self.fail(e))?;
+        row.map(|r| r.try_get(0).map_err(backend)).transpose()
     }
 
     async fn get_many(&self, decl: &'static ResourceDecl, ids: Vec<String>) -> Result<Vec<Value>, StoreError> {
@@ -33,8 +35,8 @@ impl ResourceStore for PgStore {
                 quote(decl.collection)
             ))
             .await
-            .map_err(backend)?;
-        let rows = client.query(&stmt, &[&ids]).await.map_err(backend)?;
+            .map_err(|e| self.fail(e))?;
+        let rows = client.query(&stmt, &[&ids]).await.map_err(|e| self.fail(e))?;
         rows.iter().map(|r| r.try_get(0).map_err(backend)).collect()
     }
 
@@ -59,17 +61,18 @@ impl ResourceStore for PgStore {
 
     async fn list(&self, decl: &'static ResourceDecl, query: &ListQuery) -> Result<Page, StoreError> {
         let (page, count) = sql::list(&Postgres, decl, query);
-        let client = self.conn().await?;
+        let (_permit, client) = self.list_conn().await?;
         // Both statements go down the one connection together (tokio-postgres
         // pipelines concurrent requests), costing one round trip, not two.
         let (page_stmt, count_stmt) =
-            tokio::try_join!(client.prepare_cached(&page.sql), client.prepare_cached(&count.sql)).map_err(backend)?;
+            tokio::try_join!(client.prepare_cached(&page.sql), client.prepare_cached(&count.sql))
+                .map_err(|e| self.fail(e))?;
         let (page_params, count_params) = (params(&page.params), params(&count.params));
         let (rows, total) = tokio::try_join!(
             client.query(&page_stmt, &page_params),
             client.query_one(&count_stmt, &count_params)
         )
-        .map_err(backend)?;
+        .map_err(|e| self.fail(e))?;
         let total: i64 = total.try_get(0).map_err(backend)?;
         let items = rows
             .iter()
@@ -99,6 +102,8 @@ impl ResourceStore for PgStore {
     async fn apply(&self, writes: Writes) -> Result<u64, StoreError> {
         let mut client = self.conn().await?;
         let tx = client.transaction().await.map_err(backend)?;
+        // A load's statements carry whole batches; the budget is for reads.
+        tx.batch_execute(UNBUDGETED).await.map_err(backend)?;
         let mut rest = writes;
         let mut written = 0;
         loop {
@@ -156,6 +161,9 @@ impl ResourceStore for PgStore {
         Ok(next)
     }
 }
+
+/// Lifts the statement budget for the rest of the transaction.
+pub(crate) const UNBUDGETED: &str = "SET LOCAL statement_timeout = 0";
 
 /// Two statements per call, whatever the number of documents: the
 /// documents, then all their terms, each bound as arrays and unnested by
@@ -316,13 +324,15 @@ fn sourced_id(doc: &Value) -> Result<String, StoreError> {
 }
 
 /// The compiler's parameters as tokio-postgres binds them; `Int` only ever
-/// feeds LIMIT and OFFSET, which PostgreSQL types as BIGINT.
+/// feeds LIMIT and OFFSET, which PostgreSQL types as BIGINT, and a list
+/// binds as `text[]`.
 fn params(values: &[SqlValue]) -> Vec<&(dyn ToSql + Sync)> {
     values
         .iter()
         .map(|v| match v {
             SqlValue::Text(s) => s as &(dyn ToSql + Sync),
             SqlValue::Int(i) => i as &(dyn ToSql + Sync),
+            SqlValue::TextList(items) => items as &(dyn ToSql + Sync),
         })
         .collect()
 }

@@ -2,8 +2,9 @@
 //! (default: the local one), dropped afterwards. Used by this crate's tests
 //! and by the server's integration suite when it runs on PostgreSQL.
 //!
-//! When the server cannot be reached, tests fail under CI (a missing server
-//! must not pass as green) and are skipped, loudly, elsewhere.
+//! When the server cannot be reached, tests fail: a missing server must not
+//! pass as green. Setting `ROLLCALL_SKIP_POSTGRES=1` skips them instead,
+//! loudly, without trying to connect.
 
 use std::time::Duration;
 
@@ -12,6 +13,8 @@ use tokio_postgres::{Client, NoTls};
 use crate::PgStore;
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// The one way to skip the PostgreSQL tests: set to `1`.
+pub const SKIP_VAR: &str = "ROLLCALL_SKIP_POSTGRES";
 
 /// A fresh database, dropped (closing any connections left open) with this.
 pub struct TestDb {
@@ -21,19 +24,23 @@ pub struct TestDb {
 }
 
 impl TestDb {
-    /// `None` when the server is unreachable and the tests may be skipped.
+    /// `None` only when [`SKIP_VAR`] asks to skip the PostgreSQL tests;
+    /// panics when the server is unreachable otherwise.
     pub async fn create() -> Option<Self> {
+        if skipped() {
+            eprintln!("{SKIP_VAR}=1: this PostgreSQL test did NOT run");
+            return None;
+        }
         let admin = std::env::var("ROLLCALL_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned());
-        let client = match connect(&admin).await {
-            Ok(client) => client,
-            Err(e) if std::env::var_os("CI").is_some() => {
-                panic!("POSTGRES NOT REACHABLE at {admin} ({e}); CI is set, so the PostgreSQL tests must run")
-            }
-            Err(e) => {
-                eprintln!("POSTGRES NOT REACHABLE at {admin} ({e}): PostgreSQL tests did NOT run");
-                return None;
-            }
-        };
+        Some(Self::create_on(admin).await)
+    }
+
+    /// A fresh database on the server that `admin` reaches; panics when it
+    /// cannot be reached.
+    pub async fn create_on(admin: String) -> Self {
+        let client = connect(&admin).await.unwrap_or_else(|e| {
+            panic!("POSTGRES NOT REACHABLE at {admin} ({e}); set {SKIP_VAR}=1 to skip the PostgreSQL tests")
+        });
         let name = format!("rollcall_test_{}", uuid::Uuid::new_v4().simple());
         // Two calls: several statements in one would form a transaction,
         // which CREATE DATABASE refuses. No test needs durable commits.
@@ -48,11 +55,11 @@ impl TestDb {
                 .await
                 .expect("create the test database");
         }
-        Some(Self {
+        Self {
             url: with_database(&admin, &name),
             admin,
             name,
-        })
+        }
     }
 
     pub async fn open(&self) -> PgStore {
@@ -88,6 +95,11 @@ impl Drop for TestDb {
             eprintln!("could not drop test database {}: {dropped:?}", self.name);
         }
     }
+}
+
+/// Whether [`SKIP_VAR`] is set to `1`.
+pub fn skipped() -> bool {
+    std::env::var(SKIP_VAR).as_deref() == Ok("1")
 }
 
 /// Errors carry their cause: tokio-postgres's `Display` names only the kind.

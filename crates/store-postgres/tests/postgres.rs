@@ -55,6 +55,8 @@ async fn filters_select_by_scalar_many_contains_in_list_and_range() {
         ("email~'EXAMPLE.org'", &["u1", "u2"]),
         ("email!='a@example.org'", &["u2", "u3", "u4"]),
         ("familyName@'Fu2,ÉLODIE'", &["u2", "u4"]),
+        ("roles.role@'teacher,aide'", &["u2", "u3", "u4"]),
+        ("metadata.k@'a,b'", &[]),
         ("familyName~'élo'", &["u4"]),
         ("familyName~'50%_'", &[]),
         (
@@ -513,4 +515,51 @@ async fn a_database_from_before_the_email_key_is_filled_or_its_duplicates_named(
             "{email}: {e:?}"
         );
     }
+}
+
+/// An unreachable server fails the test instead of passing it unrun; only
+/// `ROLLCALL_SKIP_POSTGRES=1` skips (checked by `TestDb::create`).
+#[tokio::test]
+#[should_panic(expected = "POSTGRES NOT REACHABLE")]
+async fn an_unreachable_server_fails_the_test() {
+    TestDb::create_on("postgres://postgres@127.0.0.1:1/postgres".into()).await;
+}
+
+/// Every statement runs within the budget PostgreSQL enforces: a read past
+/// it is `TimedOut` and leaves its connection usable, while migrations and
+/// bulk loads, which legitimately run long, lift it for their transaction.
+#[tokio::test]
+async fn a_read_past_its_budget_is_stopped_but_loads_and_migrations_are_not() {
+    let Some(db) = TestDb::create().await else { return };
+    let budget = std::time::Duration::from_millis(20);
+    let store = rollcall_store_postgres::open_with(&db.url, 1, budget).await.unwrap();
+    let batch: Vec<String> = (0..20_000)
+        .map(|i| {
+            with(
+                user(&format!("u{i}"), &format!("u{i}@x.org"), "student"),
+                "metadata",
+                json!({"k": "none"}),
+            )
+            .to_string()
+        })
+        .collect();
+    let loaded = store
+        .insert_bulk(&USERS, Box::new(std::iter::once(Ok(batch))))
+        .await
+        .unwrap();
+    assert_eq!(loaded, 20_000);
+    let filter = (0..100)
+        .map(|i| format!("metadata.k='x{i}'"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+
+    let e = store.list(&USERS, &query(&[("filter", &filter)])).await.unwrap_err();
+    assert!(matches!(e, StoreError::TimedOut(b) if b == budget), "{e:?}");
+    assert_eq!(
+        ids(&store, &[("filter", "sourcedId='u7'")]).await,
+        (vec!["u7".to_owned()], 1)
+    );
+
+    let roomy = db.open().await;
+    assert_eq!(ids(&roomy, &[("filter", &filter)]).await.1, 0);
 }

@@ -209,5 +209,8 @@ pub fn to_sql(v: &SqlValue) -> rusqlite::types::Value {
     match v {
         SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
         SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
+        SqlValue::TextList(items) => {
+            rusqlite::types::Value::Text(serde_json::to_string(items).expect("strings serialise"))
+        }
     }
 }

@@ -1,6 +1,8 @@
-//! Dedicated database threads: one writer, `readers` readers.
+//! Dedicated database threads: one writer, and readers for lookups and for
+//! lists; every read within a time budget.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -41,38 +43,64 @@ pub fn bulk_cache_kib() -> u64 {
     total_kib.map_or(1 << 20, |kib| (kib / 4).min(MAX_KIB))
 }
 
+/// Reader connections for lists, which a client's filter can make scan
+/// every document. Readers are cheap in WAL mode (each reads its own
+/// snapshot of a shared mapping), and more of them let a few heavy lists run
+/// without queueing every other list behind them; each is still bounded by
+/// the query budget.
+const LIST_READERS: usize = 4;
+/// How much lower the list readers' scheduling priority is than the rest of
+/// the process's (Linux `nice`). A list that scans every document is
+/// CPU-bound; at equal priority four of them slowed a get-by-id's HTTP and
+/// lookup threads severalfold. Idle CPU still goes to the lists.
+const LIST_NICENESS: i32 = 10;
+/// Reader connections for lookups by key (records, OAuth clients, settings),
+/// apart from the lists: a get-by-id never waits behind a slow list.
+const LOOKUP_READERS: usize = 2;
+/// Virtual-machine steps between two checks of a read's deadline: cheap
+/// next to the steps themselves, frequent enough that a read stops soon
+/// after its deadline.
+const STEPS_PER_CHECK: i32 = 1_000;
+
 /// A handle to the database threads; cheap to clone. The threads stop when
 /// the last handle is dropped.
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: Sender<Job>,
     /// `None`: reads run on the writer's connection, the store's only one.
-    readers: Option<Sender<Job>>,
+    readers: Option<Readers>,
+    /// How long one read may run before SQLite stops it.
+    budget: Duration,
     pub(crate) memo: Arc<Memo>,
 }
 
+/// The two queues of reader connections.
+#[derive(Clone)]
+struct Readers {
+    lookups: Sender<Job>,
+    lists: Sender<Job>,
+}
+
 impl SqliteStore {
-    /// Opens the file with one writer connection and `readers` reader
-    /// connections; with none, reads wait for writes on the one connection.
-    pub fn open(path: &Path, readers: usize) -> Result<Self, StoreError> {
+    /// Opens the file with one writer connection and, when `shared`, reader
+    /// connections of their own (else reads wait for writes on the one
+    /// connection). Each read is stopped once it has run for `budget`.
+    pub fn open(path: &Path, shared: bool, budget: Duration) -> Result<Self, StoreError> {
+        create_owner_only(path)?;
         let mut conn = connect(path, false)?;
         migrate::run(&mut conn)?;
         let writer = spawn_writer(conn);
-        let readers = match readers {
-            0 => None,
-            n => {
-                let (reader_tx, reader_rx) = channel::<Job>();
-                let shared = Arc::new(Mutex::new(reader_rx));
-                for i in 0..n {
-                    let conn = connect(path, true)?;
-                    spawn_shared_reader(format!("rollcall-sqlite-reader-{i}"), shared.clone(), conn);
-                }
-                Some(reader_tx)
-            }
+        let readers = match shared {
+            false => None,
+            true => Some(Readers {
+                lookups: spawn_readers(path, "lookup", LOOKUP_READERS, 0)?,
+                lists: spawn_readers(path, "list", LIST_READERS, LIST_NICENESS)?,
+            }),
         };
         Ok(Self {
             writer,
             readers,
+            budget,
             memo: Arc::default(),
         })
     }
@@ -82,17 +110,38 @@ impl SqliteStore {
         self.readers.is_none()
     }
 
-    /// Runs `f` on a reader connection.
+    /// Runs `f`, a lookup by key, on a reader connection within the budget.
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        submit(self.readers.as_ref().unwrap_or(&self.writer), move |c| f(c)).await
+        let queue = self.readers.as_ref().map(|r| &r.lookups);
+        self.read_on(queue, f).await
+    }
+
+    /// Runs `f`, a list, on a reader connection within the budget.
+    pub(crate) async fn read_list<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let queue = self.readers.as_ref().map(|r| &r.lists);
+        self.read_on(queue, f).await
+    }
+
+    async fn read_on<T, F>(&self, queue: Option<&Sender<Job>>, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let budget = self.budget;
+        submit(queue.unwrap_or(&self.writer), move |c| within_budget(c, budget, f)).await
     }
 
     /// Runs `f` on the writer connection; remembered answers are forgotten
     /// before the next job on it (a read, in a single-connection store) runs.
+    /// Writes have no budget: a bulk load runs as long as it needs.
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -105,6 +154,40 @@ impl SqliteStore {
             written
         })
         .await
+    }
+}
+
+/// Runs `f` with SQLite stopping any statement once `budget` has passed
+/// since the start (a progress handler checks the clock), so one expensive
+/// read cannot hold its connection, and the requests queued for it, for
+/// longer. A budget too large to add to the clock is no budget. A read stopped half-way has its transaction rolled back before
+/// the connection serves the next job.
+fn within_budget<T>(
+    c: &Connection,
+    budget: Duration,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let Some(deadline) = Instant::now().checked_add(budget) else {
+        return f(c);
+    };
+    let stopped = Arc::new(AtomicBool::new(false));
+    let flag = stopped.clone();
+    c.progress_handler(
+        STEPS_PER_CHECK,
+        Some(move || {
+            let late = Instant::now() >= deadline;
+            flag.store(late, Ordering::Relaxed);
+            late
+        }),
+    );
+    let result = f(c);
+    c.progress_handler(0, None::<fn() -> bool>);
+    if !c.is_autocommit() {
+        let _ = c.execute_batch("ROLLBACK");
+    }
+    match result {
+        Err(_) if stopped.load(Ordering::Relaxed) => Err(StoreError::TimedOut(budget)),
+        other => other,
     }
 }
 
@@ -123,6 +206,45 @@ where
     rx.await
         .map_err(|_| StoreError::Backend("database thread dropped a request".into()))?
 }
+
+/// Creates a missing database file readable and writable by its owner
+/// alone, before SQLite opens it: it holds the token signing key, and SQLite
+/// gives the `-wal`, `-shm` and `-journal` files it creates beside it the
+/// main file's permissions. An existing file keeps its permissions (an
+/// operator may have chosen them), with a warning when others may read it.
+fn create_owner_only(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            warn_if_others_may_read(path);
+            Ok(())
+        }
+        Err(e) => Err(StoreError::Backend(format!("creating {}: {e}", path.display()))),
+    }
+}
+
+#[cfg(unix)]
+fn warn_if_others_may_read(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(mode) = std::fs::metadata(path).map(|m| m.permissions().mode()) else {
+        return;
+    };
+    if mode & 0o077 != 0 {
+        tracing::warn!(
+            path = %path.display(),
+            mode = format!("{:o}", mode & 0o777),
+            "others may read the database file, which holds the token signing key: \
+             `chmod 600` it and its -wal and -shm files"
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_others_may_read(_: &Path) {}
 
 fn connect(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     let flags = if read_only {
@@ -193,11 +315,23 @@ fn spawn_writer(mut conn: Connection) -> Sender<Job> {
     tx
 }
 
-/// Readers share one queue, so a slow query does not hold up the others.
-fn spawn_shared_reader(name: String, queue: Arc<Mutex<Receiver<Job>>>, mut conn: Connection) {
+/// `n` reader connections sharing one queue, so a slow query holds up only
+/// its own connection, on threads `niceness` below the process's priority.
+fn spawn_readers(path: &Path, lane: &str, n: usize, niceness: i32) -> Result<Sender<Job>, StoreError> {
+    let (tx, rx) = channel::<Job>();
+    let shared = Arc::new(Mutex::new(rx));
+    for i in 0..n {
+        let conn = connect(path, true)?;
+        spawn_shared_reader(format!("rollcall-sqlite-{lane}-{i}"), shared.clone(), conn, niceness);
+    }
+    Ok(tx)
+}
+
+fn spawn_shared_reader(name: String, queue: Arc<Mutex<Receiver<Job>>>, mut conn: Connection, niceness: i32) {
     thread::Builder::new()
         .name(name)
         .spawn(move || {
+            lower_priority(niceness);
             loop {
                 let next = queue.lock().expect("reader queue lock").recv();
                 let Ok(job) = next else { return };
@@ -205,4 +339,71 @@ fn spawn_shared_reader(name: String, queue: Arc<Mutex<Receiver<Job>>>, mut conn:
             }
         })
         .expect("spawn database thread");
+}
+
+/// Lowers the calling thread's scheduling priority: on Linux `nice` is per
+/// thread. Elsewhere it would lower the whole process, so it is left alone.
+fn lower_priority(niceness: i32) {
+    #[cfg(target_os = "linux")]
+    if niceness > 0
+        && let Err(e) = rustix::process::nice(niceness)
+    {
+        tracing::debug!(error = %e, "could not lower a reader thread's priority");
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = niceness;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lookups have connections of their own: with every list connection
+    /// busy (and more lists queued), a lookup still answers at once.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn lookups_do_not_wait_behind_lists() {
+        let dir = std::env::temp_dir().join(format!("rollcall-pool-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = SqliteStore::open(&dir.join("db"), true, Duration::from_secs(60)).unwrap();
+        // Each list holds its connection until its sender is dropped.
+        let (gates, lists): (Vec<_>, Vec<_>) = (0..LIST_READERS + 2)
+            .map(|_| {
+                let (gate, held) = channel::<()>();
+                let store = store.clone();
+                let list = tokio::spawn(async move {
+                    store
+                        .read_list(move |_| {
+                            let _ = held.recv();
+                            Ok(())
+                        })
+                        .await
+                });
+                (gate, list)
+            })
+            .unzip();
+        let lookup = store.read(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map_err(backend));
+        let answered = tokio::time::timeout(Duration::from_secs(5), lookup).await;
+        drop(gates);
+        assert_eq!(answered.expect("the lookup waited behind the lists").unwrap(), 1);
+        for list in lists {
+            list.await.unwrap().unwrap();
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// List readers run at a lower priority than lookups, so CPU-bound
+    /// scans yield the processor to the requests that are quick.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn list_readers_yield_the_processor_to_lookups() {
+        use rustix::process::getpriority_process;
+        let dir = std::env::temp_dir().join(format!("rollcall-nice-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = SqliteStore::open(&dir.join("db"), true, Duration::from_secs(60)).unwrap();
+        let ours = getpriority_process(None).unwrap();
+        let priority = |_: &Connection| getpriority_process(None).map_err(|e| StoreError::Backend(e.to_string()));
+        assert_eq!(store.read(priority).await.unwrap(), ours);
+        assert_eq!(store.read_list(priority).await.unwrap(), (ours + LIST_NICENESS).min(19));
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

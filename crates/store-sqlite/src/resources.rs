@@ -72,13 +72,13 @@ impl ResourceStore for SqliteStore {
 
     async fn list(&self, decl: &'static ResourceDecl, query: &ListQuery) -> Result<Page, StoreError> {
         let (memo, query) = (self.memo.clone(), query.clone());
-        let (items, total) = self.read(move |c| list::list(c, &memo, decl, &query)).await?;
+        let (items, total) = self.read_list(move |c| list::list(c, &memo, decl, &query)).await?;
         Ok(Page { items, total })
     }
 
     async fn list_raw(&self, decl: &'static ResourceDecl, query: &ListQuery) -> Result<RawPage, StoreError> {
         let (memo, query) = (self.memo.clone(), query.clone());
-        let (items, total) = self.read(move |c| list::list(c, &memo, decl, &query)).await?;
+        let (items, total) = self.read_list(move |c| list::list(c, &memo, decl, &query)).await?;
         Ok(RawPage { items, total })
     }
 

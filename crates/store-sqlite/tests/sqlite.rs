@@ -110,6 +110,7 @@ fn explain(db: &TempDb, statement: &str, params: &[sql::SqlValue]) -> String {
     let params = params.iter().map(|p| match p {
         sql::SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
         sql::SqlValue::Int(i) => rusqlite::types::Value::Integer(*i),
+        sql::SqlValue::TextList(items) => rusqlite::types::Value::Text(serde_json::to_string(items).unwrap()),
     });
     let rows: Vec<String> = stmt
         .query_map(rusqlite::params_from_iter(params), |r| r.get(3))
@@ -150,6 +151,18 @@ async fn indexed_filters_and_sorts_use_indexes() {
             .any(|p| first.starts_with(p));
         assert!(searched || walks_sort_index, "{pairs:?} does not use an index:\n{plan}");
         assert!(!plan.contains("TEMP B-TREE"), "{pairs:?} sorts in memory:\n{plan}");
+    }
+    // `@` lists, bound as one JSON array, still look each value up.
+    for pairs in [
+        vec![("filter", "familyName@'Fu1,Fu2'")],
+        vec![("filter", "roles.role@'teacher,aide'")],
+    ] {
+        let plan = plan(&db, &pairs);
+        assert!(
+            plan.lines().any(|l| l.starts_with("SEARCH users__terms USING")
+                || (l.starts_with("SEARCH users USING") && l.contains("users__f_familyName"))),
+            "{pairs:?} does not use an index:\n{plan}"
+        );
     }
     for key in ["rowid", "sourced_id"] {
         let by_key = explain(&db, &sql::doc_by_key(&USERS, key), &[sql::SqlValue::Int(1)]);
@@ -231,5 +244,43 @@ async fn opening_a_file_from_before_the_email_key_fills_it_or_names_duplicates()
             matches!(&e, StoreError::Conflict(m) if m.contains("email")),
             "{email}: {e:?}"
         );
+    }
+}
+
+/// The file holds the token signing key: a new database, its WAL and its
+/// shared-memory index are readable by their owner alone, whatever the umask.
+#[tokio::test]
+async fn new_database_files_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = TempDb::new();
+    let store = rollcall_store_sqlite::open(&db.path()).unwrap();
+    store.insert(&USERS, user("u1", "a@x.org", "student")).await.unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{}{suffix}", db.path().display());
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{file} has mode {mode:o}");
+    }
+}
+
+/// `@` lists (bound as one JSON array) on a column, a multi-valued field
+/// and a metadata key.
+#[tokio::test]
+async fn in_lists_select_on_columns_terms_and_metadata() {
+    let db = TempDb::new();
+    let store = rollcall_store_sqlite::open(&db.path()).unwrap();
+    let mut tagged = user("u2", "b@x.org", "teacher");
+    tagged["metadata"] = serde_json::json!({"k": "b"});
+    for doc in [user("u1", "a@x.org", "student"), tagged, user("u3", "c@x.org", "aide")] {
+        store.insert(&USERS, doc).await.unwrap();
+    }
+    for (filter, expected) in [
+        ("familyName@'Fu1,Fu3,none'", &["u1", "u3"][..]),
+        ("roles.role@'teacher,aide'", &["u2", "u3"]),
+        ("roles.role!='student' AND email@'a@x.org,c@x.org'", &["u3"]),
+        ("metadata.k@'a,b'", &["u2"]),
+    ] {
+        let (total, found) = common::ids(&store, &[("filter", filter)]).await;
+        assert_eq!(found, expected, "{filter}");
+        assert_eq!(total, expected.len() as u64, "{filter}");
     }
 }

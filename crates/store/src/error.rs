@@ -1,6 +1,14 @@
 //! The storage layer's one error type.
 
+use std::time::Duration;
+
 use oneroster::resource::ModelError;
+
+/// How long one read may run in the database unless configured otherwise:
+/// long enough for any indexed query on a large district, short enough
+/// that a query scanning every document cannot hold a connection for
+/// longer than the server's request timeout.
+pub const DEFAULT_QUERY_BUDGET: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -17,6 +25,11 @@ pub enum StoreError {
     /// from another process) past the wait allowed; retrying later works.
     #[error("database busy: {0}")]
     Busy(String),
+    /// The database stopped a read that ran past its time budget (the
+    /// value), so that one expensive query cannot hold a connection that
+    /// other requests are waiting for. The same query will time out again.
+    #[error("the query ran longer than its budget of {0:?}")]
+    TimedOut(Duration),
     /// The database failed; the message is for logs, never for clients.
     #[error("storage backend error: {0}")]
     Backend(String),

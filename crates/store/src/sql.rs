@@ -17,6 +17,9 @@ use crate::terms;
 pub enum SqlValue {
     Text(String),
     Int(i64),
+    /// The values of an `@` list, bound as one parameter (see
+    /// [`Dialect::any_of`]).
+    TextList(Vec<String>),
 }
 
 /// The dialect-specific spellings the compiler needs.
@@ -34,6 +37,11 @@ pub trait Dialect {
     /// are, JSON booleans and numbers as written (`true`, `5`), absent or
     /// null as NULL. For the free-form `metadata.<key>` conditions.
     fn json_text(&self, path: &str) -> String;
+    /// True when `column` equals any value of the list bound at `list`.
+    /// One parameter however long the list, so every `@` list of a query
+    /// gives the same statement text: a statement cache keyed by the text
+    /// then holds one entry per query shape rather than one per length.
+    fn any_of(&self, column: &str, list: &str) -> String;
     /// The column a page's rows are chosen by and then read back through:
     /// the table's own key where it has one cheaper than `sourced_id`
     /// (SQLite's rowid, which every index entry already carries, so reading
@@ -345,8 +353,8 @@ impl<'d> Builder<'d> {
                     FilterValue::List(items) => items.clone(),
                     FilterValue::One(s) => vec![s.clone()],
                 };
-                let marks: Vec<String> = items.iter().map(|i| self.text(i)).collect();
-                format!("{column} IN ({})", marks.join(", "))
+                let list = self.param(SqlValue::TextList(items));
+                self.dialect.any_of(column, &list)
             }
             Op::Contains => {
                 let needle = self.text(&one(&cond.value).to_lowercase());
@@ -434,6 +442,9 @@ mod tests {
         }
         fn json_text(&self, path: &str) -> String {
             format!("json_text(doc, {path})")
+        }
+        fn any_of(&self, column: &str, list: &str) -> String {
+            format!("{column} = ANY({list})")
         }
     }
 
@@ -586,6 +597,21 @@ mod tests {
             "{}",
             page.sql
         );
+    }
+
+    /// Lists of any length compile to one statement: with a placeholder
+    /// per value, every length was a statement of its own in each
+    /// connection's cache.
+    #[test]
+    fn in_lists_bind_one_parameter_whatever_their_length() {
+        let (short, _) = compile(&[("filter", "givenName@'a,b'")]);
+        let (long, _) = compile(&[("filter", "givenName@'a,b,c,d,e'")]);
+        assert_eq!(short.sql, long.sql);
+        assert!(long.sql.contains("\"f_givenName\" = ANY(?1)"), "{}", long.sql);
+        let values = ["a", "b", "c", "d", "e"].map(String::from).to_vec();
+        assert_eq!(long.params[0], SqlValue::TextList(values));
+        let (many, _) = compile(&[("filter", "roles.role@'student,teacher'")]);
+        assert!(many.sql.contains("value = ANY(?2)"), "{}", many.sql);
     }
 
     #[test]

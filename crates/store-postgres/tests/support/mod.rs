@@ -49,6 +49,7 @@ pub fn params(values: &[SqlValue]) -> Vec<&(dyn ToSql + Sync)> {
         .map(|p| match p {
             SqlValue::Text(s) => s as &(dyn ToSql + Sync),
             SqlValue::Int(i) => i as &(dyn ToSql + Sync),
+            SqlValue::TextList(items) => items as &(dyn ToSql + Sync),
         })
         .collect()
 }
