@@ -51,7 +51,7 @@ async fn fresh_store() -> (Arc<dyn Store>, TestDatabase) {
     if std::env::var("ROLLCALL_TEST_BACKEND").as_deref() == Ok("postgres") {
         let db = rollcall_store_postgres::testing::TestDb::create()
             .await
-            .expect("ROLLCALL_TEST_BACKEND=postgres but PostgreSQL is not reachable");
+            .expect("ROLLCALL_TEST_BACKEND=postgres asks for PostgreSQL, but ROLLCALL_SKIP_POSTGRES is set");
         let store = Arc::new(db.open().await);
         return (store, TestDatabase::Postgres { _db: db });
     }
