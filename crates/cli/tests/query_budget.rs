@@ -2,57 +2,14 @@
 //! whose filter reads every document once it has run that long, and answers
 //! 400 saying so and how to narrow it; other requests carry on.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
 
+use std::process::Command;
+
+use common::{API, Server};
 use oneroster::model::user::USERS;
 use rollcall_store::ResourceStore;
 use serde_json::{Value, json};
-
-const API: &str = "/ims/oneroster/rostering/v1p2";
-
-/// A `rollcall serve` child process, killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(database_url: &str, query_timeout: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rollcall"))
-            .arg("serve")
-            .env("ROLLCALL_LISTEN", "127.0.0.1:0")
-            .env("ROLLCALL_DATABASE_URL", database_url)
-            .env("ROLLCALL_QUERY_TIMEOUT", query_timeout)
-            .env("ROLLCALL_BOOTSTRAP_CLIENT_ID", "ops")
-            .env("ROLLCALL_BOOTSTRAP_CLIENT_SECRET", "ops-secret")
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start rollcall");
-        let stdout = child.stdout.take().expect("stdout");
-        let base = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| {
-                line.split("address=")
-                    .nth(1)
-                    .map(|a| a.split_whitespace().next().unwrap_or("").to_owned())
-            })
-            .map(|addr| format!("http://{addr}"))
-            .expect("the server logs the address it listens on");
-        Self { child, base }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn user(i: usize) -> Value {
     json!({"sourcedId": format!("u{i}"), "status": "active", "dateLastModified": "2026-01-01T00:00:00.000Z",
@@ -69,19 +26,13 @@ async fn a_list_past_the_query_timeout_is_a_400_and_lookups_carry_on() {
     let store = rollcall_store_sqlite::open(&path).unwrap();
     store.insert_many(&USERS, (0..3_000).map(user).collect()).await.unwrap();
     drop(store);
-    let server = Server::start(&format!("sqlite://{}", path.display()), "0.005");
-    let http = reqwest::Client::new();
-    let token: Value = http
-        .post(format!("{}/oauth2/token", server.base))
-        .basic_auth("ops", Some("ops-secret"))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().expect("a token");
+    let server = Server::start_with(
+        &format!("sqlite://{}", path.display()),
+        &[("ROLLCALL_QUERY_TIMEOUT", "0.005")],
+    );
+    let http = server.http.clone();
+    let token = server.token().await;
+    let token = token.as_str();
     let filter = (0..100)
         .map(|i| format!("metadata.k='x{i}'"))
         .collect::<Vec<_>>()

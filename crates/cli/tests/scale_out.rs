@@ -6,70 +6,16 @@
 //!
 //! Needs PostgreSQL: fails without it, unless `ROLLCALL_SKIP_POSTGRES=1` skips it (loudly).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
 
+use common::{API, Server};
 use rollcall_store_postgres::testing::TestDb;
 use serde_json::{Value, json};
 
-const API: &str = "/ims/oneroster/rostering/v1p2";
-
-/// A `rollcall serve` child process, killed on drop.
-struct Instance {
-    child: Child,
-    base: String,
-}
-
-impl Instance {
-    fn start(database_url: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rollcall"))
-            .arg("serve")
-            .env("ROLLCALL_LISTEN", "127.0.0.1:0")
-            .env("ROLLCALL_DATABASE_URL", database_url)
-            .env("ROLLCALL_BOOTSTRAP_CLIENT_ID", "ops")
-            .env("ROLLCALL_BOOTSTRAP_CLIENT_SECRET", "ops-secret")
-            // The story sends one client's requests five at a time per instance.
-            .env("ROLLCALL_CLIENT_IN_FLIGHT", "16")
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start rollcall");
-        let stdout = child.stdout.take().expect("stdout");
-        let base = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| {
-                line.split("address=")
-                    .nth(1)
-                    .map(|a| a.split_whitespace().next().unwrap_or("").to_owned())
-            })
-            .map(|addr| format!("http://{addr}"))
-            .expect("the server logs the address it listens on");
-        Self { child, base }
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn token(http: &reqwest::Client, base: &str) -> String {
-    let r: Value = http
-        .post(format!("{base}/oauth2/token"))
-        .basic_auth("ops", Some("ops-secret"))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    r["access_token"].as_str().expect("a token").to_owned()
+/// An instance on `database_url`; the story sends one client's requests
+/// five at a time per instance.
+fn instance(database_url: &str) -> Server {
+    Server::start_with(database_url, &[("ROLLCALL_CLIENT_IN_FLIGHT", "16")])
 }
 
 /// `GET …/users/u1` on one instance: the status and the body.
@@ -86,9 +32,9 @@ async fn get_user(http: &reqwest::Client, base: &str, token: &str) -> (u16, Valu
 #[tokio::test]
 async fn two_instances_on_one_database_act_as_one_service() {
     let Some(db) = TestDb::create().await else { return };
-    let (a, b) = (Instance::start(&db.url), Instance::start(&db.url));
+    let (a, b) = (instance(&db.url), instance(&db.url));
     let http = reqwest::Client::new();
-    let token_a = token(&http, &a.base).await;
+    let token_a = a.token().await;
 
     // A token from A works on B; a write through A is read through B.
     let user = json!({"user": {"sourcedId": "u1", "enabledUser": true, "givenName": "Ann", "familyName": "Lee",

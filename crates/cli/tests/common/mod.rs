@@ -1,4 +1,4 @@
-//! A real `rollcall serve` process on an embedded database, for tests that
+//! A real `rollcall serve` process, for tests that talk to it over HTTP and
 //! kill, stop and restart it.
 
 #![allow(dead_code)] // each test binary uses its own part
@@ -28,7 +28,7 @@ impl Drop for Dir {
     }
 }
 
-/// A `rollcall serve` child process on the SQLite file `db`, killed on drop.
+/// A `rollcall serve` child process, killed on drop.
 pub struct Server {
     pub child: Child,
     pub base: String,
@@ -36,17 +36,27 @@ pub struct Server {
 }
 
 impl Server {
+    /// On the SQLite file `db`, with the request limits off (these tests are
+    /// about durability, not about limits).
     pub fn start(db: &Path) -> Self {
+        let url = format!("sqlite://{}", db.display());
+        Self::start_with(
+            &url,
+            &[("ROLLCALL_RATE_LIMIT", "0"), ("ROLLCALL_CLIENT_IN_FLIGHT", "0")],
+        )
+    }
+
+    /// On `database_url`, with a bootstrap admin client `ops` and `env` set.
+    pub fn start_with(database_url: &str, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_rollcall"))
             .arg("serve")
             .env("ROLLCALL_LISTEN", "127.0.0.1:0")
-            .env("ROLLCALL_DATABASE_URL", format!("sqlite://{}", db.display()))
+            .env("ROLLCALL_DATABASE_URL", database_url)
             .env("ROLLCALL_BOOTSTRAP_CLIENT_ID", "ops")
             .env("ROLLCALL_BOOTSTRAP_CLIENT_SECRET", "ops-secret")
-            .env("ROLLCALL_RATE_LIMIT", "0")
-            .env("ROLLCALL_CLIENT_IN_FLIGHT", "0")
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
