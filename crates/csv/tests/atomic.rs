@@ -282,3 +282,45 @@ async fn postgres_an_import_abandoned_while_writing_leaves_nothing() {
     })
     .await;
 }
+
+/// An email an import changes moves its uniqueness key with it: the new
+/// address is taken (under any case), the old one free again.
+async fn an_imported_email_change_moves_its_key(store: Arc<dyn ResourceStore>) {
+    let base = cases().join("valid/V01");
+    import(store.as_ref(), rollcall_csv::Package::open(&base).unwrap(), &options(1))
+        .await
+        .unwrap();
+    let users = std::fs::read_to_string(base.join("users.csv")).unwrap();
+    let header = users.lines().next().unwrap();
+    let users = format!(
+        "{header}\nuser-s1,active,{STAMP},true,asmith,,Alexandra,Smith,,S2001,moved@example.edu,,,,10,,,,,,org-school-1,\n"
+    );
+    let moved = package(&[
+        ("manifest.csv", &manifest(&[("users", "delta")])),
+        ("users.csv", &users),
+    ]);
+    import(store.as_ref(), moved, &options(2)).await.unwrap();
+    let with_email = |id: &str, email: &str| {
+        let mut user = api_user(id, "Other");
+        user["email"] = email.into();
+        user
+    };
+    let taken = store.insert(&USERS, with_email("x1", "MOVED@example.edu")).await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    store
+        .insert(&USERS, with_email("x2", "asmith@example.edu"))
+        .await
+        .expect("the old address is free again");
+}
+
+#[tokio::test]
+async fn sqlite_an_imported_email_change_moves_its_key() {
+    let (_dir, store) = common::store("moved");
+    an_imported_email_change_moves_its_key(Arc::new(store)).await;
+}
+
+#[tokio::test]
+async fn postgres_an_imported_email_change_moves_its_key() {
+    let Some(db) = TestDb::create().await else { return };
+    an_imported_email_change_moves_its_key(Arc::new(db.open().await)).await;
+}

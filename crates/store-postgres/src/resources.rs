@@ -139,24 +139,7 @@ impl ResourceStore for PgStore {
         );
         let current = load(&tx, &select, id).await?.ok_or(StoreError::NotFound)?;
         let next = change(current)?;
-        let unique: Vec<_> = schema::unique_fields(decl).collect();
-        let key_sets: String = unique
-            .iter()
-            .zip(3..)
-            .map(|(f, n)| format!(", {} = ${n}", schema::key_column(f)))
-            .collect();
-        let stmt = tx
-            .prepare_cached(&format!(
-                "UPDATE {} SET doc = $2{key_sets} WHERE sourced_id = $1",
-                quote(decl.collection)
-            ))
-            .await
-            .map_err(backend)?;
-        let keys: Vec<Option<String>> = unique.iter().map(|f| schema::key_value(&next, f)).collect();
-        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &next];
-        params.extend(keys.iter().map(|k| k as &(dyn ToSql + Sync)));
-        tx.execute(&stmt, &params).await.map_err(|e| conflict(decl, id, e))?;
-        write_terms(&tx, decl, id, &next).await?;
+        rewrite(&tx, decl, id, &next, None).await?;
         tx.commit().await.map_err(backend)?;
         Ok(next)
     }
@@ -246,24 +229,56 @@ async fn replace_if_unchanged(
     read: Option<String>,
     doc: &Value,
 ) -> Result<(), StoreError> {
-    let stmt = tx
-        .prepare_cached(&format!(
-            "UPDATE {} SET doc = $2 WHERE sourced_id = $1 AND doc->>'dateLastModified' IS NOT DISTINCT FROM $3",
-            quote(decl.collection)
-        ))
-        .await
-        .map_err(backend)?;
-    let updated = tx
-        .execute(&stmt, &[&id, doc, &read])
-        .await
-        .map_err(|e| conflict(decl, id, e))?;
-    if updated == 0 {
+    if rewrite(tx, decl, id, doc, Some(read)).await? == 0 {
         return Err(StoreError::Conflict(format!(
             "{} '{id}' changed after the import read it; nothing was written, run the import again",
             decl.singular
         )));
     }
-    write_terms(tx, decl, id, doc).await
+    Ok(())
+}
+
+/// Stores `doc` over the record `id`, with its unique fields' key columns
+/// and its terms rows; with `read`, only if the stored `dateLastModified`
+/// is still that. Returns how many records it replaced (0 or 1).
+async fn rewrite(
+    tx: &impl GenericClient,
+    decl: &'static ResourceDecl,
+    id: &str,
+    doc: &Value,
+    read: Option<Option<String>>,
+) -> Result<u64, StoreError> {
+    let unique: Vec<_> = schema::unique_fields(decl).collect();
+    let key_sets: String = unique
+        .iter()
+        .zip(3..)
+        .map(|(f, n)| format!(", {} = ${n}", schema::key_column(f)))
+        .collect();
+    let condition = match read {
+        Some(_) => format!(
+            " AND doc->>'dateLastModified' IS NOT DISTINCT FROM ${}",
+            unique.len() + 3
+        ),
+        None => String::new(),
+    };
+    let stmt = tx
+        .prepare_cached(&format!(
+            "UPDATE {} SET doc = $2{key_sets} WHERE sourced_id = $1{condition}",
+            quote(decl.collection)
+        ))
+        .await
+        .map_err(backend)?;
+    let keys: Vec<Option<String>> = unique.iter().map(|f| schema::key_value(doc, f)).collect();
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, doc];
+    params.extend(keys.iter().map(|k| k as &(dyn ToSql + Sync)));
+    if let Some(read) = &read {
+        params.push(read);
+    }
+    let updated = tx.execute(&stmt, &params).await.map_err(|e| conflict(decl, id, e))?;
+    if updated > 0 {
+        write_terms(tx, decl, id, doc).await?;
+    }
+    Ok(updated)
 }
 
 /// The one document `sql` (taking the id as `$1`) selects, if any.
