@@ -197,8 +197,12 @@ where
     F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
 {
     let (tx, rx) = oneshot::channel();
+    // A request that has gone (timed out, dropped) by the time its turn
+    // comes is not run: its client was told it failed, and may retry.
     let job: Job = Box::new(move |conn| {
-        let _ = tx.send(f(conn));
+        if !tx.is_closed() {
+            let _ = tx.send(f(conn));
+        }
     });
     queue
         .send(job)

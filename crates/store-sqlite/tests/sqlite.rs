@@ -284,3 +284,39 @@ async fn in_lists_select_on_columns_terms_and_metadata() {
         assert_eq!(total, expected.len() as u64, "{filter}");
     }
 }
+
+/// A write whose caller has gone (a timed-out request) before its turn on
+/// the writer is not applied: the client was told it failed and may retry.
+#[tokio::test]
+async fn a_write_abandoned_while_queued_is_not_applied() {
+    let db = TempDb::new();
+    let store = rollcall_store_sqlite::open(&db.path()).unwrap();
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    // Holds the writer until released: a step that waits.
+    let blocker: rollcall_store::Writes = Box::new(std::iter::from_fn(move || {
+        held.recv().ok()?;
+        None
+    }));
+    let holding = tokio::spawn({
+        let store = store.clone();
+        async move { store.apply(blocker).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let abandoned = tokio::time::timeout(
+        std::time::Duration::from_millis(100),
+        store.insert(&USERS, user("late", "late@x.org", "student")),
+    )
+    .await;
+    assert!(abandoned.is_err(), "the insert ran while the writer was held");
+    release.send(()).unwrap();
+    holding.await.unwrap().unwrap();
+    store
+        .insert(&USERS, user("after", "after@x.org", "student"))
+        .await
+        .unwrap();
+    assert!(
+        store.get(&USERS, "late").await.unwrap().is_none(),
+        "an abandoned write was applied"
+    );
+    assert!(store.get(&USERS, "after").await.unwrap().is_some());
+}

@@ -33,6 +33,10 @@ pub const MAX_PACKAGE_BYTES: usize = 256 * 1024 * 1024;
 /// again: about as long as an import may take (the request timeout).
 const BUSY_RETRY_AFTER: Duration = crate::REQUEST_TIMEOUT;
 
+/// Kept between the wait for an import and the request timeout, so that
+/// the 202 with the job's URL is always sent.
+const ANSWER_MARGIN: Duration = Duration::from_secs(2);
+
 /// One import at a time per server: each holds its package and its plan in
 /// memory and competes for the one writer, so a second would only double
 /// the memory and wait.
@@ -57,6 +61,7 @@ pub async fn import(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    let started = std::time::Instant::now();
     auth.require(Operation::Admin, &oneroster::model::user::USERS)?;
     check_headers(&headers)?;
     let mut options = options(&state, &pairs)?;
@@ -65,10 +70,11 @@ pub async fn import(
     };
     let file = spool(body).await?;
     let limits = state.config.import_limits;
-    let package = tokio::task::spawn_blocking(move || Package::from_zip(file, limits))
+    // The slot travels with the unzip, which a dropped request cannot stop.
+    let (package, slot) = tokio::task::spawn_blocking(move || (Package::from_zip(file, limits), slot))
         .await
-        .map_err(|e| ApiError::Internal(format!("unzipping failed: {e}")))?
-        .map_err(|e| ApiError::bad_request(format!("the body is not a readable zip: {e}")))?;
+        .map_err(|e| ApiError::Internal(format!("unzipping failed: {e}")))?;
+    let package = package.map_err(|e| ApiError::bad_request(format!("the body is not a readable zip: {e}")))?;
     let job = state.import_jobs.start(now(&state));
     let watched = job.clone();
     options.progress = Some(Progress(Arc::new(move |written, total| {
@@ -91,7 +97,10 @@ pub async fn import(
         running.finish(outcome, now(&clock));
         drop(slot);
     });
-    if let Some(outcome) = job.wait(state.config.import_wait).await {
+    // Answer (202 at the latest) before the request timeout cuts the
+    // request off, however long the upload and the unzip took.
+    let left = crate::REQUEST_TIMEOUT.saturating_sub(started.elapsed() + ANSWER_MARGIN);
+    if let Some(outcome) = job.wait(state.config.import_wait.min(left)).await {
         return Ok(outcome.into_response());
     }
     let location = format!("/admin/import/jobs/{}", job.id);
@@ -236,6 +245,9 @@ fn import_error(e: ImportError) -> ApiError {
         },
         ImportError::Write(StoreError::Conflict(m)) => ApiError::Conflict(format!("nothing was imported: {m}")),
         ImportError::Write(StoreError::Busy(cause)) => ServiceError::Busy(cause).into(),
+        ImportError::Store(e @ StoreError::TimedOut(_)) | ImportError::Write(e @ StoreError::TimedOut(_)) => {
+            ServiceError::from(e).into()
+        }
         other => ApiError::Internal(other.to_string()),
     }
 }
