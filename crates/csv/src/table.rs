@@ -190,7 +190,9 @@ impl Table {
             fields.insert(column.into(), row.get(column).into());
         }
         if let Ok(Value::Object(more)) = serde_json::from_str(&row.record[at]) {
-            fields.extend(more);
+            // The row's own sourcedId column names the record: a cell must
+            // not store it under another id than the one it is checked as.
+            fields.extend(more.into_iter().filter(|(key, _)| key != "sourcedId"));
         }
         Some(fields)
     }

@@ -406,3 +406,31 @@ async fn a_broken_rollcall_cell_is_rejected() {
     );
     assert!(snapshot(&copy).await.is_empty());
 }
+
+/// A `metadata.rollcall` cell naming another sourcedId cannot store the row
+/// under an id other than its own column's.
+#[tokio::test]
+async fn a_rollcall_cell_cannot_change_the_sourced_id() {
+    let (tmp, original) = store("other-id");
+    let original = Arc::new(original);
+    let engine = Engine::new(original.clone(), Arc::new(FixedClock::new(at(1))));
+    let org = json!({"sourcedId": "o1", "name": "O", "type": "district", "identifier": "O", "metadata": {"n": 1}});
+    engine.create(&org::ORGS, org).await.unwrap();
+    let out = tmp.path().join("export");
+    export(original.as_ref(), &out).await.unwrap();
+    let orgs = std::fs::read_to_string(out.join("orgs.csv")).unwrap();
+    let planted = orgs.replace(
+        r#""{""metadata"":{""n"":1}}""#,
+        r#""{""metadata"":{""n"":1},""sourcedId"":""o2""}""#,
+    );
+    assert_ne!(planted, orgs, "the cell to edit was not found: {orgs}");
+    std::fs::write(out.join("orgs.csv"), planted).unwrap();
+    let (_tmp, copy) = store("other-id-b");
+    import_dir(&copy, &out, &options(2)).await.unwrap();
+    let stored = snapshot(&copy).await;
+    let ids: Vec<_> = stored
+        .iter()
+        .map(|(_, id, doc)| (id.clone(), doc["sourcedId"].clone()))
+        .collect();
+    assert_eq!(ids, vec![("o1".to_owned(), json!("o1"))]);
+}

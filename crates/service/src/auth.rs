@@ -174,14 +174,20 @@ impl Auth {
     ) -> Result<TokenResponse, AuthError> {
         let client = self.store.client(client_id).await.map_err(ServiceError::from)?;
         let Some(client) = client.filter(|c| !c.disabled) else {
-            // Spend the same time as a real check, so ids cannot be probed.
+            // Spend the time of a real check when a hashing slot is free, so
+            // ids cannot be probed by timing; under a flood of unknown ids it is
+            // skipped (429) rather than let them delay real clients, which
+            // leaves a saturated server open to that probe: the per-address
+            // token limit is what bounds it.
             check_secret(client_secret, dummy_hash().await?, secret::Check::Decoy).await?;
             return Err(AuthError::InvalidClient);
         };
+        // Not noted in the known clients: this copy was read before a slow
+        // secret check, and could undo a revocation made meanwhile. A token
+        // naming a generation the copy lacks refreshes it instead.
         if !check_secret(client_secret, client.secret_hash.clone(), secret::Check::Client).await? {
             return Err(AuthError::InvalidClient);
         }
-        self.clients.note(&client).await;
         let granted = grant(&client, requested)?;
         let now = self.clock.now().timestamp();
         let claims = Claims {
