@@ -101,7 +101,7 @@ pub async fn export(store: &dyn ResourceStore, dest: &Path) -> Result<ExportRepo
     let named = std::iter::once((manifest::FILE.to_owned(), manifest))
         .chain(files.into_iter().map(|(k, b)| (k.file_name(), b)));
     if dest.extension().is_some_and(|e| e == "zip") {
-        let mut zip = zip::ZipWriter::new(std::fs::File::create(dest)?);
+        let mut zip = zip::ZipWriter::new(owner_only(dest)?);
         let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
         for (name, bytes) in named {
             zip.start_file(name, options).map_err(io::Error::other)?;
@@ -117,8 +117,21 @@ pub async fn export(store: &dyn ResourceStore, dest: &Path) -> Result<ExportRepo
             }
         }
         for (name, bytes) in named {
-            std::fs::write(dest.join(name), bytes)?;
+            owner_only(&dest.join(name))?.write_all(&bytes)?;
         }
     }
     Ok(report)
+}
+
+/// A file created (or truncated) readable by its owner only: an export
+/// carries password hashes, as a backup does.
+fn owner_only(path: &Path) -> io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path)?;
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    Ok(file)
 }

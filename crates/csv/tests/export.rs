@@ -62,3 +62,29 @@ async fn an_empty_store_exports_a_manifest_only_package() {
     assert!(manifest.contains("file.users,absent") && manifest.contains("oneroster.version,1.2"));
     import(&store, Package::open(&out).unwrap(), &options(1)).await.unwrap();
 }
+
+/// Exports carry password hashes: every file written is owner-only, even
+/// one that existed before with wider permissions.
+#[cfg(unix)]
+#[tokio::test]
+async fn exported_files_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let (tmp, store) = store("owner-only");
+    import_dir(&store, &cases().join("valid/V01"), &options(1))
+        .await
+        .unwrap();
+    let zip = tmp.path().join("out.zip");
+    std::fs::write(&zip, b"old").unwrap();
+    std::fs::set_permissions(&zip, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let dir = tmp.path().join("out");
+    for dest in [&zip, &dir] {
+        export(&store, dest).await.unwrap();
+    }
+    let mut files = vec![zip];
+    files.extend(std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()));
+    assert!(files.len() > 2, "{files:?}");
+    for file in files {
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", file.display());
+    }
+}
