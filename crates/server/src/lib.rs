@@ -136,9 +136,11 @@ async fn ensure_imsx(response: Response) -> Response {
     fixed
 }
 
-/// What one client may hold of the server's connections: without these a
-/// client that opens connections and sends its request heads a byte at a
-/// time (slowloris) holds a descriptor and a task each, indefinitely.
+/// Bounds on the server's connections, all clients together: without these
+/// a client that opens connections and sends its request heads a byte at a
+/// time (slowloris) holds a descriptor and a task each, indefinitely. With
+/// them it holds at most the cap, each for at most the header timeout (the
+/// cap is not per address: a proxy in front should limit per client).
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
     /// How long a connection may take to deliver a request head, counted
