@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{TimeZone, Utc};
 use libfuzzer_sys::fuzz_target;
-use rollcall_csv::{ImportError, ImportOptions, ImportReport, Package, import};
+use rollcall_csv::{ImportError, ImportOptions, ImportReport, Package, ZipLimits, import};
 use rollcall_store_sqlite::SqliteStore;
 use tokio::runtime::Runtime;
 
@@ -61,7 +61,7 @@ impl Fixture {
 
 fn package(data: &[u8]) -> Option<Package> {
     if data.starts_with(b"PK") {
-        return Package::from_zip(Cursor::new(data)).ok();
+        return Package::from_zip(Cursor::new(data), ZipLimits::default()).ok();
     }
     let mut files = Vec::new();
     let mut rest = data;
