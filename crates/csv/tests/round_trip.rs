@@ -379,17 +379,24 @@ async fn required_cells_the_record_lacks_get_placeholders() {
     assert_eq!(snapshot(&copy).await, snapshot(&original).await);
 }
 
-/// A `metadata.rollcall` cell that is not a JSON object is a precise
-/// problem, and nothing is written.
-#[tokio::test]
-async fn a_broken_rollcall_cell_is_rejected() {
-    let (tmp, original) = store("broken");
+/// A store holding one org whose metadata only `metadata.rollcall` carries,
+/// exported to a folder.
+async fn exported_org(name: &str) -> (TempDir, std::path::PathBuf) {
+    let (tmp, original) = store(name);
     let original = Arc::new(original);
     let engine = Engine::new(original.clone(), Arc::new(FixedClock::new(at(1))));
     let org = json!({"sourcedId": "o1", "name": "O", "type": "district", "identifier": "O", "metadata": {"n": 1}});
     engine.create(&org::ORGS, org).await.unwrap();
     let out = tmp.path().join("export");
     export(original.as_ref(), &out).await.unwrap();
+    (tmp, out)
+}
+
+/// A `metadata.rollcall` cell that is not a JSON object is a precise
+/// problem, and nothing is written.
+#[tokio::test]
+async fn a_broken_rollcall_cell_is_rejected() {
+    let (_tmp, out) = exported_org("broken").await;
     let orgs = std::fs::read_to_string(out.join("orgs.csv")).unwrap();
     std::fs::write(
         out.join("orgs.csv"),
@@ -411,13 +418,7 @@ async fn a_broken_rollcall_cell_is_rejected() {
 /// under an id other than its own column's.
 #[tokio::test]
 async fn a_rollcall_cell_cannot_change_the_sourced_id() {
-    let (tmp, original) = store("other-id");
-    let original = Arc::new(original);
-    let engine = Engine::new(original.clone(), Arc::new(FixedClock::new(at(1))));
-    let org = json!({"sourcedId": "o1", "name": "O", "type": "district", "identifier": "O", "metadata": {"n": 1}});
-    engine.create(&org::ORGS, org).await.unwrap();
-    let out = tmp.path().join("export");
-    export(original.as_ref(), &out).await.unwrap();
+    let (_tmp, out) = exported_org("other-id").await;
     let orgs = std::fs::read_to_string(out.join("orgs.csv")).unwrap();
     let planted = orgs.replace(
         r#""{""metadata"":{""n"":1}}""#,
