@@ -327,12 +327,27 @@ fn parse_sort(
             descending,
         }));
     };
-    let field = decl
-        .field(name.trim())
-        .ok_or_else(|| QueryError::data(format!("cannot sort {} by unknown field '{name}'", decl.collection)))?;
+    let sortable = || {
+        let names: Vec<&str> = decl
+            .fields
+            .iter()
+            .filter(|f| ResourceDecl::is_sortable(f))
+            .map(|f| f.name)
+            .collect();
+        names.join(", ")
+    };
+    let field = decl.field(name.trim()).ok_or_else(|| {
+        QueryError::data(format!(
+            "cannot sort {} by unknown field '{name}'; it sorts by: {}",
+            decl.collection,
+            sortable()
+        ))
+    })?;
     if !ResourceDecl::is_sortable(field) {
         return Err(QueryError::data(format!(
-            "cannot sort by '{name}': it holds several values per record"
+            "cannot sort by '{name}': it holds several values per record; {} sorts by: {}",
+            decl.collection,
+            sortable()
         )));
     }
     Ok(Some(SortKey { field, descending }))
@@ -500,7 +515,14 @@ mod tests {
 
     #[test]
     fn sort_and_fields_are_checked() {
-        assert_eq!(q(&[("sort", "nope")]).unwrap_err().kind, QueryErrorKind::InvalidData);
+        let typo = q(&[("sort", "famlyName")]).unwrap_err();
+        assert_eq!(typo.kind, QueryErrorKind::InvalidData);
+        assert!(
+            typo.message.contains("sorts by: ") && typo.message.contains("familyName"),
+            "a sort typo lists the valid fields: {}",
+            typo.message
+        );
+        assert!(!typo.message.contains("roles.role"), "{}", typo.message);
         assert!(q(&[("sort", "roles.role")]).is_err());
         assert!(q(&[("orderBy", "up")]).is_err());
         let l = q(&[("sort", "familyName"), ("orderBy", "desc")]).unwrap();
