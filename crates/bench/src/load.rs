@@ -71,12 +71,7 @@ fn start_server(url: &str, body: StaticBody) -> Result<String> {
                 .await
                 .expect("client");
             let config = ServerConfig {
-                rate_limits: RateLimits {
-                    api_per_second: 0,
-                    token_per_minute: 0,
-                    token_per_minute_per_address: 0,
-                    in_flight_per_client: 0,
-                },
+                rate_limits: RateLimits::OFF,
                 ..ServerConfig::default()
             };
             let serve_copy = move || {

@@ -61,12 +61,7 @@ async fn serve(store: Arc<dyn Store>) -> (RunningServer, String) {
         .await
         .unwrap();
     let config = ServerConfig {
-        rate_limits: RateLimits {
-            api_per_second: 0,
-            token_per_minute: 0,
-            token_per_minute_per_address: 0,
-            in_flight_per_client: 0,
-        },
+        rate_limits: RateLimits::OFF,
         ..ServerConfig::default()
     };
     let server = rollcall_server::testing::start(AppState::new(rollcall, config)).await;

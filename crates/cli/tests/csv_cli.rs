@@ -1,8 +1,11 @@
 //! `rollcall import` / `rollcall export` end to end: the built binary on a
 //! valid and an invalid shared case, with a temporary SQLite database.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+use common::{Dir, rollcall};
 
 const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/specs/csv-cases");
 
@@ -16,31 +19,13 @@ fn case(path: &str) -> PathBuf {
     dir
 }
 
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn rollcall(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rollcall"))
-        .args(args)
-        .env("ROLLCALL_DATABASE_URL", format!("sqlite://{}", db.display()))
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run rollcall")
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[test]
 fn import_export_and_reject() {
-    let dir = Dir(std::env::temp_dir().join(format!("rollcall-csv-cli-{}", std::process::id())));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = Dir::new("csv-cli");
     let db = dir.0.join("rollcall.db");
 
     let valid = case("valid/V01");

@@ -12,7 +12,7 @@ use oneroster::ResourceDecl;
 use oneroster::model::{org::ORGS, user::USERS};
 use oneroster::query::ListQuery;
 use oneroster::resource::FieldDecl;
-use rollcall_csv::{ImportError, import};
+use rollcall_csv::{FileKind, ImportError, import};
 use rollcall_store::{Page, RawPage, ResourceStore, StoreError, Update, Writes};
 use rollcall_store_postgres::testing::TestDb;
 use serde_json::{Value, json};
@@ -68,22 +68,18 @@ const STAMP: &str = "2026-03-02T08:00:00.000Z";
 /// A delta package that creates an org, updates `user-s1` and creates
 /// `user-n1`.
 fn delta() -> rollcall_csv::Package {
-    let header = |file: &str| {
-        let text = std::fs::read_to_string(cases().join("valid/V01").join(file)).unwrap();
-        text.lines().next().unwrap().to_owned() + "\n"
-    };
     let orgs = format!(
         "{}org-new,active,{STAMP},New School,school,NS-1,org-district-1\n",
-        header("orgs.csv")
+        FileKind::Orgs.header()
     );
     let users = format!(
         "{}user-s1,active,{STAMP},true,asmith,,Changed,Smith,,S2001,asmith@example.edu,,,,10,,,,,,org-school-1,\n\
          user-n1,active,{STAMP},true,newbie,,New,Kid,,,new@example.edu,,,,,,,,,,org-school-1,\n",
-        header("users.csv")
+        FileKind::Users.header()
     );
     let roles = format!(
         "{}role-n1,active,{STAMP},user-n1,primary,student,,,org-school-1,\n",
-        header("roles.csv")
+        FileKind::Roles.header()
     );
     let modes = [("orgs", "delta"), ("users", "delta"), ("roles", "delta")];
     package(&[
@@ -181,7 +177,6 @@ async fn postgres_a_key_taken_after_the_import_checked_it_fails_the_whole_import
 /// A package of 5,000 new users (loaded while the rest is still being
 /// checked) or of 5,000 new orgs (written after the verdict).
 fn large(users_too: bool) -> Vec<(&'static str, String)> {
-    use rollcall_csv::FileKind;
     let rows = |f: &dyn Fn(u32) -> String| (0..5_000).map(f).collect::<String>();
     if !users_too {
         return vec![
@@ -290,10 +285,9 @@ async fn an_imported_email_change_moves_its_key(store: Arc<dyn ResourceStore>) {
     import(store.as_ref(), rollcall_csv::Package::open(&base).unwrap(), &options(1))
         .await
         .unwrap();
-    let users = std::fs::read_to_string(base.join("users.csv")).unwrap();
-    let header = users.lines().next().unwrap();
     let users = format!(
-        "{header}\nuser-s1,active,{STAMP},true,asmith,,Alexandra,Smith,,S2001,moved@example.edu,,,,10,,,,,,org-school-1,\n"
+        "{}user-s1,active,{STAMP},true,asmith,,Alexandra,Smith,,S2001,moved@example.edu,,,,10,,,,,,org-school-1,\n",
+        FileKind::Users.header()
     );
     let moved = package(&[
         ("manifest.csv", &manifest(&[("users", "delta")])),

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use rollcall_csv::{ImportError, ImportOptions, Mode, import};
+use rollcall_csv::{FileKind, ImportError, ImportOptions, Mode, import};
 use rollcall_store::ResourceStore;
 use serde_json::Value;
 
@@ -165,18 +165,12 @@ async fn delta_files_change_create_and_delete_against_the_store() {
     let users = format!(
         "{}user-s1,active,{stamp},true,asmith,,Alexandra,Smith,,S2001,asmith@example.edu,,,,10,,,,,,org-school-1,\n\
          user-n1,active,{stamp},true,newbie,,New,Kid,,,new@example.edu,,,,,,,,,,org-school-1,\n",
-        std::fs::read_to_string(cases().join("valid/V01/users.csv"))
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap()
-            .to_owned()
-            + "\n"
+        FileKind::Users.header()
     );
     let roles = format!(
-        "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,orgSourcedId,userProfileSourcedId\n\
-         role-n1,active,{stamp},user-n1,primary,student,,,org-school-1,\n\
-         role-s2,active,{stamp},user-s1,secondary,student,,,org-district-1,\n"
+        "{}role-n1,active,{stamp},user-n1,primary,student,,,org-school-1,\n\
+         role-s2,active,{stamp},user-s1,secondary,student,,,org-district-1,\n",
+        FileKind::Roles.header()
     );
     let enrollments = format!(
         "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\n\
@@ -281,16 +275,11 @@ async fn emails_taken_in_the_store_are_rejected_before_writing() {
         .await
         .unwrap();
     let stamp = "2026-03-02T08:00:00.000Z";
-    let header = std::fs::read_to_string(cases().join("valid/V01/users.csv"))
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .to_owned();
-    let users = format!("{header}\nuser-x,active,{stamp},true,x,,X,Y,,,TJONES@example.edu,,,,,,,,,,,\n");
+    let header = FileKind::Users.header();
+    let users = format!("{header}user-x,active,{stamp},true,x,,X,Y,,,TJONES@example.edu,,,,,,,,,,,\n");
     let roles = format!(
-        "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,orgSourcedId,userProfileSourcedId\n\
-         role-x,active,{stamp},user-x,primary,student,,,org-school-1,\n"
+        "{}role-x,active,{stamp},user-x,primary,student,,,org-school-1,\n",
+        FileKind::Roles.header()
     );
     let package = package_of(
         &[("users", "delta"), ("roles", "delta")],
@@ -355,17 +344,12 @@ async fn emails_are_compared_on_the_stores_key() {
         store.insert(users_decl, doc).await.unwrap();
     }
     let stamp = "2026-03-02T08:00:00.000Z";
-    let header = std::fs::read_to_string(cases().join("valid/V01/users.csv"))
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .to_owned();
+    let header = FileKind::Users.header();
     let row = |id: &str, email: &str| format!("{id},active,{stamp},true,{id},,X,Y,,,{email},,,,,,,,,,,\n");
     let role = |id: &str| format!("role-{id},active,{stamp},{id},primary,student,,,org-school-1,\n");
-    let roles_header = "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,orgSourcedId,userProfileSourcedId\n";
+    let roles_header = FileKind::Roles.header();
     let users = format!(
-        "{header}\n{}{}{}{}",
+        "{header}{}{}{}{}",
         row("user-x", "strasse@x.org"),
         row("user-y", "JOS\u{c9}@x.org"),
         row("user-z", "zoë@x.org"),

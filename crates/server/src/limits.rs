@@ -32,6 +32,16 @@ pub struct RateLimits {
     pub in_flight_per_client: u32,
 }
 
+impl RateLimits {
+    /// Every limit off: for benchmarks and tests about something else.
+    pub const OFF: Self = Self {
+        api_per_second: 0,
+        token_per_minute: 0,
+        token_per_minute_per_address: 0,
+        in_flight_per_client: 0,
+    };
+}
+
 impl Default for RateLimits {
     fn default() -> Self {
         Self {

@@ -47,9 +47,7 @@ fn one_per_second() -> ServerConfig {
     ServerConfig {
         rate_limits: RateLimits {
             api_per_second: 1,
-            token_per_minute: 0,
-            token_per_minute_per_address: 0,
-            in_flight_per_client: 0,
+            ..RateLimits::OFF
         },
         ..ServerConfig::default()
     }

@@ -105,8 +105,7 @@ impl TestApp {
             rate_limits: RateLimits {
                 api_per_second: 1000,
                 token_per_minute: 1000,
-                token_per_minute_per_address: 0,
-                in_flight_per_client: 0,
+                ..RateLimits::OFF
             },
             ..ServerConfig::default()
         })
