@@ -1,9 +1,11 @@
-//! Generates OneRoster records in their canonical stored form, validated by
-//! each resource's own `normalize`, so a generated database is one the API
-//! could have produced.
+//! Generates OneRoster records in their canonical stored form, through the
+//! same write rules as the API (`rules::stamp`: stamping, defaults, the
+//! resource's own `normalize`), so a generated database is one the API could
+//! have produced; each record is stamped as of its own past instant.
 
 use oneroster::model::{academic_session, class, course, demographics, enrollment, org, user};
 use oneroster::{ResourceDecl, Timestamp};
+use rollcall_service::rules;
 use serde_json::{Value, json};
 
 /// The size of a generated district.
@@ -69,7 +71,16 @@ fn modified(seed: u64) -> String {
 }
 
 fn record(decl: &ResourceDecl, doc: Value) -> Value {
-    (decl.normalize)(doc).unwrap_or_else(|e| panic!("generated {} is invalid: {e}", decl.singular))
+    let Value::Object(mut object) = doc else {
+        panic!("a generated {} is an object", decl.singular)
+    };
+    let text = |v: Option<Value>| {
+        v.and_then(|v| v.as_str().map(str::to_owned))
+            .expect("generated with id and date")
+    };
+    let id = text(object.remove("sourcedId"));
+    let at = text(object.remove("dateLastModified"));
+    rules::stamp(decl, object, &id, &at).unwrap_or_else(|e| panic!("generated {} is invalid: {e}", decl.singular))
 }
 
 /// Orgs, sessions, courses and classes: everything users point at.

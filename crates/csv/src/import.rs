@@ -18,7 +18,7 @@ use rollcall_store::ResourceStore;
 
 use crate::load::{self, Existing};
 use crate::package::Package;
-use crate::passwords::{self, Passwords};
+use crate::passwords::{self, Protected};
 use crate::plan::{Acc, plan_table};
 use crate::problem::Problems;
 use crate::read::{self, Parsed};
@@ -43,11 +43,11 @@ pub async fn import(
     })
     .await?;
     let existing = load::load(store, &parsed).await.map_err(ImportError::Store)?;
-    let passwords = passwords::resolve(&parsed, &existing).await?;
+    let protected = passwords::resolve(&parsed, &existing).await?;
     let (parsed, existing) = (Arc::new(parsed), Arc::new(existing));
     let now = Timestamp::new(options.now).to_wire();
     let (p, e, n) = (parsed.clone(), existing.clone(), now.clone());
-    let (mut users, mut problems) = blocking(move || plan_users(&p, &e, &passwords, &n, problems)).await?;
+    let (mut users, mut problems) = blocking(move || plan_users(&p, &e, &protected, &n, problems)).await?;
     let refused = match &users {
         Some(users) => check_users(store, &parsed, &existing, users, &mut problems, options).await?,
         None => Vec::new(),
@@ -122,7 +122,7 @@ fn conclude(
 fn plan_users(
     parsed: &Parsed,
     existing: &Existing,
-    passwords: &Passwords,
+    protected: &Protected,
     now: &str,
     mut problems: Problems,
 ) -> (Option<Acc>, Problems) {
@@ -130,7 +130,7 @@ fn plan_users(
     if files.iter().all(|k| parsed.table(*k).is_none()) {
         return (None, problems);
     }
-    let mut users = users::plan(parsed, existing, passwords, now, problems.cap());
+    let mut users = users::plan(parsed, existing, protected, now, problems.cap());
     problems.merge(std::mem::take(&mut users.problems));
     (Some(users), problems)
 }

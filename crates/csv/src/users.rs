@@ -3,7 +3,7 @@
 //! `userProfiles[]`. A bulk roles (or userProfiles) file replaces the list of
 //! every user it or users.csv names; a delta one changes entries, matched by
 //! (org, role) for roles and by profile id for profiles. Plain-text
-//! passwords are swapped for their argon2 hashes (see `passwords`).
+//! passwords arrive already hashed (see `passwords`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,7 +11,7 @@ use oneroster::model::user::MAX_CREDENTIALS;
 use serde_json::{Map, Value};
 
 use crate::load::Existing;
-use crate::passwords::{self, Passwords, profile_key, user_key};
+use crate::passwords::{self, Protected};
 use crate::plan::{Acc, invalid, keep_stored};
 use crate::problem::Problem;
 use crate::read::Parsed;
@@ -21,17 +21,17 @@ use crate::table::Row;
 struct Ctx<'a> {
     parsed: &'a Parsed,
     existing: &'a Existing,
-    passwords: &'a Passwords,
+    protected: &'a Protected,
     roles: HashMap<&'a str, Vec<&'a Row>>,
     profiles: HashMap<&'a str, Vec<&'a Row>>,
     now: &'a str,
 }
 
-pub fn plan(parsed: &Parsed, existing: &Existing, passwords: &Passwords, now: &str, cap: usize) -> Acc {
+pub fn plan(parsed: &Parsed, existing: &Existing, protected: &Protected, now: &str, cap: usize) -> Acc {
     let ctx = Ctx {
         parsed,
         existing,
-        passwords,
+        protected,
         roles: by_owner(parsed, FileKind::Roles),
         profiles: by_owner(parsed, FileKind::UserProfiles),
         now,
@@ -106,10 +106,7 @@ fn plan_user(ctx: &Ctx, id: &str, acc: &mut Acc) {
     };
     let mut doc = match (row.zip(users), stored.and_then(Value::as_object)) {
         (Some((r, table)), _) => {
-            let mut doc = table.obj(r);
-            if let Some(plain) = doc.get_mut("password") {
-                *plain = ctx.passwords[&user_key(id)].clone().into();
-            }
+            let mut doc = passwords::user_fragment(ctx.protected, id).unwrap_or_else(|| table.obj(r));
             keep_stored(&mut doc, stored, &table.metadata);
             doc
         }
@@ -155,15 +152,20 @@ fn plan_user(ctx: &Ctx, id: &str, acc: &mut Acc) {
             apply(&mut new_profiles, position, None);
             continue;
         }
-        let mut profile = table.obj(p);
-        let credential = &mut profile["credentials"][0];
-        if credential.get("password").is_some() {
-            credential["password"] = ctx.passwords[&profile_key(p.id())].clone().into();
-        } else if let Some(old) = old_profiles.iter().find(|v| profile_id(v) == Some(p.id()))
-            && let (Some(pw), Value::Object(c)) = (old["credentials"][0].get("password"), credential)
-        {
-            c.insert("password".into(), pw.clone());
-        }
+        let profile = match passwords::profile_fragment(ctx.protected, p.id()) {
+            Some(protected) => protected,
+            None => {
+                // A row without a password keeps the credential's stored one.
+                let mut profile = table.obj(p);
+                if let Some(old) = old_profiles.iter().find(|v| profile_id(v) == Some(p.id()))
+                    && let (Some(pw), Value::Object(c)) =
+                        (old["credentials"][0].get("password"), &mut profile["credentials"][0])
+                {
+                    c.insert("password".into(), pw.clone());
+                }
+                profile
+            }
+        };
         apply(&mut new_profiles, position, Some(profile));
     }
     if let (Some(r), true) = (row, role_table.is_some()) {

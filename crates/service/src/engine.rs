@@ -17,14 +17,13 @@ use oneroster::model::class::CLASSES;
 use oneroster::model::demographics::DEMOGRAPHICS;
 use oneroster::model::enrollment::ENROLLMENTS;
 use oneroster::model::user::USERS;
-use oneroster::path;
 use oneroster::query::{ListQuery, Scope};
 use oneroster::resource::ModelError;
 use oneroster::{Clock, ResourceDecl, SourcedId, Timestamp};
 use rollcall_store::{Page, RawPage, Store, StoreError};
 use serde_json::{Map, Value};
 
-use crate::{ServiceError, rules, secret};
+use crate::{ServiceError, rules};
 
 /// What `create` reports: the id the client supplied (if any) and the one stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +79,7 @@ impl Engine {
         };
         let id = supplied.clone().unwrap_or_else(|| SourcedId::allocate().to_string());
         let mut doc = self.stamp(decl, object, &id)?;
-        hash_write_only(decl, &mut doc).await?;
+        rules::protect(decl, &mut doc, None).await?;
         self.store.insert(decl, doc).await?;
         Ok(SourcedIdPair {
             supplied,
@@ -251,49 +250,14 @@ fn check_body_id(object: &Map<String, Value>, id: &str) -> Result<(), ServiceErr
     }
 }
 
-/// Replaces every write-only value (passwords) with its argon2 hash.
-async fn hash_write_only(decl: &ResourceDecl, doc: &mut Value) -> Result<(), ServiceError> {
-    for field in decl.write_only {
-        let (parent, key) = field.rsplit_once('.').unwrap_or(("", field));
-        let mut plain = Vec::new();
-        let mut collect = |m: &mut Map<String, Value>| {
-            if let Some(Value::String(s)) = m.get(key) {
-                plain.push(s.clone());
-            }
-        };
-        visit(doc, parent, &mut collect);
-        let mut hashes = Vec::with_capacity(plain.len());
-        for p in plain {
-            hashes.push(secret::hash(p).await?);
-        }
-        let mut hashes = hashes.into_iter();
-        visit(doc, parent, &mut |m: &mut Map<String, Value>| {
-            if let Some(Value::String(_)) = m.get(key) {
-                m.insert(key.to_owned(), Value::String(hashes.next().unwrap_or_default()));
-            }
-        });
-    }
-    Ok(())
-}
-
-/// [`hash_write_only`] on a body kept as an object (for the update step).
+/// [`rules::protect`] on a body kept as an object (for the update step).
 async fn hash_object(decl: &ResourceDecl, object: &mut Map<String, Value>) -> Result<(), ServiceError> {
     let mut doc = Value::Object(std::mem::take(object));
-    hash_write_only(decl, &mut doc).await?;
+    rules::protect(decl, &mut doc, None).await?;
     if let Value::Object(m) = doc {
         *object = m;
     }
     Ok(())
-}
-
-fn visit(doc: &mut Value, parent: &str, f: &mut dyn FnMut(&mut Map<String, Value>)) {
-    if parent.is_empty() {
-        if let Value::Object(m) = doc {
-            f(m);
-        }
-    } else {
-        path::for_each_object(doc, parent, f);
-    }
 }
 
 fn kind_of(v: &Value) -> &'static str {

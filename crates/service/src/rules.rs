@@ -1,11 +1,14 @@
 //! The write rules: what every write does to a record, whichever way it came
 //! (the API's engine, a CSV import, the generator), taken from the
-//! declarations. Stamping and soft deletes are written here once; the
-//! places that write records call these rather than spell them again.
+//! declarations. Stamping, soft deletes and the hashing of write-only
+//! fields are written here once; the places that write records call these
+//! rather than spell them again.
 
 use oneroster::resource::ModelError;
-use oneroster::{ResourceDecl, Status};
+use oneroster::{ResourceDecl, Status, path};
 use serde_json::{Map, Value};
+
+use crate::{ServiceError, secret};
 
 /// A record as stored: `sourcedId` and `dateLastModified` set by the server,
 /// `status` `active` unless given, then the declaration's `normalize` (which
@@ -30,4 +33,73 @@ pub fn soft_delete(doc: &mut Value, now: &str) {
 /// Whether a stored record is `active` (not soft-deleted).
 pub fn is_active(doc: &Value) -> bool {
     doc.get("status").and_then(Value::as_str) == Some(Status::Active.as_str())
+}
+
+/// Replaces every write-only value the declaration names (passwords) with
+/// its argon2 hash. With `previous` (the stored record, or the stored part
+/// shaped like `doc`), a value whose stored counterpart at the same path and
+/// position already hashes it keeps that hash, so writing the same secret
+/// again changes nothing (a re-imported package is a no-op).
+pub async fn protect(decl: &ResourceDecl, doc: &mut Value, previous: Option<&Value>) -> Result<(), ServiceError> {
+    for field in decl.write_only {
+        let plain = path::values_at(doc, field);
+        let stored = previous.map(|p| path::values_at(p, field)).unwrap_or_default();
+        let mut hashes = Vec::with_capacity(plain.len());
+        for (i, p) in plain.into_iter().enumerate() {
+            hashes.push(match stored.get(i) {
+                Some(hash) if secret::verify(p.clone(), hash.clone()).await => hash.clone(),
+                _ => secret::hash(p).await?,
+            });
+        }
+        let mut hashes = hashes.into_iter();
+        let (parent, key) = field.rsplit_once('.').unwrap_or(("", field));
+        visit(doc, parent, &mut |m| {
+            if let Some(Value::String(_)) = m.get(key) {
+                m.insert(key.to_owned(), Value::String(hashes.next().unwrap_or_default()));
+            }
+        });
+    }
+    Ok(())
+}
+
+fn visit(doc: &mut Value, parent: &str, f: &mut dyn FnMut(&mut Map<String, Value>)) {
+    if parent.is_empty() {
+        if let Value::Object(m) = doc {
+            f(m);
+        }
+    } else {
+        path::for_each_object(doc, parent, f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use oneroster::model::user::USERS;
+    use serde_json::json;
+
+    use super::*;
+
+    fn secrets(doc: &Value) -> Vec<String> {
+        USERS.write_only.iter().flat_map(|f| path::values_at(doc, f)).collect()
+    }
+
+    #[tokio::test]
+    async fn secrets_at_every_declared_path_are_hashed_and_kept_when_unchanged() {
+        let body = || json!({"password": "p1", "userProfiles": [{"credentials": [{"password": "p2"}]}]});
+        let mut first = body();
+        protect(&USERS, &mut first, None).await.unwrap();
+        let hashes = secrets(&first);
+        assert_eq!(hashes.len(), 2);
+        assert!(hashes.iter().all(|h| h.starts_with("$argon2id$")), "{hashes:?}");
+
+        let mut again = body();
+        protect(&USERS, &mut again, Some(&first)).await.unwrap();
+        assert_eq!(secrets(&again), hashes, "the same secrets keep their stored hashes");
+
+        let mut changed = json!({"password": "other", "userProfiles": [{"credentials": [{"password": "p2"}]}]});
+        protect(&USERS, &mut changed, Some(&first)).await.unwrap();
+        let now = secrets(&changed);
+        assert_ne!(now[0], hashes[0], "a changed secret is hashed afresh");
+        assert_eq!(now[1], hashes[1]);
+    }
 }
