@@ -18,7 +18,6 @@ use oneroster::model::demographics::DEMOGRAPHICS;
 use oneroster::model::enrollment::ENROLLMENTS;
 use oneroster::model::user::USERS;
 use oneroster::query::{ListQuery, Scope};
-use oneroster::resource::ModelError;
 use oneroster::{Clock, ResourceDecl, SourcedId, Timestamp};
 use rollcall_store::{Page, RawPage, Store, StoreError};
 use serde_json::{Map, Value};
@@ -101,9 +100,7 @@ impl Engine {
                     object.insert((*key).to_owned(), kept.clone());
                 }
             }
-            engine
-                .stamp(decl, object, &id_owned)
-                .map_err(|e| ModelError(e.to_string()))
+            rules::stamp(decl, object, &id_owned, &engine.now_over(&current))
         });
         self.store
             .update(decl, id, update)
@@ -121,9 +118,8 @@ impl Engine {
         hash_object(decl, &mut changes).await?;
         let (engine, id_owned) = (self.clone(), id.to_owned());
         let update = Box::new(move |current: Value| {
-            engine
-                .stamp(decl, merge(current, changes), &id_owned)
-                .map_err(|e| ModelError(e.to_string()))
+            let at = engine.now_over(&current);
+            rules::stamp(decl, merge(current, changes), &id_owned, &at)
         });
         self.store
             .update(decl, id, update)
@@ -134,8 +130,9 @@ impl Engine {
     /// DELETE: a soft delete. The record stays readable as `tobedeleted`
     /// with a new `dateLastModified`, so delta consumers see it go.
     pub async fn delete(&self, decl: &'static ResourceDecl, id: &str) -> Result<(), ServiceError> {
-        let now = Timestamp::new(self.clock.now()).to_wire();
+        let engine = self.clone();
         let update = Box::new(move |mut current: Value| {
+            let now = engine.now_over(&current);
             rules::soft_delete(&mut current, &now);
             Ok(current)
         });
@@ -192,8 +189,16 @@ impl Engine {
 
     /// Sets the server-owned fields and validates into the stored form.
     fn stamp(&self, decl: &ResourceDecl, object: Map<String, Value>, id: &str) -> Result<Value, ServiceError> {
-        let now = Timestamp::new(self.clock.now()).to_wire();
-        rules::stamp(decl, object, id, &now).map_err(|e| ServiceError::Invalid(e.0))
+        rules::stamp(decl, object, id, &self.now()).map_err(|e| ServiceError::Invalid(e.0))
+    }
+
+    /// The stamp of a write over `current` (see `rules::stamp_after`).
+    fn now_over(&self, current: &Value) -> String {
+        rules::stamp_after(&self.now(), current)
+    }
+
+    fn now(&self) -> String {
+        Timestamp::new(self.clock.now()).to_wire()
     }
 }
 

@@ -5,7 +5,7 @@
 //! rather than spell them again.
 
 use oneroster::resource::ModelError;
-use oneroster::{ResourceDecl, Status, path};
+use oneroster::{ResourceDecl, Status, Timestamp, path};
 use serde_json::{Map, Value};
 
 use crate::{ServiceError, secret};
@@ -20,6 +20,24 @@ pub fn stamp(decl: &ResourceDecl, mut object: Map<String, Value>, id: &str, now:
         object.insert("status".into(), Value::String(Status::Active.as_str().into()));
     }
     (decl.normalize)(Value::Object(object))
+}
+
+/// The stamp for a write over `current`: `now`, or one millisecond past the
+/// stored stamp when the clock has not moved past it (two writes within a
+/// millisecond, or a clock set back). Each write of a record then has a
+/// `dateLastModified` of its own, so "unchanged since read" (an import's
+/// conditional replace) is exact.
+pub fn stamp_after(now: &str, current: &Value) -> String {
+    let stored = current
+        .get("dateLastModified")
+        .and_then(Value::as_str)
+        .and_then(|s| Timestamp::parse(s).ok());
+    match (Timestamp::parse(now), stored) {
+        (Ok(at), Some(stored)) if at <= stored => {
+            Timestamp::new(stored.instant() + chrono::Duration::milliseconds(1)).to_wire()
+        }
+        _ => now.to_owned(),
+    }
 }
 
 /// A soft delete: the record stays, marked `tobedeleted` as of `now`.
@@ -101,5 +119,26 @@ mod tests {
         let now = secrets(&changed);
         assert_ne!(now[0], hashes[0], "a changed secret is hashed afresh");
         assert_eq!(now[1], hashes[1]);
+    }
+
+    #[test]
+    fn each_write_of_a_record_gets_a_stamp_of_its_own() {
+        let stored = json!({"dateLastModified": "2026-12-03T10:00:00.000Z"});
+        assert_eq!(
+            stamp_after("2026-12-03T10:00:00.000Z", &stored),
+            "2026-12-03T10:00:00.001Z"
+        );
+        assert_eq!(
+            stamp_after("2026-12-03T09:00:00.000Z", &stored),
+            "2026-12-03T10:00:00.001Z"
+        );
+        assert_eq!(
+            stamp_after("2026-12-03T10:00:00.002Z", &stored),
+            "2026-12-03T10:00:00.002Z"
+        );
+        assert_eq!(
+            stamp_after("2026-12-03T10:00:00.002Z", &json!({})),
+            "2026-12-03T10:00:00.002Z"
+        );
     }
 }
