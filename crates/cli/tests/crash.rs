@@ -1,24 +1,32 @@
 //! SIGKILL under load: eight clients writing and an import in flight, the
-//! server killed without warning, five times over one database. After each
-//! kill every acknowledged write is there, the import is there entirely or
-//! not at all (entirely if it was acknowledged), and the file passes
-//! SQLite's integrity check.
+//! server killed without warning, five times over one database, on SQLite
+//! and on PostgreSQL. After each kill every acknowledged write is there, the
+//! import is there entirely or not at all (entirely if it was acknowledged),
+//! and a SQLite file passes its integrity check.
+//!
+//! The PostgreSQL round needs PostgreSQL: it fails without it, unless
+//! `ROLLCALL_SKIP_POSTGRES=1` skips it (loudly).
 
 mod common;
 
+use std::collections::HashSet;
 use std::io::Write as _;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Dir, Server, create_user, ids, integrity, user_ids};
+use rollcall_store_postgres::testing::TestDb;
 use tokio::sync::Mutex;
 
 const ROUNDS: usize = 5;
 const WRITERS: usize = 8;
 const IMPORTED: usize = 600;
-/// When each round's kill comes: at these points of the import, and in the
-/// last round right after the import is acknowledged.
+/// When each round's kill comes: at these points of the import (on
+/// PostgreSQL the import is over sooner, so its points are earlier), and in
+/// the last round right after the import is acknowledged.
 const KILL_AFTER_MS: [u64; ROUNDS - 1] = [200, 900, 1_800, 2_700];
+const KILL_AFTER_MS_POSTGRES: [u64; ROUNDS - 1] = [120, 240, 360, 450];
 
 /// A bulk-free package: one school and `IMPORTED` new users with a role
 /// each, as a zip, their ids prefixed with `prefix`.
@@ -57,13 +65,70 @@ fn package(prefix: &str) -> Vec<u8> {
     zip.finish().unwrap().into_inner()
 }
 
+/// The database the killed servers share.
+enum Backend {
+    Sqlite(PathBuf),
+    Postgres(TestDb),
+}
+
+impl Backend {
+    fn kill_after_ms(&self) -> [u64; ROUNDS - 1] {
+        match self {
+            Self::Sqlite(_) => KILL_AFTER_MS,
+            Self::Postgres(_) => KILL_AFTER_MS_POSTGRES,
+        }
+    }
+
+    fn start(&self) -> Server {
+        match self {
+            Self::Sqlite(db) => Server::start(db),
+            Self::Postgres(db) => Server::start_with(
+                &db.url,
+                &[("ROLLCALL_RATE_LIMIT", "0"), ("ROLLCALL_CLIENT_IN_FLIGHT", "0")],
+            ),
+        }
+    }
+
+    async fn ids(&self, table: &str) -> HashSet<String> {
+        match self {
+            Self::Sqlite(db) if table == "users" => user_ids(db),
+            Self::Sqlite(db) => ids(db, table),
+            Self::Postgres(db) => {
+                let rows = db
+                    .sql()
+                    .await
+                    .query(&format!("SELECT sourced_id FROM \"{table}\""), &[])
+                    .await
+                    .unwrap();
+                rows.iter().map(|r| r.get::<_, String>(0)).collect()
+            }
+        }
+    }
+
+    /// SQLite's own check of the file; PostgreSQL keeps its files itself.
+    fn assert_intact(&self, round: usize) {
+        if let Self::Sqlite(db) = self {
+            assert_eq!(integrity(db), "ok", "round {round}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_under_writers_and_an_import_loses_no_acknowledged_write() {
     let dir = Dir::new("crash");
-    let db = dir.0.join("rollcall.db");
+    kill_rounds(&Backend::Sqlite(dir.0.join("rollcall.db"))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_on_postgres_loses_no_acknowledged_write() {
+    let Some(db) = TestDb::create().await else { return };
+    kill_rounds(&Backend::Postgres(db)).await;
+}
+
+async fn kill_rounds(backend: &Backend) {
     let mut acknowledged = Vec::new();
     for round in 0..ROUNDS {
-        let mut server = Server::start(&db);
+        let mut server = backend.start();
         let token = server.token().await;
         let acked = Arc::new(Mutex::new(Vec::<String>::new()));
         for w in 0..WRITERS {
@@ -106,7 +171,7 @@ async fn sigkill_under_writers_and_an_import_loses_no_acknowledged_write() {
         };
         // Kill at a different point of the import each round.
         let started = std::time::Instant::now();
-        let import_acknowledged = match KILL_AFTER_MS.get(round) {
+        let import_acknowledged = match backend.kill_after_ms().get(round) {
             Some(ms) => {
                 tokio::time::sleep(Duration::from_millis(*ms)).await;
                 server.kill();
@@ -121,8 +186,8 @@ async fn sigkill_under_writers_and_an_import_loses_no_acknowledged_write() {
         eprintln!("round {round}: killed after {:?}", started.elapsed());
         acknowledged.extend(acked.lock().await.drain(..));
 
-        assert_eq!(integrity(&db), "ok", "round {round}");
-        let stored = user_ids(&db);
+        backend.assert_intact(round);
+        let stored = backend.ids("users").await;
         let lost: Vec<_> = acknowledged.iter().filter(|id| !stored.contains(*id)).collect();
         assert!(lost.is_empty(), "round {round}: acknowledged, then lost: {lost:?}");
         let imported = stored.iter().filter(|id| id.starts_with(&prefix)).count();
@@ -134,7 +199,7 @@ async fn sigkill_under_writers_and_an_import_loses_no_acknowledged_write() {
             "round {round}: {} writes acknowledged so far; import acknowledged: {import_acknowledged}, stored: {imported}",
             acknowledged.len()
         );
-        let org_there = ids(&db, "orgs").contains(&format!("{prefix}school"));
+        let org_there = backend.ids("orgs").await.contains(&format!("{prefix}school"));
         assert_eq!(
             org_there,
             imported > 0,
