@@ -2,7 +2,7 @@
 //! backup and checked restore. PostgreSQL deployments use the database's
 //! own tools (README).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::Args;
@@ -50,9 +50,8 @@ fn report(what: &str, copied: &Copied) {
 }
 
 fn sqlite_path(db: &DatabaseArgs) -> Result<PathBuf> {
-    let url = db.database_url.as_str();
-    match url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
-        Some(path) => Ok(Path::new(path).to_owned()),
+    match db.sqlite_path() {
+        Some(path) => Ok(path),
         None => bail!(
             "backup and restore are for the embedded SQLite database; back up PostgreSQL with \
              pg_dump / pg_restore (see the README)"

@@ -7,8 +7,9 @@ use clap::{Args, Subcommand};
 use oneroster::SystemClock;
 use rollcall_service::auth::NewClient;
 use rollcall_service::{Rollcall, SigningKey};
+use rollcall_store::ClientRecord;
 
-use crate::config::{DatabaseArgs, open_store};
+use crate::config::{DatabaseArgs, Use, open_store_as};
 
 #[derive(Args)]
 pub struct ClientsArgs {
@@ -32,7 +33,11 @@ enum ClientsCommand {
         json: bool,
     },
     /// List clients (never their secrets).
-    List,
+    List {
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Replace a client's secret; prints the new one once. Tokens issued
     /// under the old secret stop working on every running server within seconds.
     RotateSecret {
@@ -50,7 +55,7 @@ enum ClientsCommand {
 }
 
 pub async fn run(args: ClientsArgs) -> Result<()> {
-    let store = open_store(&args.db).await?;
+    let store = open_store_as(&args.db, Use::Command).await?;
     // Managing clients never signs tokens, so any key will do.
     let auth = Rollcall::new(store.clone(), Arc::new(SystemClock), &SigningKey::generate()).auth;
     match args.command {
@@ -63,12 +68,7 @@ pub async fn run(args: ClientsArgs) -> Result<()> {
         }
         ClientsCommand::Disable { client_id } => auth.set_disabled(&client_id, true).await?,
         ClientsCommand::Enable { client_id } => auth.set_disabled(&client_id, false).await?,
-        ClientsCommand::List => {
-            for c in store.clients().await? {
-                let state = if c.disabled { "disabled" } else { "enabled" };
-                println!("{}\t{}\t{}\t{}", c.client_id, c.name, state, c.scopes.join(" "));
-            }
-        }
+        ClientsCommand::List { json } => list(&store.clients().await?, json)?,
         ClientsCommand::Delete { client_id } => auth.delete_client(&client_id).await?,
     }
     Ok(())
@@ -84,4 +84,31 @@ fn print_credentials(client: &NewClient, json: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Clients as aligned columns under a header, or as JSON.
+fn list(clients: &[ClientRecord], json: bool) -> Result<()> {
+    let rows: Vec<[String; 4]> = clients
+        .iter()
+        .map(|c| {
+            let state = if c.disabled { "disabled" } else { "enabled" };
+            [
+                c.client_id.clone(),
+                c.name.clone(),
+                state.to_owned(),
+                c.scopes.join(" "),
+            ]
+        })
+        .collect();
+    if json {
+        let items: Vec<_> = rows
+            .iter()
+            .zip(clients)
+            .map(|([id, name, state, _], c)| serde_json::json!({"client_id": id, "name": name, "state": state, "scopes": c.scopes}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&items)?);
+        return Ok(());
+    }
+    let header = ["CLIENT_ID", "NAME", "STATE", "SCOPES"].map(str::to_owned);
+    crate::table::print(&header, &rows)
 }

@@ -17,17 +17,36 @@ use rollcall_store::Store;
 pub struct DatabaseArgs {
     /// Where the data lives: `sqlite://PATH` (created if missing) or
     /// `postgres://USER@HOST:PORT/DB` (migrated on start).
-    #[arg(long, env = "ROLLCALL_DATABASE_URL", default_value = "sqlite://rollcall.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "ROLLCALL_DATABASE_URL",
+        default_value = "sqlite://rollcall.db"
+    )]
     pub database_url: String,
     /// PostgreSQL connections per instance; small pools win when the
-    /// database shares the machine (see BENCHMARKS.md / STACK.md).
-    #[arg(long, env = "ROLLCALL_DATABASE_POOL", default_value_t = 4)]
+    /// database shares the machine (see BENCHMARKS.md).
+    #[arg(long, global = true, env = "ROLLCALL_DATABASE_POOL", default_value_t = 4)]
     pub database_pool: usize,
     /// Seconds one read may run before the database stops it (the request
     /// then fails with a 400 that says so); bounds how long an expensive
     /// filter holds a connection other requests wait for.
-    #[arg(long, env = "ROLLCALL_QUERY_TIMEOUT", default_value = "10", value_parser = positive_seconds)]
+    #[arg(long, global = true, env = "ROLLCALL_QUERY_TIMEOUT", default_value = "10", value_parser = positive_seconds)]
     pub query_timeout: Duration,
+    /// Make a new, empty SQLite database when none exists at the path
+    /// (`serve` always does; other commands refuse, so a typo in the path
+    /// never reports against an empty database).
+    #[arg(long, global = true)]
+    pub create: bool,
+}
+
+impl DatabaseArgs {
+    /// The SQLite file the URL names, made absolute for messages.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let url = self.database_url.as_str();
+        let path = PathBuf::from(url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?);
+        Some(std::path::absolute(&path).unwrap_or(path))
+    }
 }
 
 fn positive_seconds(text: &str) -> Result<Duration, String> {
@@ -117,35 +136,94 @@ pub async fn open_store(db: &DatabaseArgs) -> Result<Arc<dyn Store>> {
 }
 
 /// How a command uses the database.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Use {
-    /// Many requests at once: SQLite reads on connections of their own.
+    /// The server: many requests at once (SQLite reads on connections of
+    /// their own); a missing SQLite file is created.
     Serve,
+    /// A command beside a server (clients, export): opened as the server
+    /// opens it.
+    Command,
     /// One job at a time (an import): SQLite opens one connection, so its
     /// bulk loads may skip the WAL (see `rollcall_store_sqlite::open_alone`).
     Alone,
 }
 
 /// As [`open_store`], for a command that uses the database as `usage` says.
+/// Says which database it opened (a log line for `serve`, standard error
+/// for other commands), and refuses what would surprise: a SQLite folder
+/// that does not exist, a new empty file outside `serve` without `--create`.
 pub async fn open_store_as(db: &DatabaseArgs, usage: Use) -> Result<Arc<dyn Store>> {
     let url = db.database_url.as_str();
     let budget = db.query_timeout;
-    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
-        let path = PathBuf::from(path);
+    if let Some(path) = db.sqlite_path() {
+        let exists = path.exists();
+        check_sqlite_path(&path, exists, db.create || usage == Use::Serve)?;
         let store = match usage {
-            Use::Serve => rollcall_store_sqlite::open_with(&path, budget),
+            Use::Serve | Use::Command => rollcall_store_sqlite::open_with(&path, budget),
             Use::Alone => rollcall_store_sqlite::open_alone(&path),
         }
         .with_context(|| format!("opening SQLite database {}", path.display()))?;
+        let state = if exists { "" } else { " (new, empty: created now)" };
+        announce(usage, &format!("SQLite {}{state}", path.display()));
         return Ok(Arc::new(store));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let server = postgres_server(url);
         let store = rollcall_store_postgres::open_with(url, db.database_pool, budget)
             .await
-            .context("opening the PostgreSQL database")?;
+            .with_context(|| {
+                format!(
+                    "opening the PostgreSQL database at {server}: is the server running and reachable there, \
+                     and is --database-url (ROLLCALL_DATABASE_URL) right?"
+                )
+            })?;
+        announce(usage, &format!("PostgreSQL at {server}"));
         return Ok(Arc::new(store));
     }
-    bail!("unsupported ROLLCALL_DATABASE_URL: expected sqlite://PATH or postgres://…")
+    bail!(
+        "unsupported --database-url (ROLLCALL_DATABASE_URL) {url:?}: expected sqlite://PATH or postgres://USER@HOST:PORT/DB"
+    )
+}
+
+fn check_sqlite_path(path: &std::path::Path, exists: bool, may_create: bool) -> Result<()> {
+    let folder = path.parent().filter(|f| !f.as_os_str().is_empty());
+    if let Some(folder) = folder.filter(|f| !f.is_dir()) {
+        bail!(
+            "the folder {} of the SQLite database does not exist: create it, or choose another path with \
+             --database-url (ROLLCALL_DATABASE_URL)",
+            folder.display()
+        );
+    }
+    if !exists && !may_create {
+        bail!(
+            "there is no database at {}: point --database-url (ROLLCALL_DATABASE_URL) at yours, or pass \
+             --create to make a new, empty one there",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+fn announce(usage: Use, database: &str) {
+    match usage {
+        Use::Serve => tracing::info!(database, "database opened"),
+        Use::Command | Use::Alone => eprintln!("database: {database}"),
+    }
+}
+
+/// `host:port/db` of a PostgreSQL URL, for messages (never the password).
+fn postgres_server(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let (authority, database) = rest.split_once('/').unwrap_or((rest, ""));
+    let database = database.split('?').next().unwrap_or_default();
+    let authority = if authority.contains(':') || authority.is_empty() {
+        authority.to_owned()
+    } else {
+        format!("{authority}:5432")
+    };
+    format!("{authority} (database {database:?})")
 }
 
 pub async fn serve(args: ServeArgs) -> Result<()> {
@@ -189,9 +267,17 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         },
     };
     let app = rollcall_server::app(AppState::new(rollcall, config));
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::AddrInUse => "another program is listening there: stop it, or choose another",
+            std::io::ErrorKind::AddrNotAvailable => "this machine has no such address: choose another",
+            _ => "choose another",
+        };
+        anyhow::anyhow!(
+            "cannot listen on {}: {e}; {hint} address with --listen (ROLLCALL_LISTEN)",
+            args.listen
+        )
+    })?;
     tracing::info!(address = %listener.local_addr()?, profile = args.profile.as_str(), "rollcall listening");
     let limits = ConnectionLimits {
         header_read_timeout: std::time::Duration::from_secs(args.header_timeout),

@@ -12,7 +12,7 @@ use clap::Args;
 use oneroster::{Clock, SystemClock};
 use rollcall_csv::{ImportError, ImportOptions, Mode, Package, Progress};
 
-use crate::config::{DatabaseArgs, Use, open_store, open_store_as};
+use crate::config::{DatabaseArgs, Use, open_store_as};
 
 #[derive(Args)]
 pub struct ImportArgs {
@@ -68,7 +68,11 @@ pub async fn import(args: ImportArgs) -> Result<()> {
     if !(0.0..=1.0).contains(&args.max_delete_share) {
         bail!("--max-delete-share must be between 0 and 1");
     }
-    let store = open_store_as(&args.db, Use::Alone).await?;
+    let scratch = args.dry_run.then(|| Scratch::instead_of(&args.db)).flatten();
+    let store = match &scratch {
+        Some(scratch) => scratch.open()?,
+        None => open_store_as(&args.db, Use::Alone).await?,
+    };
     let package =
         Package::open(&args.package).with_context(|| format!("reading the package {}", args.package.display()))?;
     let options = ImportOptions {
@@ -116,7 +120,7 @@ pub async fn import(args: ImportArgs) -> Result<()> {
 }
 
 pub async fn export(args: ExportArgs) -> Result<()> {
-    let store = open_store(&args.db).await?;
+    let store = open_store_as(&args.db, Use::Command).await?;
     let report = rollcall_csv::export(store.as_ref(), &args.package)
         .await
         .with_context(|| format!("exporting to {}", args.package.display()))?;
@@ -125,4 +129,41 @@ pub async fn export(args: ExportArgs) -> Result<()> {
     }
     println!("wrote {}", args.package.display());
     Ok(())
+}
+
+/// A dry run against a SQLite file that does not exist checks the package
+/// against an empty database in a temporary file, removed afterwards: a dry
+/// run creates nothing where it was pointed.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn instead_of(db: &DatabaseArgs) -> Option<Self> {
+        let path = db.sqlite_path().filter(|p| !p.exists())?;
+        eprintln!(
+            "database: SQLite {} does not exist; dry run against an empty database (nothing is created)",
+            path.display()
+        );
+        let name = format!(
+            "rollcall-dry-run-{}-{}.db",
+            std::process::id(),
+            SystemClock.now().timestamp_micros()
+        );
+        Some(Self(std::env::temp_dir().join(name)))
+    }
+
+    fn open(&self) -> Result<Arc<dyn rollcall_store::Store>> {
+        let store =
+            rollcall_store_sqlite::open_alone(&self.0).context("opening a temporary database for the dry run")?;
+        Ok(Arc::new(store))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut path = self.0.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }

@@ -5,7 +5,10 @@ mod backup;
 mod clients;
 mod config;
 mod csv;
+mod table;
 mod users;
+
+use std::io::IsTerminal;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -37,7 +40,11 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    // Colour only for a person at a terminal: files and log collectors get
+    // plain text (and NO_COLOR is honoured).
+    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
+        .with_ansi(colour)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=info".into()),
         )

@@ -123,7 +123,11 @@ pub async fn run(args: UsersArgs) -> Result<()> {
         UsersCommand::List(list) => list_users(&client, list).await,
         UsersCommand::Get { id, fields, json } => {
             let user: Value = client.get("users", "user", &id, fields.as_deref()).await?;
-            if json { print_json(&user) } else { print_table(&[user]) }
+            if json {
+                print_json(&user)
+            } else {
+                print_table(&[user], fields.as_deref())
+            }
         }
         UsersCommand::Create { json } => {
             let pair = client.create_user(&read_user(&json)?).await?;
@@ -137,7 +141,7 @@ pub async fn run(args: UsersArgs) -> Result<()> {
             } else {
                 client.replace("users", "user", &id, &user).await?
             };
-            print_table(&[stored])
+            print_table(&[stored], None)
         }
         UsersCommand::Delete { id } => {
             client.delete_user(&id).await?;
@@ -148,6 +152,7 @@ pub async fn run(args: UsersArgs) -> Result<()> {
 }
 
 async fn list_users(client: &Client, args: ListArgs) -> Result<()> {
+    let columns = args.fields.clone();
     let params = ListParams {
         limit: args.limit,
         offset: args.offset,
@@ -168,7 +173,7 @@ async fn list_users(client: &Client, args: ListArgs) -> Result<()> {
     if args.json {
         return print_json(&Value::Array(users));
     }
-    print_table(&users)?;
+    print_table(&users, columns.as_deref())?;
     if let Some(total) = total.filter(|t| *t > users.len() as u64) {
         eprintln!("{} of {total} users (--all for every page)", users.len());
     }
@@ -200,24 +205,25 @@ fn print_json(value: &Value) -> Result<()> {
     Ok(())
 }
 
+/// The columns shown when `--fields` does not choose them.
 const COLUMNS: [&str; 6] = ["sourcedId", "status", "givenName", "familyName", "email", "roles"];
 
-/// Aligned columns, one user per row; absent fields (e.g. not selected by
-/// `--fields`) are blank.
-fn print_table(users: &[Value]) -> Result<()> {
-    let rows: Vec<[String; 6]> = users.iter().map(|u| COLUMNS.map(|c| cell(u, c))).collect();
-    let mut widths = COLUMNS.map(|c| c.chars().count());
-    for row in &rows {
-        for (width, text) in widths.iter_mut().zip(row) {
-            *width = (*width).max(text.chars().count());
-        }
-    }
-    let mut out = std::io::stdout().lock();
-    for row in std::iter::once(COLUMNS.map(str::to_owned)).chain(rows) {
-        let line: Vec<String> = row.iter().zip(widths).map(|(t, w)| format!("{t:<w$}")).collect();
-        writeln!(out, "{}", line.join("  ").trim_end())?;
-    }
-    Ok(())
+/// Aligned columns, one user per row: the `--fields` chosen, in their
+/// order, or the usual ones.
+fn print_table(users: &[Value], fields: Option<&str>) -> Result<()> {
+    let columns: Vec<String> = match fields {
+        Some(fields) => fields
+            .split(',')
+            .map(|f| f.trim().to_owned())
+            .filter(|f| !f.is_empty())
+            .collect(),
+        None => COLUMNS.map(str::to_owned).to_vec(),
+    };
+    let rows: Vec<Vec<String>> = users
+        .iter()
+        .map(|u| columns.iter().map(|c| cell(u, c)).collect())
+        .collect();
+    crate::table::print(&columns, &rows)
 }
 
 fn cell(user: &Value, column: &str) -> String {

@@ -33,7 +33,7 @@ fn import_export_and_reject() {
     assert!(dry.status.success(), "{}", text(&dry.stderr));
     assert!(text(&dry.stdout).contains("dry run: nothing was written"));
 
-    let out = rollcall(&db, &["import", valid.to_str().unwrap()]);
+    let out = rollcall(&db, &["import", valid.to_str().unwrap(), "--create"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let report = text(&out.stdout);
     let users = report.lines().find(|l| l.starts_with("users")).unwrap_or_default();

@@ -57,7 +57,7 @@ fn package(dir: &Path) {
 fn import(db: &Path, package: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rollcall"));
     command
-        .args(["import", &package.display().to_string()])
+        .args(["import", &package.display().to_string(), "--create"])
         .env("ROLLCALL_DATABASE_URL", format!("sqlite://{}", db.display()))
         .env("RUST_LOG", "warn");
     command

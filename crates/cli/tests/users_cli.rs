@@ -153,6 +153,12 @@ fn create_list_get_update_delete() {
     );
     assert!(lines[2].starts_with("u3 ") && lines[2].contains("u3@example.org") && lines[2].ends_with("student"));
 
+    // --fields chooses the table's columns, in their order.
+    let shaped = server.ok(&["list", "--fields", "givenName,sourcedId", "--sort", "givenName"], "");
+    let rows: Vec<Vec<&str>> = shaped.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows[0], ["givenName", "sourcedId"], "{shaped}");
+    assert_eq!(rows[1], ["Ann", "u1"], "{shaped}");
+
     let one = server.json(&["get", "u1", "--json", "--fields", "sourcedId,givenName"]);
     assert_eq!(one, json!({"sourcedId": "u1", "givenName": "Ann"}));
 

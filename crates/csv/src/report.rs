@@ -184,7 +184,9 @@ fn guard_message(orgs: &[OrgShare], max_share: f64) -> String {
         .collect();
     format!(
         "refused: this import would mark more than {:.0}% of an org's users tobedeleted ({}{}); \
-         check the package, or apply it anyway with force",
+         check the package; or apply only its creates and updates (`--delta-only`, over HTTP \
+         `mode=deltaOnly`), allow a larger share (`--max-delete-share 0.5`, `maxDeleteShare=0.5`), or apply \
+         it as it is (`--force`, `force=true`)",
         max_share * 100.0,
         worst.join("; "),
         if orgs.len() > 10 { "; …" } else { "" }

@@ -77,13 +77,28 @@ async fn bulk_soft_deletes_what_it_lacks_behind_the_guard() {
     );
     assert!(
         ImportError::MassDelete {
-            orgs,
+            orgs: orgs.clone(),
             max_share: 0.25,
             report: report.clone()
         }
         .to_string()
         .contains("33%")
     );
+    let message = ImportError::MassDelete {
+        orgs: orgs.clone(),
+        max_share: 0.25,
+        report: report.clone(),
+    }
+    .to_string();
+    for flag in [
+        "--force",
+        "--delta-only",
+        "--max-delete-share",
+        "mode=deltaOnly",
+        "force=true",
+    ] {
+        assert!(message.contains(flag), "the refusal names {flag}: {message}");
+    }
     assert_eq!(report.resources["users"].to_be_deleted, 1);
     assert_eq!(snapshot(&store).await, before, "a refused import writes nothing");
 
