@@ -20,6 +20,7 @@
 mod apply;
 pub mod backup;
 mod clients;
+mod group;
 mod list;
 mod memo;
 mod migrate;
@@ -34,6 +35,7 @@ use rollcall_store::StoreError;
 use rollcall_store::error::DEFAULT_QUERY_BUDGET;
 use rollcall_store::sql::Dialect;
 
+pub use group::CommitStats;
 pub use pool::SqliteStore;
 
 /// SQLite's spellings for the shared SQL compiler.

@@ -12,6 +12,7 @@ use rollcall_store::StoreError;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 
+use crate::group::{self, CommitStats, Work, Written};
 use crate::memo::Memo;
 use crate::{backend, migrate};
 
@@ -66,12 +67,13 @@ const STEPS_PER_CHECK: i32 = 1_000;
 /// the last handle is dropped.
 #[derive(Clone)]
 pub struct SqliteStore {
-    writer: Sender<Job>,
+    writer: Sender<Work>,
     /// `None`: reads run on the writer's connection, the store's only one.
     readers: Option<Readers>,
     /// How long one read may run before SQLite stops it.
     budget: Duration,
     pub(crate) memo: Arc<Memo>,
+    commits: Arc<CommitStats>,
 }
 
 /// The two queues of reader connections.
@@ -89,7 +91,8 @@ impl SqliteStore {
         create_owner_only(path)?;
         let mut conn = connect(path, false)?;
         migrate::run(&mut conn)?;
-        let writer = spawn_writer(conn);
+        let commits = Arc::new(CommitStats::default());
+        let writer = spawn_writer(conn, commits.clone());
         let readers = match shared {
             false => None,
             true => Some(Readers {
@@ -102,7 +105,13 @@ impl SqliteStore {
             readers,
             budget,
             memo: Arc::default(),
+            commits,
         })
+    }
+
+    /// Group commits so far (see `group`).
+    pub fn commit_stats(&self) -> &CommitStats {
+        &self.commits
     }
 
     /// Whether this store's one connection is all it has open.
@@ -136,25 +145,73 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let budget = self.budget;
-        submit(queue.unwrap_or(&self.writer), move |c| within_budget(c, budget, f)).await
+        let read = move |c: &mut Connection| within_budget(c, budget, f);
+        match queue {
+            Some(queue) => submit(queue, read).await,
+            None => submit_alone(&self.writer, read).await,
+        }
     }
 
-    /// Runs `f` on the writer connection; remembered answers are forgotten
-    /// before the next job on it (a read, in a single-connection store) runs.
-    /// Writes have no budget: a bulk load runs as long as it needs.
+    /// Runs `f` alone on the writer connection, in a transaction of its own
+    /// making; remembered answers are forgotten before the next job on it (a
+    /// read, in a single-connection store) runs. Writes have no budget: a
+    /// bulk load runs as long as it needs.
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let memo = self.memo.clone();
-        submit(&self.writer, move |c| {
+        submit_alone(&self.writer, move |c| {
             let written = f(c);
             memo.forget();
             written
         })
         .await
     }
+
+    /// Runs `f`, one small write, in the writer's current group (see
+    /// `group`): inside a transaction the writer opened, so `f` opens none.
+    /// Answered once the group's commit is durable.
+    pub(crate) async fn write_grouped<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let memo = self.memo.clone();
+        let work = Work::Grouped(Box::new(move |c| {
+            // A request gone by its turn is not run (see `submit`).
+            if tx.is_closed() {
+                return Written {
+                    ok: true,
+                    answer: Box::new(drop),
+                };
+            }
+            let result = f(c);
+            Written {
+                ok: result.is_ok(),
+                answer: Box::new(move |committed| {
+                    memo.forget();
+                    let _ = tx.send(match (result, committed) {
+                        (Err(e), _) => Err(e),
+                        (Ok(value), Ok(())) => Ok(value),
+                        (Ok(_), Err(e)) => Err(StoreError::Backend(format!("the commit failed: {e}"))),
+                    });
+                }),
+            }
+        }));
+        self.writer.send(work).map_err(|_| stopped())?;
+        rx.await.map_err(|_| dropped())?
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Backend("database threads have stopped".into())
+}
+
+fn dropped() -> StoreError {
+    StoreError::Backend("database thread dropped a request".into())
 }
 
 /// Runs `f` with SQLite stopping any statement once `budget` has passed
@@ -196,6 +253,29 @@ where
     T: Send + 'static,
     F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
 {
+    let (job, rx) = job(f);
+    queue.send(job).map_err(|_| stopped())?;
+    rx.await.map_err(|_| dropped())?
+}
+
+/// As [`submit`], to the writer, as work that runs alone.
+async fn submit_alone<T, F>(writer: &Sender<Work>, f: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+{
+    let (job, rx) = job(f);
+    writer.send(Work::Alone(job)).map_err(|_| stopped())?;
+    rx.await.map_err(|_| dropped())?
+}
+
+type Reply<T> = oneshot::Receiver<Result<T, StoreError>>;
+
+fn job<T, F>(f: F) -> (Job, Reply<T>)
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+{
     let (tx, rx) = oneshot::channel();
     // A request that has gone (timed out, dropped) by the time its turn
     // comes is not run: its client was told it failed, and may retry.
@@ -204,11 +284,7 @@ where
             let _ = tx.send(f(conn));
         }
     });
-    queue
-        .send(job)
-        .map_err(|_| StoreError::Backend("database threads have stopped".into()))?;
-    rx.await
-        .map_err(|_| StoreError::Backend("database thread dropped a request".into()))?
+    (job, rx)
 }
 
 /// Creates a missing database file readable and writable by its owner
@@ -306,15 +382,11 @@ fn register_fold(conn: &Connection) -> Result<(), StoreError> {
     .map_err(backend)
 }
 
-fn spawn_writer(mut conn: Connection) -> Sender<Job> {
-    let (tx, rx) = channel::<Job>();
+fn spawn_writer(mut conn: Connection, stats: Arc<CommitStats>) -> Sender<Work> {
+    let (tx, rx) = channel::<Work>();
     thread::Builder::new()
         .name("rollcall-sqlite-writer".to_owned())
-        .spawn(move || {
-            for job in rx {
-                job(&mut conn);
-            }
-        })
+        .spawn(move || group::run(&mut conn, &rx, &stats))
         .expect("spawn database thread");
     tx
 }

@@ -87,12 +87,11 @@ impl ResourceStore for SqliteStore {
     }
 
     async fn insert_many(&self, decl: &'static ResourceDecl, docs: Vec<Value>) -> Result<(), StoreError> {
-        self.write(move |c| {
-            let tx = c.transaction().map_err(backend)?;
+        self.write_grouped(move |c| {
             for doc in &docs {
-                write::insert(&tx, decl, &Row::new(decl, doc)?)?;
+                write::insert(c, decl, &Row::new(decl, doc)?)?;
             }
-            tx.commit().map_err(backend)
+            Ok(())
         })
         .await
     }
@@ -118,13 +117,11 @@ impl ResourceStore for SqliteStore {
 
     async fn update(&self, decl: &'static ResourceDecl, id: &str, change: Update) -> Result<Value, StoreError> {
         let id = id.to_owned();
-        self.write(move |c| {
-            let tx = c.transaction().map_err(backend)?;
-            let current = load(&tx, decl, &id)?.ok_or(StoreError::NotFound)?;
+        self.write_grouped(move |c| {
+            let current = load(c, decl, &id)?.ok_or(StoreError::NotFound)?;
             let old_terms = terms::rows(decl, &current);
             let next = change(current)?;
-            write::replace(&tx, decl, &id, &old_terms, &Row::new(decl, &next)?)?;
-            tx.commit().map_err(backend)?;
+            write::replace(c, decl, &id, &old_terms, &Row::new(decl, &next)?)?;
             Ok(next)
         })
         .await
