@@ -20,6 +20,7 @@
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod jobs;
 mod json_text;
 pub mod limits;
@@ -93,6 +94,7 @@ fn with_layers(router: Router<AppState>, state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     router
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer))
         .layer(DefaultBodyLimit::max(state.config.body_limit))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal("a handler panicked".into()).into_response()

@@ -14,6 +14,7 @@
 
 pub mod auth;
 pub mod engine;
+pub mod idempotency;
 pub mod idp;
 pub mod known_clients;
 pub mod rules;
@@ -28,6 +29,7 @@ use rollcall_store::{Store, StoreError};
 
 pub use auth::{Auth, AuthError, Claims, SigningKey};
 pub use engine::Engine;
+pub use idempotency::Idempotency;
 
 /// The service layer's one error type; the server maps each variant to one
 /// HTTP status and imsx code.
@@ -76,6 +78,7 @@ impl From<StoreError> for ServiceError {
 pub struct Rollcall {
     pub engine: Engine,
     pub auth: Auth,
+    pub idempotency: Idempotency,
     /// Signs the keyset cursors in `next` links, derived from the signing
     /// key so every instance sharing it accepts the others' cursors.
     pub cursor_key: CursorKey,
@@ -85,6 +88,7 @@ impl Rollcall {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, signing_key: &SigningKey) -> Self {
         Self {
             engine: Engine::new(store.clone(), clock.clone()),
+            idempotency: Idempotency::new(store.clone(), clock.clone()),
             cursor_key: CursorKey::derive(signing_key.as_bytes()),
             auth: Auth::new(store, clock, signing_key),
         }

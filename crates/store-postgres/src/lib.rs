@@ -18,6 +18,7 @@
 //! - `resources`, `clients`: the trait implementations.
 
 mod clients;
+mod idempotency;
 mod migrate;
 mod resources;
 pub mod testing;

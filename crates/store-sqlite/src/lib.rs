@@ -21,6 +21,7 @@ mod apply;
 pub mod backup;
 mod clients;
 mod group;
+mod idempotency;
 mod list;
 mod memo;
 mod migrate;

@@ -19,6 +19,6 @@ pub mod traits;
 
 pub use error::StoreError;
 pub use traits::{
-    Batches, ClientRecord, ClientStore, Page, RawPage, ResourceStore, SettingsStore, Store, Update, Write, Writes,
-    parse_record,
+    Batches, ClientRecord, ClientStore, IdempotencyStore, KeyClaim, KeyTimes, Page, RawPage, ResourceStore,
+    SettingsStore, Store, Update, Write, Writes, parse_record,
 };

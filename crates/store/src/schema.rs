@@ -190,9 +190,26 @@ pub fn conflict_field(decl: &ResourceDecl, message: &str) -> Option<&'static Fie
     })
 }
 
-/// Tables that are not resources: settings and OAuth clients.
+/// Tables that are not resources: settings, OAuth clients, and the
+/// `Idempotency-Key`s clients sent (`response` is NULL while the request
+/// holding the key runs).
 pub const FIXED_TABLES: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS settings (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS oauth_clients (client_id TEXT NOT NULL PRIMARY KEY, name TEXT NOT NULL, \
      secret_hash TEXT NOT NULL, scopes TEXT NOT NULL, disabled BOOLEAN NOT NULL DEFAULT FALSE)",
+    "CREATE TABLE IF NOT EXISTS idempotency_keys (client_id TEXT NOT NULL, key TEXT NOT NULL, \
+     fingerprint TEXT NOT NULL, created_at BIGINT NOT NULL, response TEXT, PRIMARY KEY (client_id, key))",
+    "CREATE INDEX IF NOT EXISTS idempotency_keys_created_at ON idempotency_keys (created_at)",
 ];
+
+/// Claims an `Idempotency-Key` (parameters: client, key, fingerprint, now);
+/// changes no row when it is held.
+pub const CLAIM_KEY: &str = "INSERT INTO idempotency_keys (client_id, key, fingerprint, created_at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (client_id, key) DO NOTHING";
+/// Forgets the keys claimed before $1, and claims still without a response
+/// made before $2 (their request died: a timeout, a crash).
+pub const EXPIRE_KEYS: &str =
+    "DELETE FROM idempotency_keys WHERE created_at < $1 OR (response IS NULL AND created_at < $2)";
+pub const HELD_KEY: &str = "SELECT fingerprint, response FROM idempotency_keys WHERE client_id = $1 AND key = $2";
+pub const FINISH_KEY: &str = "UPDATE idempotency_keys SET response = $3 WHERE client_id = $1 AND key = $2";
+pub const RELEASE_KEY: &str = "DELETE FROM idempotency_keys WHERE client_id = $1 AND key = $2";

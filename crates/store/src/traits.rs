@@ -180,6 +180,44 @@ pub trait ClientStore: Send + Sync {
 }
 
 /// Server-wide settings shared by every instance (e.g. the token signing key).
+/// Where a client's `Idempotency-Key` stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyClaim {
+    /// The key was free (or its claim expired): the caller holds it now.
+    Claimed,
+    /// A request with this fingerprint holds the key; `response` once it finished.
+    Held {
+        fingerprint: String,
+        response: Option<String>,
+    },
+}
+
+/// When an `Idempotency-Key` claim is made, and which claims it outlives
+/// (Unix seconds).
+#[derive(Debug, Clone, Copy)]
+pub struct KeyTimes {
+    pub now: i64,
+    /// Claims made before this are forgotten.
+    pub expired_before: i64,
+    /// Claims still without a response made before this are forgotten.
+    pub stale_before: i64,
+}
+
+/// `Idempotency-Key`s, shared by every instance on the database, so a retry
+/// that lands on another instance is still answered from the first try.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `key` for `client` at `at.now` (Unix seconds), after forgetting
+    /// what `at` says has expired; atomic, so of two requests racing with
+    /// one key exactly one gets `Claimed`.
+    async fn claim_key(&self, client: &str, key: &str, fingerprint: &str, at: KeyTimes)
+    -> Result<KeyClaim, StoreError>;
+    /// Keeps the response of the request holding the key, for replays.
+    async fn finish_key(&self, client: &str, key: &str, response: &str) -> Result<(), StoreError>;
+    /// Frees a key whose request is to be retried rather than replayed.
+    async fn release_key(&self, client: &str, key: &str) -> Result<(), StoreError>;
+}
+
 #[async_trait]
 pub trait SettingsStore: Send + Sync {
     /// Stores `value` under `key` unless a value is already there, and
@@ -190,9 +228,9 @@ pub trait SettingsStore: Send + Sync {
 }
 
 /// Everything a backend provides.
-pub trait Store: ResourceStore + ClientStore + SettingsStore {}
+pub trait Store: ResourceStore + ClientStore + SettingsStore + IdempotencyStore {}
 
-impl<T: ResourceStore + ClientStore + SettingsStore> Store for T {}
+impl<T: ResourceStore + ClientStore + SettingsStore + IdempotencyStore> Store for T {}
 
 /// One record of [`Batches`], parsed.
 pub fn parse_record(text: &str) -> Result<Value, StoreError> {

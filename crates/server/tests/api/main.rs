@@ -10,6 +10,7 @@ mod contract;
 mod cursor;
 mod edge;
 mod errors;
+mod idempotency;
 mod idp;
 mod import;
 mod logs;
