@@ -28,6 +28,10 @@ pub enum ApiError {
     /// 422: well-formed JSON that breaks the model.
     #[error("{0}")]
     Unprocessable(String),
+    /// 412: `If-Match` names another version (or `If-None-Match: *` met an
+    /// existing record); `current` (the stored version's tag) goes in `ETag`.
+    #[error("{message}")]
+    PreconditionFailed { message: String, current: Option<String> },
     /// 429 `server_busy`, with `Retry-After`.
     #[error("too many requests")]
     TooManyRequests { retry_after: std::time::Duration },
@@ -76,6 +80,9 @@ impl ApiError {
             Self::NotFound(m) => (S::NOT_FOUND, CodeMinor::UnknownObject, m.clone()),
             Self::Conflict(m) => (S::CONFLICT, CodeMinor::InvalidData, m.clone()),
             Self::Unprocessable(m) => (S::UNPROCESSABLE_ENTITY, CodeMinor::InvalidData, m.clone()),
+            Self::PreconditionFailed { message, .. } => {
+                (S::PRECONDITION_FAILED, CodeMinor::InvalidData, message.clone())
+            }
             Self::Status { status, message } => (*status, code_for_status(*status), message.clone()),
             Self::TooManyRequests { retry_after } => (
                 S::TOO_MANY_REQUESTS,
@@ -148,6 +155,11 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs()));
         }
+        if let Self::PreconditionFailed { current: Some(tag), .. } = &self
+            && let Ok(tag) = HeaderValue::from_str(tag)
+        {
+            response.headers_mut().insert(header::ETAG, tag);
+        }
         if let Some(challenge) = challenge {
             response
                 .headers_mut()
@@ -167,6 +179,13 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound(m) => Self::NotFound(m),
             ServiceError::Conflict(m) => Self::Conflict(m),
             ServiceError::Invalid(m) => Self::Unprocessable(m),
+            ServiceError::PreconditionFailed { current } => Self::PreconditionFailed {
+                message: format!(
+                    "the record was changed by someone else; its current version is {current}: read it again, \
+                     then retry with If-Match set to its ETag"
+                ),
+                current: Some(current),
+            },
             ServiceError::Busy(cause) => {
                 tracing::warn!(%cause, "database busy");
                 Self::Unavailable {

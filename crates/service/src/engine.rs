@@ -22,6 +22,7 @@ use oneroster::{Clock, ResourceDecl, SourcedId, Timestamp};
 use rollcall_store::{Page, RawPage, Store, StoreError};
 use serde_json::{Map, Value};
 
+use crate::precondition::Precondition;
 use crate::{ServiceError, rules};
 
 /// What `create` reports: the id the client supplied (if any) and the one stored.
@@ -89,12 +90,26 @@ impl Engine {
     /// PUT: replaces an existing record with the body. A stored password is
     /// kept when the body omits it (send `"password": null` to clear it).
     pub async fn replace(&self, decl: &'static ResourceDecl, id: &str, input: Value) -> Result<Value, ServiceError> {
+        self.replace_checked(decl, id, input, &Precondition::None).await
+    }
+
+    /// [`replace`](Self::replace) if the stored version satisfies `expect`,
+    /// checked in the write's own transaction.
+    pub async fn replace_checked(
+        &self,
+        decl: &'static ResourceDecl,
+        id: &str,
+        input: Value,
+        expect: &Precondition,
+    ) -> Result<Value, ServiceError> {
         let mut object = into_object(decl, input)?;
         check_body_id(&object, id)?;
         self.stamp(decl, object.clone(), id)?;
         hash_object(decl, &mut object).await?;
         let (engine, id_owned) = (self.clone(), id.to_owned());
+        let (check, failed) = expect.checker();
         let update = Box::new(move |current: Value| {
+            check(&current)?;
             for key in decl.write_only.iter().filter(|k| !k.contains('.')) {
                 if let (false, Some(kept)) = (object.contains_key(*key), current.get(*key)) {
                     object.insert((*key).to_owned(), kept.clone());
@@ -102,44 +117,63 @@ impl Engine {
             }
             rules::stamp(decl, object, &id_owned, &engine.now_over(&current))
         });
-        self.store
-            .update(decl, id, update)
-            .await
-            .map_err(|e| map_missing(e, decl, id))
+        let written = self.store.update(decl, id, update).await;
+        written.map_err(|e| failed.explain(map_missing(e, decl, id)))
     }
 
     /// PATCH: changes only the top-level fields sent; `null` removes a field
     /// (RFC 7396 merge semantics at the top level).
     pub async fn patch(&self, decl: &'static ResourceDecl, id: &str, input: Value) -> Result<Value, ServiceError> {
+        self.patch_checked(decl, id, input, &Precondition::None).await
+    }
+
+    /// [`patch`](Self::patch) if the stored version satisfies `expect`.
+    pub async fn patch_checked(
+        &self,
+        decl: &'static ResourceDecl,
+        id: &str,
+        input: Value,
+        expect: &Precondition,
+    ) -> Result<Value, ServiceError> {
         let mut changes = into_object(decl, input)?;
         check_body_id(&changes, id)?;
         let current = self.get(decl, id).await?;
         self.stamp(decl, merge(current, changes.clone()), id)?;
         hash_object(decl, &mut changes).await?;
         let (engine, id_owned) = (self.clone(), id.to_owned());
+        let (check, failed) = expect.checker();
         let update = Box::new(move |current: Value| {
+            check(&current)?;
             let at = engine.now_over(&current);
             rules::stamp(decl, merge(current, changes), &id_owned, &at)
         });
-        self.store
-            .update(decl, id, update)
-            .await
-            .map_err(|e| map_missing(e, decl, id))
+        let written = self.store.update(decl, id, update).await;
+        written.map_err(|e| failed.explain(map_missing(e, decl, id)))
     }
 
     /// DELETE: a soft delete. The record stays readable as `tobedeleted`
     /// with a new `dateLastModified`, so delta consumers see it go.
     pub async fn delete(&self, decl: &'static ResourceDecl, id: &str) -> Result<(), ServiceError> {
+        self.delete_checked(decl, id, &Precondition::None).await
+    }
+
+    /// [`delete`](Self::delete) if the stored version satisfies `expect`.
+    pub async fn delete_checked(
+        &self,
+        decl: &'static ResourceDecl,
+        id: &str,
+        expect: &Precondition,
+    ) -> Result<(), ServiceError> {
         let engine = self.clone();
+        let (check, failed) = expect.checker();
         let update = Box::new(move |mut current: Value| {
+            check(&current)?;
             let now = engine.now_over(&current);
             rules::soft_delete(&mut current, &now);
             Ok(current)
         });
-        self.store
-            .update(decl, id, update)
-            .await
-            .map_err(|e| map_missing(e, decl, id))?;
+        let written = self.store.update(decl, id, update).await;
+        written.map_err(|e| failed.explain(map_missing(e, decl, id)))?;
         Ok(())
     }
 

@@ -17,6 +17,7 @@ pub mod engine;
 pub mod idempotency;
 pub mod idp;
 pub mod known_clients;
+pub mod precondition;
 pub mod rules;
 pub mod scope;
 pub mod secret;
@@ -44,6 +45,10 @@ pub enum ServiceError {
     /// 422: well-formed JSON that breaks the model.
     #[error("{0}")]
     Invalid(String),
+    /// 412: the stored version is not the one the client's `If-Match`
+    /// names; `current` is its entity tag.
+    #[error("the record was changed by someone else; its current version is {current}")]
+    PreconditionFailed { current: String },
     /// 503 `server_busy`: the store is held by another writer; retry.
     #[error("busy: {0}")]
     Busy(String),

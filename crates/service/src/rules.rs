@@ -40,6 +40,13 @@ pub fn stamp_after(now: &str, current: &Value) -> String {
     }
 }
 
+/// A record version's entity tag: its `dateLastModified`, which every write
+/// changes (see [`stamp_after`]), quoted as HTTP wants it.
+pub fn etag(doc: &Value) -> Option<String> {
+    let stamp = doc.get("dateLastModified")?.as_str()?;
+    Some(format!("\"{stamp}\""))
+}
+
 /// A soft delete: the record stays, marked `tobedeleted` as of `now`.
 pub fn soft_delete(doc: &mut Value, now: &str) {
     if let Value::Object(m) = doc {

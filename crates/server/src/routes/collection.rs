@@ -11,6 +11,8 @@ use oneroster::ResourceDecl;
 use oneroster::path;
 use oneroster::query::{self, Condition, ListQuery, Scope};
 use oneroster::resource::ViewDecl;
+use rollcall_service::precondition::Precondition;
+use rollcall_service::rules;
 use rollcall_service::scope::Operation;
 use rollcall_store::RawPage;
 use serde_json::{Value, json};
@@ -31,7 +33,7 @@ pub fn routes(decl: &'static ResourceDecl) -> Router<AppState> {
     let item = get(move |s, a, i, q, h| get_one(decl, None, s, a, i, q, h))
         .put(move |s, a, i, h, b| update(decl, UpdateKind::Replace, s, a, i, h, b))
         .patch(move |s, a, i, h, b| update(decl, UpdateKind::Patch, s, a, i, h, b))
-        .delete(move |s, a, i| delete(decl, s, a, i));
+        .delete(move |s, a, i, h| delete(decl, s, a, i, h));
     Router::new()
         .route(&collection, list_create.clone())
         .route(&format!("{collection}/"), list_create)
@@ -148,8 +150,29 @@ pub async fn single(
     doc: Value,
     fields: Option<&[String]>,
 ) -> Result<Response, ApiError> {
+    let etag = rules::etag(&doc).and_then(|t| HeaderValue::from_str(&t).ok());
     let mut rendered = render_all(state, headers, decl, vec![doc], fields).await?;
-    Ok(axum::Json(json!({ decl.singular: rendered.pop() })).into_response())
+    let mut response = axum::Json(json!({ decl.singular: rendered.pop() })).into_response();
+    if let Some(etag) = etag {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    Ok(response)
+}
+
+/// The `If-Match` precondition of a write.
+fn precondition(headers: &HeaderMap) -> Result<Precondition, ApiError> {
+    match headers.get(header::IF_MATCH).map(HeaderValue::to_str) {
+        Some(Err(_)) => Err(ApiError::bad_request("If-Match must be ASCII entity tags or *")),
+        Some(Ok(value)) => Ok(Precondition::if_match(Some(value))),
+        None => Ok(Precondition::None),
+    }
+}
+
+/// `If-None-Match: *` on PUT: create the record, never replace one.
+fn create_only(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes().trim_ascii() == b"*")
 }
 
 async fn create(
@@ -193,11 +216,57 @@ async fn update(
     auth.require(Operation::Write, decl)?;
     let object = unwrap_body(body, decl.singular)?;
     let engine = &state.rollcall.engine;
+    if matches!(kind, UpdateKind::Replace) && create_only(&headers) {
+        return create_at(&state, &headers, decl, &id, object).await;
+    }
+    let expect = precondition(&headers)?;
     let doc = match kind {
-        UpdateKind::Replace => engine.replace(decl, &id, object).await?,
-        UpdateKind::Patch => engine.patch(decl, &id, object).await?,
+        UpdateKind::Replace => engine.replace_checked(decl, &id, object, &expect).await?,
+        UpdateKind::Patch => engine.patch_checked(decl, &id, object, &expect).await?,
     };
     single(&state, &headers, decl, doc, None).await
+}
+
+/// PUT with `If-None-Match: *`: stores the body as a new record at `id`
+/// (201 with the record); 412 if one exists, even soft-deleted.
+async fn create_at(
+    state: &AppState,
+    headers: &HeaderMap,
+    decl: &'static ResourceDecl,
+    id: &str,
+    mut object: Value,
+) -> Result<Response, ApiError> {
+    if let Some(fields) = object.as_object_mut() {
+        match fields.get("sourcedId") {
+            None | Some(Value::Null) => {
+                fields.insert("sourcedId".into(), id.into());
+            }
+            Some(v) if v == id => {}
+            Some(other) => {
+                return Err(ApiError::Unprocessable(format!(
+                    "sourcedId in the body ({other}) does not match the sourcedId in the path ('{id}')"
+                )));
+            }
+        }
+    }
+    let engine = &state.rollcall.engine;
+    match engine.create(decl, object).await {
+        Err(rollcall_service::ServiceError::Conflict(_)) if engine.get(decl, id).await.is_ok() => {
+            Err(ApiError::PreconditionFailed {
+                message: format!(
+                    "{} '{id}' exists, and If-None-Match: * asks to create it only",
+                    decl.singular
+                ),
+                current: None,
+            })
+        }
+        Err(e) => Err(e.into()),
+        Ok(_) => {
+            let doc = engine.get(decl, id).await?;
+            let response = single(state, headers, decl, doc, None).await?;
+            Ok((StatusCode::CREATED, response).into_response())
+        }
+    }
 }
 
 async fn delete(
@@ -205,8 +274,10 @@ async fn delete(
     State(state): State<AppState>,
     auth: Authenticated,
     IdParam(id): IdParam,
+    headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     auth.require(Operation::Delete, decl)?;
-    state.rollcall.engine.delete(decl, &id).await?;
+    let expect = precondition(&headers)?;
+    state.rollcall.engine.delete_checked(decl, &id, &expect).await?;
     Ok(StatusCode::NO_CONTENT)
 }

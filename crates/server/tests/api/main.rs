@@ -6,6 +6,7 @@ mod helpers;
 mod access;
 mod auth;
 mod collections;
+mod conditional;
 mod contract;
 mod cursor;
 mod edge;
