@@ -13,12 +13,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use oneroster::model::class::CLASSES;
 use oneroster::model::demographics::DEMOGRAPHICS;
-use oneroster::model::enrollment::ENROLLMENTS;
 use oneroster::model::user::USERS;
 use oneroster::path;
-use oneroster::query::{ListQuery, Scope};
+use oneroster::query::ListQuery;
 use oneroster::resource::ModelError;
 use oneroster::{Clock, ResourceDecl, SourcedId, Timestamp};
 use rollcall_store::{Page, RawPage, Store, StoreError};
@@ -159,19 +157,6 @@ impl Engine {
         Ok((user, demographics))
     }
 
-    /// getClassesForUser: classes the user has an enrollment in.
-    pub async fn classes_for_user(&self, id: &str, query: ListQuery) -> Result<Page, ServiceError> {
-        self.get(&USERS, id).await?;
-        let field = |name| ENROLLMENTS.field(name).expect("declared enrollment field");
-        let query = query.with_scope(Scope::Via {
-            via: &ENROLLMENTS,
-            key: field("user.sourcedId"),
-            value: id.to_owned(),
-            target: field("class.sourcedId"),
-        });
-        self.list(&CLASSES, &query).await
-    }
-
     /// The `name` of each referenced record, for references rendered with
     /// names (TimeBack's `primaryOrg.name`).
     pub async fn names(
@@ -192,7 +177,7 @@ impl Engine {
     }
 
     /// Sets the server-owned fields and validates into the stored form.
-    fn stamp(&self, decl: &ResourceDecl, object: Map<String, Value>, id: &str) -> Result<Value, ServiceError> {
+    pub(crate) fn stamp(&self, decl: &ResourceDecl, object: Map<String, Value>, id: &str) -> Result<Value, ServiceError> {
         let now = Timestamp::new(self.clock.now()).to_wire();
         rules::stamp(decl, object, id, &now).map_err(|e| ServiceError::Invalid(e.0))
     }

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod engine;
 pub mod idp;
 pub mod known_clients;
+mod relations;
 pub mod rules;
 pub mod scope;
 pub mod secret;
