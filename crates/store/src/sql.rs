@@ -649,6 +649,48 @@ mod tests {
         assert!(many.sql.contains("value = ANY(?2)"), "{}", many.sql);
     }
 
+    /// A relation's scope is subqueries over indexed columns and terms
+    /// tables, however deep: never rows read and filtered elsewhere.
+    #[test]
+    fn via_scopes_compile_to_subqueries_on_both_sides_of_a_link() {
+        use oneroster::model::enrollment::ENROLLMENTS;
+        let enrolled = Scope::via(
+            &USERS,
+            "sourcedId",
+            &ENROLLMENTS,
+            "user.sourcedId",
+            vec![
+                Scope::equals(&ENROLLMENTS, "class.sourcedId", "c1"),
+                Scope::not_equals(&ENROLLMENTS, "status", "tobedeleted"),
+            ],
+        );
+        let q = ListQuery::from_pairs(&USERS, []).unwrap().with_scope(enrolled);
+        let (_, count) = list(&Numbered, &USERS, &q);
+        assert_eq!(
+            count.sql,
+            "SELECT count(*) FROM \"users\" WHERE (sourced_id IN (SELECT \"f_user_sourcedId\" FROM \"enrollments\" \
+             WHERE (\"f_class_sourcedId\" = ?1) AND ((\"f_status\" IS NULL OR \"f_status\" <> ?2))))"
+        );
+        let agents = Scope::via(
+            &USERS,
+            "agents.sourcedId",
+            &USERS,
+            "agents.sourcedId",
+            vec![Scope::equals(&USERS, "sourcedId", "u1")],
+        );
+        let q = ListQuery::from_pairs(&USERS, []).unwrap().with_scope(Scope::Any(vec![
+            agents,
+            Scope::equals(&USERS, "givenName", "Ann"),
+        ]));
+        let (_, count) = list(&Numbered, &USERS, &q);
+        assert_eq!(
+            count.sql,
+            "SELECT count(*) FROM \"users\" WHERE ((sourced_id IN (SELECT sourced_id FROM \"users__terms\" \
+             WHERE field = ?3 AND value IN (SELECT value FROM \"users__terms\" WHERE field = ?2 AND sourced_id IN \
+             (SELECT sourced_id FROM \"users\" WHERE (sourced_id = ?1))))) OR (\"f_givenName\" = ?4))"
+        );
+    }
+
     #[test]
     fn contains_binds_a_lower_cased_literal() {
         let (page, _) = compile(&[("filter", "email~'ÉLO%_x'")]);
