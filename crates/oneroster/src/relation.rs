@@ -44,10 +44,7 @@ pub struct PathValues<'a>(pub &'a [(String, String)]);
 impl PathValues<'_> {
     /// The value of a declared parameter (the router guarantees it).
     pub fn get(&self, name: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(n, _)| n == name)
-            .map_or("", |(_, v)| v.as_str())
+        self.0.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.as_str())
     }
 }
 
@@ -60,6 +57,9 @@ pub struct RelationDecl {
     /// The body's array key: the target's collection, except where the
     /// documents say otherwise (`agents`).
     pub wrapper: &'static str,
+    /// The array key TimeBack's documents give instead, where they differ
+    /// from 1.2's (`students` for 1.2's `users`).
+    pub timeback_wrapper: Option<&'static str>,
     pub parents: &'static [ParentDecl],
     /// The restriction the path's values put on the target.
     pub scope: fn(&PathValues) -> Vec<Scope>,
@@ -68,6 +68,16 @@ pub struct RelationDecl {
     pub paged: bool,
     /// The semantics, for the OpenAPI document.
     pub description: &'static str,
+}
+
+impl RelationDecl {
+    /// The body's array key for a TimeBack profile, or for strict 1.2.
+    pub fn wrapper_for(&self, timeback: bool) -> &'static str {
+        match self.timeback_wrapper {
+            Some(key) if timeback => key,
+            _ => self.wrapper,
+        }
+    }
 }
 
 impl std::fmt::Debug for RelationDecl {
@@ -175,6 +185,7 @@ pub static RELATIONS: &[RelationDecl] = &[
         path: "/schools/{schoolSourcedId}/classes",
         target: &CLASSES,
         wrapper: "classes",
+        timeback_wrapper: None,
         parents: &[SCHOOL],
         scope: |p| vec![Scope::equals(&CLASSES, "school.sourcedId", p.get("schoolSourcedId"))],
         paged: true,
@@ -185,6 +196,7 @@ pub static RELATIONS: &[RelationDecl] = &[
         path: "/schools/{schoolSourcedId}/courses",
         target: &COURSES,
         wrapper: "courses",
+        timeback_wrapper: None,
         parents: &[SCHOOL],
         scope: |p| vec![Scope::equals(&COURSES, "org.sourcedId", p.get("schoolSourcedId"))],
         paged: true,
@@ -195,6 +207,7 @@ pub static RELATIONS: &[RelationDecl] = &[
         path: "/schools/{schoolSourcedId}/enrollments",
         target: &ENROLLMENTS,
         wrapper: "enrollments",
+        timeback_wrapper: None,
         parents: &[SCHOOL],
         scope: |p| {
             let school = p.get("schoolSourcedId");
@@ -213,6 +226,7 @@ pub static RELATIONS: &[RelationDecl] = &[
         path: "/schools/{schoolSourcedId}/students",
         target: &USERS,
         wrapper: "users",
+        timeback_wrapper: None,
         parents: &[SCHOOL],
         scope: |p| school_users(p.get("schoolSourcedId"), "student"),
         paged: true,
@@ -223,6 +237,7 @@ pub static RELATIONS: &[RelationDecl] = &[
         path: "/schools/{schoolSourcedId}/teachers",
         target: &USERS,
         wrapper: "users",
+        timeback_wrapper: None,
         parents: &[SCHOOL],
         scope: |p| school_users(p.get("schoolSourcedId"), "teacher"),
         paged: true,
@@ -233,6 +248,7 @@ pub static RELATIONS: &[RelationDecl] = &[
         path: "/schools/{schoolSourcedId}/terms",
         target: &ACADEMIC_SESSIONS,
         wrapper: "academicSessions",
+        timeback_wrapper: Some("terms"),
         parents: &[SCHOOL],
         scope: |p| {
             let classes = vec![Scope::equals(&CLASSES, "school.sourcedId", p.get("schoolSourcedId"))];
@@ -249,6 +265,7 @@ pub static RELATIONS: &[RelationDecl] = &[
         path: "/schools/{schoolSourcedId}/classes/{classSourcedId}/enrollments",
         target: &ENROLLMENTS,
         wrapper: "enrollments",
+        timeback_wrapper: None,
         parents: &[SCHOOL, CLASS_IN_SCHOOL],
         scope: |p| vec![Scope::equals(&ENROLLMENTS, "class.sourcedId", p.get("classSourcedId"))],
         paged: true,
@@ -259,6 +276,7 @@ pub static RELATIONS: &[RelationDecl] = &[
         path: "/schools/{schoolSourcedId}/classes/{classSourcedId}/students",
         target: &USERS,
         wrapper: "users",
+        timeback_wrapper: None,
         parents: &[SCHOOL, CLASS_IN_SCHOOL],
         scope: |p| enrolled(p.get("classSourcedId"), "student"),
         paged: true,
@@ -270,6 +288,7 @@ pub static RELATIONS: &[RelationDecl] = &[
         path: "/schools/{schoolSourcedId}/classes/{classSourcedId}/teachers",
         target: &USERS,
         wrapper: "users",
+        timeback_wrapper: None,
         parents: &[SCHOOL, CLASS_IN_SCHOOL],
         scope: |p| enrolled(p.get("classSourcedId"), "teacher"),
         paged: true,
@@ -281,6 +300,7 @@ pub static RELATIONS: &[RelationDecl] = &[
         path: "/classes/{classSourcedId}/students",
         target: &USERS,
         wrapper: "users",
+        timeback_wrapper: Some("students"),
         parents: &[CLASS],
         scope: |p| enrolled(p.get("classSourcedId"), "student"),
         paged: true,
@@ -291,6 +311,7 @@ pub static RELATIONS: &[RelationDecl] = &[
         path: "/classes/{classSourcedId}/teachers",
         target: &USERS,
         wrapper: "users",
+        timeback_wrapper: Some("teachers"),
         parents: &[CLASS],
         scope: |p| enrolled(p.get("classSourcedId"), "teacher"),
         paged: true,
@@ -301,6 +322,7 @@ pub static RELATIONS: &[RelationDecl] = &[
         path: "/courses/{courseSourcedId}/classes",
         target: &CLASSES,
         wrapper: "classes",
+        timeback_wrapper: None,
         parents: &[parent("courseSourcedId", &COURSES, "course")],
         scope: |p| vec![Scope::equals(&CLASSES, "course.sourcedId", p.get("courseSourcedId"))],
         paged: true,
@@ -311,6 +333,7 @@ pub static RELATIONS: &[RelationDecl] = &[
         path: "/students/{studentSourcedId}/classes",
         target: &CLASSES,
         wrapper: "classes",
+        timeback_wrapper: None,
         parents: &[parent_of_kind(
             "studentSourcedId",
             &USERS,
@@ -327,6 +350,7 @@ pub static RELATIONS: &[RelationDecl] = &[
         path: "/teachers/{teacherSourcedId}/classes",
         target: &CLASSES,
         wrapper: "classes",
+        timeback_wrapper: None,
         parents: &[parent_of_kind(
             "teacherSourcedId",
             &USERS,
@@ -343,6 +367,7 @@ pub static RELATIONS: &[RelationDecl] = &[
         path: "/terms/{termSourcedId}/classes",
         target: &CLASSES,
         wrapper: "classes",
+        timeback_wrapper: None,
         parents: &[TERM],
         scope: |p| vec![Scope::equals(&CLASSES, "terms.sourcedId", p.get("termSourcedId"))],
         paged: true,
@@ -353,6 +378,7 @@ pub static RELATIONS: &[RelationDecl] = &[
         path: "/terms/{termSourcedId}/gradingPeriods",
         target: &ACADEMIC_SESSIONS,
         wrapper: "academicSessions",
+        timeback_wrapper: Some("gradingPeriods"),
         parents: &[TERM],
         scope: |p| {
             vec![
@@ -368,6 +394,7 @@ pub static RELATIONS: &[RelationDecl] = &[
         path: "/users/{userSourcedId}/classes",
         target: &CLASSES,
         wrapper: "classes",
+        timeback_wrapper: None,
         parents: &[parent("userSourcedId", &USERS, "user")],
         scope: |p| classes_of(p.get("userSourcedId"), None),
         paged: true,
@@ -378,6 +405,7 @@ pub static RELATIONS: &[RelationDecl] = &[
         path: "/users/{userId}/agents",
         target: &USERS,
         wrapper: "agents",
+        timeback_wrapper: None,
         parents: &[parent("userId", &USERS, "user")],
         scope: |p| {
             let user = vec![Scope::equals(&USERS, "sourcedId", p.get("userId"))];
@@ -392,6 +420,7 @@ pub static RELATIONS: &[RelationDecl] = &[
         path: "/users/{userId}/agentFor",
         target: &USERS,
         wrapper: "users",
+        timeback_wrapper: None,
         parents: &[parent("userId", &USERS, "user")],
         scope: |p| vec![Scope::equals(&USERS, "agents.sourcedId", p.get("userId"))],
         paged: false,
@@ -468,7 +497,11 @@ mod tests {
             let scope = (relation.scope)(&PathValues(&params));
             assert!(!scope.is_empty(), "{}", relation.operation_id);
             let (name, value) = params.last().expect("a parameter");
-            assert!(format!("{scope:?}").contains(value), "{} ignores {name}", relation.operation_id);
+            assert!(
+                format!("{scope:?}").contains(value),
+                "{} ignores {name}",
+                relation.operation_id
+            );
             for parent in relation.parents {
                 assert!(relation.path.contains(&format!("{{{}}}", parent.param)));
             }

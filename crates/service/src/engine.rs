@@ -177,7 +177,12 @@ impl Engine {
     }
 
     /// Sets the server-owned fields and validates into the stored form.
-    pub(crate) fn stamp(&self, decl: &ResourceDecl, object: Map<String, Value>, id: &str) -> Result<Value, ServiceError> {
+    pub(crate) fn stamp(
+        &self,
+        decl: &ResourceDecl,
+        object: Map<String, Value>,
+        id: &str,
+    ) -> Result<Value, ServiceError> {
         let now = Timestamp::new(self.clock.now()).to_wire();
         rules::stamp(decl, object, id, &now).map_err(|e| ServiceError::Invalid(e.0))
     }

@@ -152,9 +152,7 @@ impl Engine {
             };
             edit(&mut agents);
             object.insert("agents".into(), Value::Array(agents));
-            engine
-                .stamp(&USERS, object, &id)
-                .map_err(|e| ModelError(e.to_string()))
+            engine.stamp(&USERS, object, &id).map_err(|e| ModelError(e.to_string()))
         });
         self.store().update(&USERS, user, update).await.map_err(|e| match e {
             StoreError::NotFound => ServiceError::NotFound(format!("user '{user}' not found")),

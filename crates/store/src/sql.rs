@@ -678,10 +678,9 @@ mod tests {
             "agents.sourcedId",
             vec![Scope::equals(&USERS, "sourcedId", "u1")],
         );
-        let q = ListQuery::from_pairs(&USERS, []).unwrap().with_scope(Scope::Any(vec![
-            agents,
-            Scope::equals(&USERS, "givenName", "Ann"),
-        ]));
+        let q = ListQuery::from_pairs(&USERS, [])
+            .unwrap()
+            .with_scope(Scope::Any(vec![agents, Scope::equals(&USERS, "givenName", "Ann")]));
         let (_, count) = list(&Numbered, &USERS, &q);
         assert_eq!(
             count.sql,

@@ -20,8 +20,26 @@ pub(super) fn paths(paths: &mut Map<String, Value>) {
         op["description"] = relation.description.into();
         let schema = &mut op["responses"]["200"]["content"]["application/json"]["schema"];
         let items = schema["properties"][relation.target.collection].take();
-        schema["properties"] = relist(&schema["properties"], relation.target.collection, relation.wrapper, items);
-        schema["required"] = json!([relation.wrapper]);
+        let (strict, timeback) = (relation.wrapper_for(false), relation.wrapper_for(true));
+        schema["properties"] = relist(
+            &schema["properties"],
+            relation.target.collection,
+            &[strict, timeback],
+            items,
+        );
+        if strict == timeback {
+            schema["required"] = json!([strict]);
+        } else {
+            if let Some(schema) = schema.as_object_mut() {
+                schema.remove("required");
+            }
+            schema["oneOf"] = json!([{ "required": [timeback] }, { "required": [strict] }]);
+            op["description"] = format!(
+                "{} The records are under `{timeback}` in the TimeBack profiles, `{strict}` in the oneroster profile.",
+                relation.description
+            )
+            .into();
+        }
         insert_op(paths, relation.path, "get", op);
     }
     for write in WRITES {
@@ -50,8 +68,9 @@ fn insert_op(paths: &mut Map<String, Value>, path: &str, method: &str, op: Value
     entry[method] = op;
 }
 
-/// The properties with the records' array under `wrapper`.
-fn relist(properties: &Value, collection: &str, wrapper: &str, items: Value) -> Value {
+/// The properties with the records' array under each of `wrappers`
+/// instead of the collection's name.
+fn relist(properties: &Value, collection: &str, wrappers: &[&str], items: Value) -> Value {
     let mut out: Map<String, Value> = properties
         .as_object()
         .into_iter()
@@ -59,7 +78,9 @@ fn relist(properties: &Value, collection: &str, wrapper: &str, items: Value) -> 
         .filter(|(k, _)| k.as_str() != collection)
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    out.insert(wrapper.to_owned(), items);
+    for wrapper in wrappers {
+        out.insert((*wrapper).to_owned(), items.clone());
+    }
     out.into()
 }
 

@@ -88,7 +88,8 @@ async fn list(
         .engine
         .list_relation(relation, &PathValues(&params), query.clone())
         .await?;
-    let target = (relation.target, relation.wrapper);
+    let wrapper = relation.wrapper_for(state.config.profile != Profile::OneRoster);
+    let target = (relation.target, wrapper);
     respond_page_as(&state, &headers, uri.path(), target, &pairs, &query, page).await
 }
 

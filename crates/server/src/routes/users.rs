@@ -17,11 +17,10 @@ use crate::extract::Authenticated;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            &format!("{API_PREFIX}/users/{{sourcedId}}/demographics"),
-            get(user_with_demographics),
-        )
+    Router::new().route(
+        &format!("{API_PREFIX}/users/{{sourcedId}}/demographics"),
+        get(user_with_demographics),
+    )
 }
 
 /// `{"user": {…, "demographics": {…} | null}}`.

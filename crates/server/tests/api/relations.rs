@@ -3,6 +3,7 @@
 //! must leave out.
 
 use oneroster::relation::{RELATIONS, path_params};
+use rollcall_server::Profile;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, class, enrollment, org, user};
@@ -47,12 +48,24 @@ async fn seed() -> TestApp {
 
     app.create("users", "user", user("s1", "Ann", "Lee")).await;
     app.create("users", "user", user("s2", "Bob", "Ray")).await;
-    app.create("users", "user", with_role(user("s3", "Cy", "Oh"), "student", "school-2"))
-        .await;
-    app.create("users", "user", with_role(user("t1", "Tess", "Kay"), "teacher", "school-1"))
-        .await;
-    app.create("users", "user", with_role(user("p1", "Pat", "Lee"), "parent", "school-1"))
-        .await;
+    app.create(
+        "users",
+        "user",
+        with_role(user("s3", "Cy", "Oh"), "student", "school-2"),
+    )
+    .await;
+    app.create(
+        "users",
+        "user",
+        with_role(user("t1", "Tess", "Kay"), "teacher", "school-1"),
+    )
+    .await;
+    app.create(
+        "users",
+        "user",
+        with_role(user("p1", "Pat", "Lee"), "parent", "school-1"),
+    )
+    .await;
     let r = app.post("users/s1/agents", json!({"agentSourcedId": "p1"})).await;
     assert_eq!(r.status, 200, "{}", r.body);
 
@@ -91,7 +104,11 @@ async fn ids(app: &TestApp, path: &str, wrapper: &str) -> Vec<String> {
         .map(|x| x["sourcedId"].as_str().unwrap().to_owned())
         .collect();
     ids.sort();
-    assert_eq!(r.header("x-total-count"), Some(ids.len().to_string().as_str()), "{path}");
+    assert_eq!(
+        r.header("x-total-count"),
+        Some(ids.len().to_string().as_str()),
+        "{path}"
+    );
     ids
 }
 
@@ -102,25 +119,33 @@ async fn every_relation_lists_exactly_its_records() {
         ("schools/school-1/classes", "classes", &["class-1", "class-2"]),
         ("schools/school-2/classes", "classes", &["class-3"]),
         ("schools/school-1/courses", "courses", &["course-1"]),
-        ("schools/school-1/enrollments", "enrollments", &["e1", "e2", "e3", "e4", "e6"]),
+        (
+            "schools/school-1/enrollments",
+            "enrollments",
+            &["e1", "e2", "e3", "e4", "e6"],
+        ),
         ("schools/school-2/enrollments", "enrollments", &["e5"]),
         ("schools/school-1/students", "users", &["s1", "s2"]),
         ("schools/school-1/teachers", "users", &["t1"]),
-        ("schools/school-1/terms", "academicSessions", &["term-1", "term-2"]),
-        ("schools/school-2/terms", "academicSessions", &["term-2"]),
-        ("schools/school-1/classes/class-1/enrollments", "enrollments", &["e1", "e2", "e3"]),
+        ("schools/school-1/terms", "terms", &["term-1", "term-2"]),
+        ("schools/school-2/terms", "terms", &["term-2"]),
+        (
+            "schools/school-1/classes/class-1/enrollments",
+            "enrollments",
+            &["e1", "e2", "e3"],
+        ),
         ("schools/school-1/classes/class-1/students", "users", &["s1", "s2"]),
         ("schools/school-1/classes/class-1/teachers", "users", &["t1"]),
-        ("classes/class-1/students", "users", &["s1", "s2"]),
-        ("classes/class-2/students", "users", &["s1"]),
-        ("classes/class-1/teachers", "users", &["t1"]),
-        ("classes/class-2/teachers", "users", &[]),
+        ("classes/class-1/students", "students", &["s1", "s2"]),
+        ("classes/class-2/students", "students", &["s1"]),
+        ("classes/class-1/teachers", "teachers", &["t1"]),
+        ("classes/class-2/teachers", "teachers", &[]),
         ("courses/course-1/classes", "classes", &["class-1", "class-2"]),
         ("students/s1/classes", "classes", &["class-1", "class-2"]),
         ("students/s2/classes", "classes", &["class-1"]),
         ("teachers/t1/classes", "classes", &["class-1"]),
         ("terms/term-2/classes", "classes", &["class-2", "class-3"]),
-        ("terms/term-1/gradingPeriods", "academicSessions", &["gp-1"]),
+        ("terms/term-1/gradingPeriods", "gradingPeriods", &["gp-1"]),
         ("users/s1/classes", "classes", &["class-1", "class-2"]),
         ("users/t1/classes", "classes", &["class-1"]),
         ("users/s1/agents", "agents", &["p1"]),
@@ -133,30 +158,83 @@ async fn every_relation_lists_exactly_its_records() {
     }
 }
 
+/// TimeBack names some arrays differently from 1.2 (`students` for
+/// `users`); each profile gets its own document's name.
+#[tokio::test]
+async fn the_strict_profile_uses_the_official_array_names() {
+    let app = TestApp::spawn_with(Profile::OneRoster).await;
+    let term = |id: &str, kind: &str| {
+        json!({"sourcedId": id, "title": id, "type": kind, "startDate": "2026-08-15",
+            "endDate": "2026-12-20", "schoolYear": "2027", "parent": {"sourcedId": "term-1"}})
+    };
+    let mut gp = term("gp-1", "gradingPeriod");
+    let mut term_1 = term("term-1", "term");
+    term_1.as_object_mut().unwrap().remove("parent");
+    gp["parent"] = json!({"sourcedId": "term-1"});
+    let records = [
+        ("orgs", "org", org("school-1", "North High")),
+        ("academicSessions", "academicSession", term_1),
+        ("academicSessions", "academicSession", gp),
+        ("classes", "class", class("class-1", "Algebra 1A")),
+        ("users", "user", user("s1", "Ann", "Lee")),
+        ("enrollments", "enrollment", enrollment("e1", "s1", "class-1")),
+    ];
+    for (collection, wrapper, record) in records {
+        let r = app.post(collection, json!({ wrapper: record })).await;
+        assert_eq!(r.status, 201, "{collection}: {}", r.body);
+    }
+    assert_eq!(ids(&app, "classes/class-1/students", "users").await, ["s1"]);
+    assert_eq!(
+        ids(&app, "classes/class-1/teachers", "users").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        ids(&app, "schools/school-1/terms", "academicSessions").await,
+        ["term-1"]
+    );
+    assert_eq!(
+        ids(&app, "terms/term-1/gradingPeriods", "academicSessions").await,
+        ["gp-1"]
+    );
+}
+
 #[tokio::test]
 async fn paging_filter_sort_and_fields_apply_within_a_relation() {
     let app = seed().await;
     let path = "schools/school-1/classes/class-1/students";
-    let r = app.get(&format!("{path}?sort=givenName&orderBy=desc&limit=1&offset=1")).await;
+    let r = app
+        .get(&format!("{path}?sort=givenName&orderBy=desc&limit=1&offset=1"))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["users"].as_array().unwrap().len(), 1);
     assert_eq!(r.body["users"][0]["sourcedId"], "s1", "Bob, then Ann: {}", r.body);
     assert_eq!(r.body["totalCount"], 2);
-    assert!(r.header("link").is_some_and(|l| l.contains("rel=\"prev\"")), "{:?}", r.header("link"));
+    assert!(
+        r.header("link").is_some_and(|l| l.contains("rel=\"prev\"")),
+        "{:?}",
+        r.header("link")
+    );
 
     // A client's OR narrows the relation, never escapes it (s3 is elsewhere).
     let filter = "classes/class-1/students?filter=givenName='Bob' OR givenName='Cy'";
-    assert_eq!(ids(&app, filter, "users").await, ["s2"]);
+    assert_eq!(ids(&app, filter, "students").await, ["s2"]);
 
     let r = app.get("terms/term-2/classes?fields=sourcedId,title&search=bio").await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body["classes"], json!([{"sourcedId": "class-3", "title": "Biology 1"}]));
+    assert_eq!(
+        r.body["classes"],
+        json!([{"sourcedId": "class-3", "title": "Biology 1"}])
+    );
 
     app.get("schools/school-1/students?filter=nope='x'")
         .await
         .assert_imsx(400, "invalid_filter_field");
-    app.get("classes/class-1/students?sort=nope").await.assert_imsx(400, "invaliddata");
-    app.get("classes/class-1/students?limit=0").await.assert_imsx(400, "invaliddata");
+    app.get("classes/class-1/students?sort=nope")
+        .await
+        .assert_imsx(400, "invaliddata");
+    app.get("classes/class-1/students?limit=0")
+        .await
+        .assert_imsx(400, "invaliddata");
 }
 
 #[tokio::test]
@@ -170,7 +248,10 @@ async fn a_missing_or_mismatched_parent_is_a_404_naming_it() {
         let r = app.get(&path).await;
         r.assert_imsx(404, "unknownobject");
         assert!(
-            r.body["imsx_description"].as_str().unwrap().contains("'ghost' not found"),
+            r.body["imsx_description"]
+                .as_str()
+                .unwrap()
+                .contains("'ghost' not found"),
             "{path}: {}",
             r.body
         );
@@ -197,12 +278,16 @@ async fn a_missing_or_mismatched_parent_is_a_404_naming_it() {
 #[tokio::test]
 async fn relations_need_the_full_read_scope() {
     let app = seed().await;
-    let core = app.fetch_token(Some(&rollcall_service::scope::uri("roster-core.readonly"))).await;
+    let core = app
+        .fetch_token(Some(&rollcall_service::scope::uri("roster-core.readonly")))
+        .await;
     let r = app
         .send(app.http.get(app.url("classes/class-1/students")).bearer_auth(&core))
         .await;
     r.assert_imsx(403, "forbidden");
-    let full = app.fetch_token(Some(&rollcall_service::scope::uri("roster.readonly"))).await;
+    let full = app
+        .fetch_token(Some(&rollcall_service::scope::uri("roster.readonly")))
+        .await;
     let r = app
         .send(app.http.get(app.url("classes/class-1/students")).bearer_auth(&full))
         .await;
@@ -223,24 +308,33 @@ async fn adding_a_student_to_a_class_creates_an_enrollment() {
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let id = r.body["sourcedIdPairs"]["allocatedSourcedId"].as_str().unwrap().to_owned();
+    let id = r.body["sourcedIdPairs"]["allocatedSourcedId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let stored = app.get(&format!("enrollments/{id}")).await.body["enrollment"].clone();
     assert_eq!(stored["role"], "student");
     assert_eq!(stored["class"]["sourcedId"], "class-2");
     assert_eq!(stored["school"]["sourcedId"], "school-1", "the class's school");
     assert_eq!(stored["status"], "active");
     assert!(stored["dateLastModified"].is_string());
-    assert_eq!(ids(&app, "classes/class-2/students", "users").await, ["s1", "s2"]);
+    assert_eq!(ids(&app, "classes/class-2/students", "students").await, ["s1", "s2"]);
 
     let r = app
-        .post("classes/class-1/teachers", json!({"enrollment": {"user": {"sourcedId": "t1"}}}))
+        .post(
+            "classes/class-1/teachers",
+            json!({"enrollment": {"user": {"sourcedId": "t1"}}}),
+        )
         .await;
     r.assert_imsx(409, "invaliddata");
     let r = app
-        .post("classes/class-2/teachers", json!({"enrollment": {"user": {"sourcedId": "t1"}}}))
+        .post(
+            "classes/class-2/teachers",
+            json!({"enrollment": {"user": {"sourcedId": "t1"}}}),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(ids(&app, "classes/class-2/teachers", "users").await, ["t1"]);
+    assert_eq!(ids(&app, "classes/class-2/teachers", "teachers").await, ["t1"]);
 }
 
 #[tokio::test]
@@ -285,14 +379,18 @@ async fn a_bad_enrollment_request_is_refused_and_changes_nothing() {
         r.assert_imsx(status, code);
         assert_eq!(enrollment_count(&app).await, before, "{path} {body}");
     }
-    assert_eq!(ids(&app, "classes/class-1/students", "users").await, ["s1", "s2"]);
+    assert_eq!(ids(&app, "classes/class-1/students", "students").await, ["s1", "s2"]);
 }
 
 #[tokio::test]
 async fn agents_are_added_and_removed_through_the_user() {
     let app = seed().await;
-    app.create("users", "user", with_role(user("p2", "Pam", "Ray"), "guardian", "school-1"))
-        .await;
+    app.create(
+        "users",
+        "user",
+        with_role(user("p2", "Pam", "Ray"), "guardian", "school-1"),
+    )
+    .await;
     let r = app.post("users/s1/agents", json!({"agentSourcedId": "p2"})).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let agents: Vec<&str> = r.body["user"]["agents"]
@@ -335,6 +433,8 @@ async fn a_bad_agent_request_is_refused_and_changes_nothing() {
         assert_eq!(app.get("users/s1").await.body["user"], before, "{path} {body}");
     }
     app.delete("users/s1/agents/s2").await.assert_imsx(404, "unknownobject");
-    app.delete("users/ghost/agents/p1").await.assert_imsx(404, "unknownobject");
+    app.delete("users/ghost/agents/p1")
+        .await
+        .assert_imsx(404, "unknownobject");
     assert_eq!(app.get("users/s1").await.body["user"], before);
 }
