@@ -46,8 +46,8 @@ pub fn routes() -> Router<AppState> {
     for write in WRITES {
         let route = match write.kind {
             WriteKind::Enroll(role) => post(move |s, a, p, b| enroll(write, role, s, a, p, b)),
-            WriteKind::AddAgent => post(move |s, a, p, h, b| add_agent(s, a, p, h, b)),
-            WriteKind::RemoveAgent => delete(move |s, a, p, h| remove_agent(s, a, p, h)),
+            WriteKind::AddAgent => post(add_agent),
+            WriteKind::RemoveAgent => delete(remove_agent),
         };
         add(&mut by_path, write.path, route);
     }
