@@ -156,6 +156,17 @@ async fn every_relation_lists_exactly_its_records() {
     for (path, wrapper, expected) in cases {
         assert_eq!(ids(&app, path, wrapper).await, *expected, "{path}");
     }
+
+    // An enrollment counts for its own school and for its class's.
+    let mut e7 = enrollment("e7", "s3", "class-1");
+    e7["school"] = json!({"sourcedId": "school-2"});
+    app.create("enrollments", "enrollment", e7).await;
+    assert_eq!(
+        ids(&app, "schools/school-2/enrollments", "enrollments").await,
+        ["e5", "e7"]
+    );
+    let school_1 = ids(&app, "schools/school-1/enrollments", "enrollments").await;
+    assert_eq!(school_1, ["e1", "e2", "e3", "e4", "e6", "e7"]);
 }
 
 /// TimeBack names some arrays differently from 1.2 (`students` for
@@ -214,6 +225,21 @@ async fn paging_filter_sort_and_fields_apply_within_a_relation() {
         "{:?}",
         r.header("link")
     );
+
+    // The `next` link stays within the relation.
+    let r = app.get(&format!("{path}?sort=givenName&limit=1")).await;
+    let link = r.header("link").unwrap().to_owned();
+    let next = link
+        .split(',')
+        .find(|l| l.contains("rel=\"next\""))
+        .and_then(|l| l.split(['<', '>']).nth(1))
+        .unwrap_or_else(|| panic!("no next in {link}"))
+        .to_owned();
+    assert!(next.contains("/schools/school-1/classes/class-1/students?"), "{next}");
+    let r = app.send(app.http.get(&next).bearer_auth(&app.token)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["users"][0]["sourcedId"], "s2", "Ann, then Bob: {}", r.body);
+    assert_eq!(r.body["totalCount"], 2);
 
     // A client's OR narrows the relation, never escapes it (s3 is elsewhere).
     let filter = "classes/class-1/students?filter=givenName='Bob' OR givenName='Cy'";
