@@ -45,8 +45,9 @@ impl Engine {
             if let Some((field, param)) = parent.within {
                 let owner = params.get(param);
                 if !holds(&doc, field, owner) {
+                    let noun = parents.iter().find(|p| p.param == param).map_or(param, |p| p.noun);
                     return Err(ServiceError::NotFound(format!(
-                        "{} '{id}' not found in {param} '{owner}'",
+                        "{} '{id}' not found in {noun} '{owner}'",
                         parent.noun
                     )));
                 }

@@ -295,7 +295,10 @@ async fn a_missing_or_mismatched_parent_is_a_404_naming_it() {
     }
     let r = app.get("schools/school-2/classes/class-1/enrollments").await;
     assert!(
-        r.body["imsx_description"].as_str().unwrap().contains("class 'class-1'"),
+        r.body["imsx_description"]
+            .as_str()
+            .unwrap()
+            .contains("class 'class-1' not found in school 'school-2'"),
         "{}",
         r.body
     );
