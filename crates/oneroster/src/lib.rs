@@ -10,6 +10,8 @@
 //! - [`filter`]: the `filter` query language (parser, typed AST, printer).
 //! - [`query`]: a collection request (`limit`, `offset`, `sort`, `orderBy`,
 //!   `filter`, `fields`, `search`) checked against a declaration.
+//! - [`relation`]: collections reached through another record (the students
+//!   of a class) and TimeBack's roster writes, declared once.
 //! - [`cursor`]: keyset cursors for following `next` links without OFFSET.
 //! - [`wire`]: the `imsx_StatusInfo` error body and other envelopes shared with clients.
 //! - [`clock`]: time is injected, never read directly.
@@ -21,6 +23,7 @@ pub mod model;
 pub mod path;
 pub mod primitives;
 pub mod query;
+pub mod relation;
 pub mod resource;
 pub mod wire;
 

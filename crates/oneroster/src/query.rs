@@ -99,15 +99,58 @@ fn metadata_key(name: &str) -> Option<&str> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Scope {
     Where(Condition),
-    /// Records whose sourcedId appears as `target` in rows of `via` where
-    /// `key` equals `value`: e.g. classes whose id is the `class.sourcedId`
-    /// of enrollments with `user.sourcedId` = the user.
+    /// Records whose `field` holds a value found at `target` in the rows of
+    /// `via` that meet every scope of `when`: e.g. classes whose sourcedId
+    /// is the `class.sourcedId` of enrollments with `user.sourcedId` = the
+    /// user and `role` = student. Either field may be multi-valued; `when`
+    /// may itself go through other resources.
     Via {
+        field: &'static FieldDecl,
         via: &'static ResourceDecl,
-        key: &'static FieldDecl,
-        value: String,
+        when: Vec<Scope>,
         target: &'static FieldDecl,
     },
+    /// At least one of the scopes holds.
+    Any(Vec<Scope>),
+}
+
+impl Scope {
+    /// `field` equals `value`; `field` must be declared by `decl`.
+    pub fn equals(decl: &'static ResourceDecl, field: &str, value: impl Into<String>) -> Self {
+        Self::Where(Condition::equals(declared(decl, field), value))
+    }
+
+    /// `field` differs from `value`; `field` must be declared by `decl`.
+    pub fn not_equals(decl: &'static ResourceDecl, field: &str, value: impl Into<String>) -> Self {
+        Self::Where(Condition {
+            op: Op::Ne,
+            ..Condition::equals(declared(decl, field), value)
+        })
+    }
+
+    /// Records of `decl` whose `field` is the `target` of `via` rows that
+    /// meet `when`.
+    pub fn via(
+        decl: &'static ResourceDecl,
+        field: &str,
+        via: &'static ResourceDecl,
+        target: &str,
+        when: Vec<Scope>,
+    ) -> Self {
+        Self::Via {
+            field: declared(decl, field),
+            via,
+            when,
+            target: declared(via, target),
+        }
+    }
+}
+
+/// A field the program names (never a client): its absence is a bug in a
+/// declaration, caught by the tests that walk every declaration.
+fn declared(decl: &'static ResourceDecl, name: &str) -> &'static FieldDecl {
+    decl.field(name)
+        .unwrap_or_else(|| panic!("{} declares no field {name}", decl.collection))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

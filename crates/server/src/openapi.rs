@@ -8,6 +8,8 @@ use serde_json::{Map, Value, json};
 
 use crate::routes::API_PREFIX;
 
+mod relations;
+
 /// The whole document.
 pub fn document() -> Value {
     let mut paths = Map::new();
@@ -27,6 +29,7 @@ pub fn document() -> Value {
         );
     }
     user_relation_paths(&mut paths);
+    relations::paths(&mut paths);
     paths.insert("/oauth2/token".into(), token_path());
     paths.insert("/admin/import".into(), import_path());
     paths.insert("/admin/import/jobs/{id}".into(), import_job_path());
@@ -90,21 +93,11 @@ fn collection_paths(paths: &mut Map<String, Value>, decl: &ResourceDecl) {
 
 fn user_relation_paths(paths: &mut Map<String, Value>) {
     let users = &oneroster::model::user::USERS;
-    let classes = &oneroster::model::class::CLASSES;
     let mut with_demo = op_get(users, "getUserWithDemographics", "users");
     with_demo["description"] = "The user with its demographics record embedded (or null).".into();
     paths.insert(
         format!("{API_PREFIX}/users/{{sourcedId}}/demographics"),
         json!({ "get": with_demo }),
-    );
-    let mut classes_op = op_list(classes, "getClassesForUser", "users");
-    classes_op["parameters"]
-        .as_array_mut()
-        .expect("array")
-        .insert(0, id_param());
-    paths.insert(
-        format!("{API_PREFIX}/users/{{sourcedId}}/classes"),
-        json!({ "get": classes_op }),
     );
 }
 

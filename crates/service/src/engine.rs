@@ -13,11 +13,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use oneroster::model::class::CLASSES;
 use oneroster::model::demographics::DEMOGRAPHICS;
-use oneroster::model::enrollment::ENROLLMENTS;
 use oneroster::model::user::USERS;
-use oneroster::query::{ListQuery, Scope};
+use oneroster::query::ListQuery;
 use oneroster::{Clock, ResourceDecl, SourcedId, Timestamp};
 use rollcall_store::{Page, RawPage, Store, StoreError};
 use serde_json::{Map, Value};
@@ -189,19 +187,6 @@ impl Engine {
         Ok((user, demographics))
     }
 
-    /// getClassesForUser: classes the user has an enrollment in.
-    pub async fn classes_for_user(&self, id: &str, query: ListQuery) -> Result<Page, ServiceError> {
-        self.get(&USERS, id).await?;
-        let field = |name| ENROLLMENTS.field(name).expect("declared enrollment field");
-        let query = query.with_scope(Scope::Via {
-            via: &ENROLLMENTS,
-            key: field("user.sourcedId"),
-            value: id.to_owned(),
-            target: field("class.sourcedId"),
-        });
-        self.list(&CLASSES, &query).await
-    }
-
     /// The `name` of each referenced record, for references rendered with
     /// names (TimeBack's `primaryOrg.name`).
     pub async fn names(
@@ -222,12 +207,12 @@ impl Engine {
     }
 
     /// Sets the server-owned fields and validates into the stored form.
-    fn stamp(&self, decl: &ResourceDecl, object: Map<String, Value>, id: &str) -> Result<Value, ServiceError> {
+    pub(crate) fn stamp(&self, decl: &ResourceDecl, object: Map<String, Value>, id: &str) -> Result<Value, ServiceError> {
         rules::stamp(decl, object, id, &self.now()).map_err(|e| ServiceError::Invalid(e.0))
     }
 
     /// The stamp of a write over `current` (see `rules::stamp_after`).
-    fn now_over(&self, current: &Value) -> String {
+    pub(crate) fn now_over(&self, current: &Value) -> String {
         rules::stamp_after(&self.now(), current)
     }
 

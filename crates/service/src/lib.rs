@@ -18,6 +18,7 @@ pub mod idempotency;
 pub mod idp;
 pub mod known_clients;
 pub mod precondition;
+mod relations;
 pub mod rules;
 pub mod scope;
 pub mod secret;

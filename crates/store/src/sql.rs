@@ -185,7 +185,7 @@ fn count(dialect: &dyn Dialect, decl: &ResourceDecl, query: &ListQuery) -> Compi
 fn sole_many_equality(query: &ListQuery) -> Option<&Condition> {
     let mut conditions = query.scope.iter().map(|s| match s {
         Scope::Where(c) => Some(c),
-        Scope::Via { .. } => None,
+        Scope::Via { .. } | Scope::Any(_) => None,
     });
     let cond = match (&query.filter, query.scope.len(), &query.search) {
         (Some(Filter::Cond(c)), 0, None) => Some(c),
@@ -268,21 +268,56 @@ impl<'d> Builder<'d> {
     fn scope(&mut self, decl: &ResourceDecl, scope: &Scope) -> String {
         match scope {
             Scope::Where(cond) => self.condition(decl, cond),
+            Scope::Any(items) => {
+                let parts: Vec<String> = items.iter().map(|s| format!("({})", self.scope(decl, s))).collect();
+                parts.join(" OR ")
+            }
             Scope::Via {
+                field,
                 via,
-                key,
-                value,
+                when,
                 target,
             } => {
-                let value = self.text(value);
-                format!(
-                    "sourced_id IN (SELECT {} FROM {} WHERE {} = {value})",
-                    column(target),
-                    quote(via.collection),
-                    column(key)
-                )
+                let values = self.values_at(via, target, when);
+                self.member(decl, field, &values)
             }
         }
+    }
+
+    /// `SELECT` of the `target` values of the `via` rows meeting `when`;
+    /// a multi-valued target is read from the terms table, by record.
+    fn values_at(&mut self, via: &ResourceDecl, target: &FieldDecl, when: &[Scope]) -> String {
+        let mut parts = Vec::new();
+        for scope in when {
+            parts.push(self.scope(via, scope));
+        }
+        let rows = if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE ({})", parts.join(") AND ("))
+        };
+        if !target.many {
+            return format!("SELECT {} FROM {}{rows}", column(target), quote(via.collection));
+        }
+        let field = self.text(target.name);
+        format!(
+            "SELECT value FROM {} WHERE field = {field} AND sourced_id IN (SELECT sourced_id FROM {}{rows})",
+            quote(&terms::table(via)),
+            quote(via.collection)
+        )
+    }
+
+    /// True when `field` (any of its values, if multi-valued) is among
+    /// the results of the `values` query.
+    fn member(&mut self, decl: &ResourceDecl, field: &FieldDecl, values: &str) -> String {
+        if !field.many {
+            return format!("{} IN ({values})", column(field));
+        }
+        let name = self.text(field.name);
+        format!(
+            "sourced_id IN (SELECT sourced_id FROM {} WHERE field = {name} AND value IN ({values}))",
+            quote(&terms::table(decl))
+        )
     }
 
     fn search(&mut self, decl: &ResourceDecl, text: &str) -> String {
@@ -612,6 +647,47 @@ mod tests {
         assert_eq!(long.params[0], SqlValue::TextList(values));
         let (many, _) = compile(&[("filter", "roles.role@'student,teacher'")]);
         assert!(many.sql.contains("value = ANY(?2)"), "{}", many.sql);
+    }
+
+    /// A relation's scope is subqueries over indexed columns and terms
+    /// tables, however deep: never rows read and filtered elsewhere.
+    #[test]
+    fn via_scopes_compile_to_subqueries_on_both_sides_of_a_link() {
+        use oneroster::model::enrollment::ENROLLMENTS;
+        let enrolled = Scope::via(
+            &USERS,
+            "sourcedId",
+            &ENROLLMENTS,
+            "user.sourcedId",
+            vec![
+                Scope::equals(&ENROLLMENTS, "class.sourcedId", "c1"),
+                Scope::not_equals(&ENROLLMENTS, "status", "tobedeleted"),
+            ],
+        );
+        let q = ListQuery::from_pairs(&USERS, []).unwrap().with_scope(enrolled);
+        let (_, count) = list(&Numbered, &USERS, &q);
+        assert_eq!(
+            count.sql,
+            "SELECT count(*) FROM \"users\" WHERE (sourced_id IN (SELECT \"f_user_sourcedId\" FROM \"enrollments\" \
+             WHERE (\"f_class_sourcedId\" = ?1) AND ((\"f_status\" IS NULL OR \"f_status\" <> ?2))))"
+        );
+        let agents = Scope::via(
+            &USERS,
+            "agents.sourcedId",
+            &USERS,
+            "agents.sourcedId",
+            vec![Scope::equals(&USERS, "sourcedId", "u1")],
+        );
+        let q = ListQuery::from_pairs(&USERS, [])
+            .unwrap()
+            .with_scope(Scope::Any(vec![agents, Scope::equals(&USERS, "givenName", "Ann")]));
+        let (_, count) = list(&Numbered, &USERS, &q);
+        assert_eq!(
+            count.sql,
+            "SELECT count(*) FROM \"users\" WHERE ((sourced_id IN (SELECT sourced_id FROM \"users__terms\" \
+             WHERE field = ?3 AND value IN (SELECT value FROM \"users__terms\" WHERE field = ?2 AND sourced_id IN \
+             (SELECT sourced_id FROM \"users\" WHERE (sourced_id = ?1))))) OR (\"f_givenName\" = ?4))"
+        );
     }
 
     #[test]

@@ -86,6 +86,20 @@ pub async fn respond_page(
     query: &ListQuery,
     page: RawPage,
 ) -> Result<Response, ApiError> {
+    respond_page_as(state, headers, path, (decl, decl.collection), pairs, query, page).await
+}
+
+/// [`respond_page`] with the records under `wrapper` (TimeBack's
+/// `agents`) instead of the collection's name.
+pub async fn respond_page_as(
+    state: &AppState,
+    headers: &HeaderMap,
+    path: &str,
+    (decl, wrapper): (&'static ResourceDecl, &str),
+    pairs: &QueryPairs,
+    query: &ListQuery,
+    page: RawPage,
+) -> Result<Response, ApiError> {
     let has_next = query.next_offset().is_some_and(|next| next < page.total);
     let cursor = match page.items.last().filter(|_| has_next) {
         Some(last) => serde_json::from_str::<Value>(last)
@@ -95,7 +109,7 @@ pub async fn respond_page(
             .filter(|token| token.len() <= paging::MAX_CURSOR_BYTES),
         None => None,
     };
-    let mut body = format!("{{{}:[", Value::from(decl.collection)).into_bytes();
+    let mut body = format!("{{{}:[", Value::from(wrapper)).into_bytes();
     render_page(state, headers, decl, &page.items, query.fields.as_deref(), &mut body).await?;
     body.push(b']');
     if state.config.profile.body_totals() {

@@ -6,6 +6,7 @@ pub mod collection;
 pub mod import;
 pub mod meta;
 pub mod oauth;
+pub mod relations;
 pub mod users;
 
 use std::collections::HashMap;

@@ -1,34 +1,26 @@
-//! The user relations: getUserWithDemographics and getClassesForUser.
+//! getUserWithDemographics (the user relations that list records are
+//! declared in `oneroster::relation`).
 
 use axum::Router;
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use oneroster::model::class::CLASSES;
 use oneroster::model::demographics::DEMOGRAPHICS;
 use oneroster::model::user::USERS;
-use oneroster::query::ListQuery;
 use rollcall_service::scope::Operation;
-use rollcall_store::RawPage;
 use serde_json::{Value, json};
 
-use super::collection::respond_page;
 use super::{API_PREFIX, IdParam, render_all};
 use crate::error::ApiError;
-use crate::extract::{Authenticated, QueryPairs};
+use crate::extract::Authenticated;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            &format!("{API_PREFIX}/users/{{sourcedId}}/demographics"),
-            get(user_with_demographics),
-        )
-        .route(
-            &format!("{API_PREFIX}/users/{{sourcedId}}/classes"),
-            get(classes_for_user),
-        )
+    Router::new().route(
+        &format!("{API_PREFIX}/users/{{sourcedId}}/demographics"),
+        get(user_with_demographics),
+    )
 }
 
 /// `{"user": {…, "demographics": {…} | null}}`.
@@ -51,19 +43,4 @@ async fn user_with_demographics(
     };
     user["demographics"] = demographics;
     Ok(axum::Json(json!({ "user": user })).into_response())
-}
-
-async fn classes_for_user(
-    State(state): State<AppState>,
-    auth: Authenticated,
-    IdParam(id): IdParam,
-    pairs: QueryPairs,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Response, ApiError> {
-    auth.require(Operation::ReadRelation, &CLASSES)?;
-    let query = ListQuery::from_request(&CLASSES, pairs.iter(), &state.rollcall.cursor_key)?;
-    let page = state.rollcall.engine.classes_for_user(&id, query.clone()).await?;
-    let page = RawPage::from_parsed(page).map_err(|e| ApiError::Internal(e.to_string()))?;
-    respond_page(&state, &headers, uri.path(), &CLASSES, &pairs, &query, page).await
 }

@@ -16,6 +16,7 @@ mod idp;
 mod import;
 mod logs;
 mod query;
+mod relations;
 mod revocation;
 mod schemas;
 mod users;
