@@ -74,6 +74,35 @@ pub fn timeback_2025_04() -> Reference {
 }
 
 fn load(file: &str) -> Value {
+    let mut doc = parse(file);
+    honour_nullable(&mut doc);
+    doc
+}
+
+/// TimeBack's 3.1 documents still mark some schemas `nullable: true`, an
+/// OpenAPI 3.0 keyword JSON Schema 2020-12 ignores. Their authors (and the
+/// clients generated from them) mean that `null` is allowed, so it is made
+/// explicit: the type list and any enum gain `null`.
+fn honour_nullable(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            if map.get("nullable") == Some(&Value::Bool(true)) {
+                if let Some(Value::String(t)) = map.get("type") {
+                    let t = t.clone();
+                    map.insert("type".into(), json!([t, "null"]));
+                }
+                if let Some(Value::Array(choices)) = map.get_mut("enum") {
+                    choices.push(Value::Null);
+                }
+            }
+            map.values_mut().for_each(honour_nullable);
+        }
+        Value::Array(items) => items.iter_mut().for_each(honour_nullable),
+        _ => {}
+    }
+}
+
+fn parse(file: &str) -> Value {
     let path = format!("{SPECS}{file}");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!("the reference document {path} is required ({e}); clone the `shared` repository beside this one")
@@ -133,7 +162,10 @@ impl Reference {
     pub fn resolve<'a>(&'a self, schema: &'a Value) -> &'a Value {
         match schema.get("$ref").and_then(Value::as_str) {
             Some(r) => {
-                let target = self.doc.pointer(r.trim_start_matches('#')).unwrap_or_else(|| panic!("dangling {r}"));
+                let target = self
+                    .doc
+                    .pointer(r.trim_start_matches('#'))
+                    .unwrap_or_else(|| panic!("dangling {r}"));
                 self.resolve(target)
             }
             None => schema,
@@ -163,8 +195,7 @@ impl Reference {
 
 /// The JSON request body schema of an operation, if it takes one.
 pub fn request_schema(op: &Operation) -> Option<&Value> {
-    op.spec
-        .pointer("/requestBody/content/application~1json/schema")
+    op.spec.pointer("/requestBody/content/application~1json/schema")
 }
 
 /// The JSON schema the document gives a response with this status, if any.

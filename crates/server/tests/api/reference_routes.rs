@@ -18,14 +18,22 @@ use crate::reference::{self, Operation, Reference, normalise, operations_of};
 /// A `*` stands for one path segment.
 const EXTENSIONS: &[(&str, &str, &str)] = &[
     // Partial update of any resource (RFC 7396 merge patch): Rollcall's own.
-    ("PATCH", "/ims/oneroster/rostering/v1p2/*/{}", "merge-patch of a resource"),
+    (
+        "PATCH",
+        "/ims/oneroster/rostering/v1p2/*/{}",
+        "merge-patch of a resource",
+    ),
     // The OAuth 2.0 client-credentials token endpoint every client starts at.
     ("POST", "/oauth2/token", "OAuth token endpoint"),
     // Bulk CSV import and its job status: administration, not rostering.
     ("POST", "/admin/import", "CSV import"),
     ("GET", "/admin/import/jobs/{}", "CSV import job status"),
     // What each collection filters, sorts and selects by.
-    ("GET", "/ims/oneroster/rostering/v1p2/capabilities", "capabilities discovery"),
+    (
+        "GET",
+        "/ims/oneroster/rostering/v1p2/capabilities",
+        "capabilities discovery",
+    ),
 ];
 
 /// Rollcall serves one route table in every profile (profiles change
@@ -86,7 +94,9 @@ async fn mismatches(reference: &Reference, superset: &BTreeMap<String, String>) 
         match ours.get(&op.key) {
             None => {
                 let routing = match routed(&app, &op.method, &op.path).await {
-                    Ok(()) => "not in /openapi.json; a request to it is answered, maybe by a parameter route".to_owned(),
+                    Ok(()) => {
+                        "not in /openapi.json; a request to it is answered, maybe by a parameter route".to_owned()
+                    }
                     Err(e) => format!("not routed: {e}"),
                 };
                 out.push(format!("missing {} ({routing})", op.name()));
@@ -104,7 +114,10 @@ async fn mismatches(reference: &Reference, superset: &BTreeMap<String, String>) 
             out.push(format!("in /openapi.json but not routed ({e}): {}", op.name()));
         }
         if !documented.contains(&key) && !allowed_extra(op, superset, reference) {
-            out.push(format!("extra {} (not in the document, not a listed extension)", op.name()));
+            out.push(format!(
+                "extra {} (not in the document, not a listed extension)",
+                op.name()
+            ));
         }
     }
     out
@@ -118,7 +131,11 @@ async fn route_table_matches_every_reference_document() {
         .map(|op| (op.key, op.id))
         .collect();
     let mut report = Vec::new();
-    for reference in [reference::official(), reference::timeback(), reference::timeback_2025_04()] {
+    for reference in [
+        reference::official(),
+        reference::timeback(),
+        reference::timeback_2025_04(),
+    ] {
         let found = mismatches(&reference, &superset).await;
         let total = reference.operations().len();
         if !found.is_empty() {
