@@ -199,7 +199,7 @@ pub fn request_schema(op: &Operation) -> Option<&Value> {
 }
 
 /// The JSON schema the document gives a response with this status, if any.
-pub fn response_schema<'a>(op: &'a Operation, status: u16) -> Option<&'a Value> {
+pub fn response_schema(op: &Operation, status: u16) -> Option<&Value> {
     op.spec["responses"]
         .get(status.to_string())?
         .pointer("/content/application~1json/schema")

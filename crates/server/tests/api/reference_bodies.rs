@@ -99,16 +99,13 @@ impl BodyGen<'_> {
         if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
             return self.value(&merge(self.reference, parts), name, wrapper, in_ref, depth);
         }
-        if in_ref.is_some() && name == "type" {
-            if let Some(choices) = schema["enum"].as_array() {
-                let wanted = ref_type(in_ref.unwrap_or_default());
-                return choices.iter().find(|c| *c == wanted).unwrap_or(&choices[0]).clone();
-            }
+        if let (Some(target), "type", Some(choices)) = (in_ref, name, schema["enum"].as_array()) {
+            let wanted = ref_type(target);
+            return choices.iter().find(|c| *c == wanted).unwrap_or(&choices[0]).clone();
         }
-        if let Some(example) = schema.get("example").or_else(|| schema.pointer("/examples/0")) {
-            if !is_object_schema(schema) {
-                return example.clone();
-            }
+        let example = schema.get("example").or_else(|| schema.pointer("/examples/0"));
+        if let (Some(example), false) = (example, is_object_schema(schema)) {
+            return example.clone();
         }
         if let Some(first) = schema.pointer("/enum/0") {
             return first.clone();
