@@ -49,6 +49,8 @@ impl Seeds {
             "teacher" | "teachers" => &self.teacher,
             "agent" | "agents" => &self.guardian,
             "enrollment" | "enrollments" => &self.enrollment,
+            // A resource lives in the Resources service, not in Rollcall.
+            "resource" | "resources" => return "walk-resource".into(),
             _ => &self.student,
         };
         id.clone()
