@@ -23,6 +23,9 @@ pub struct Seeds {
     pub parent: String,
     /// A guardian not yet anyone's agent, for `addAgent`.
     pub guardian: String,
+    /// A student and a teacher in no class yet, for the class-roster adds.
+    pub new_student: String,
+    pub new_teacher: String,
     pub enrollment: String,
     pub component: String,
     pub component_resource: String,

@@ -18,7 +18,7 @@ use crate::reference_bodies::{BodyGen, Seeds};
 /// Seeds the roster through Rollcall's own API: a district and its
 /// school, a school year with a term and a grading period, a course and
 /// its class, a student (with a parent as agent and demographics), a
-/// teacher, a guardian, their enrollments, and a course component with a
+/// teacher, a guardian, a student and a teacher in no class, their enrollments, and a course component with a
 /// component resource. A seed the server refuses is a failure too.
 async fn seed(app: &TestApp, failures: &mut Vec<String>) -> Seeds {
     let s = Seeds {
@@ -33,6 +33,8 @@ async fn seed(app: &TestApp, failures: &mut Vec<String>) -> Seeds {
         teacher: "walk-teacher".into(),
         parent: "walk-parent".into(),
         guardian: "walk-guardian".into(),
+        new_student: "walk-new-student".into(),
+        new_teacher: "walk-new-teacher".into(),
         enrollment: "walk-enr-student".into(),
         component: "walk-component".into(),
         component_resource: "walk-component-resource".into(),
@@ -96,6 +98,8 @@ async fn seed(app: &TestApp, failures: &mut Vec<String>) -> Seeds {
         ),
         ("users", "user", person(&s.parent, "parent")),
         ("users", "user", person(&s.guardian, "guardian")),
+        ("users", "user", person(&s.new_student, "student")),
+        ("users", "user", person(&s.new_teacher, "teacher")),
         ("users", "user", student),
         ("users", "user", person(&s.teacher, "teacher")),
         (
@@ -227,10 +231,11 @@ impl Walk<'_> {
     /// Sends one operation; the failures it shows, if any.
     async fn run(&mut self, op: &Operation) -> Vec<String> {
         let path = self.concrete_path(op);
+        let seeds = self.body_seeds(op);
         let body = request_schema(op).map(|schema| {
             let generator = BodyGen {
                 reference: self.reference,
-                seeds: &self.seeds,
+                seeds: &seeds,
                 own_id: self.own_id(op, &path),
             };
             generator.body(schema)
@@ -247,6 +252,19 @@ impl Walk<'_> {
         let r = self.app.send(req).await;
         self.remember(op, &path, &r);
         check(self.reference, op, &r, body.as_ref())
+    }
+
+    /// The seeds a body refers to: adding a student (teacher) to a class
+    /// names one who is in no class yet, so the add cannot be a duplicate.
+    fn body_seeds(&self, op: &Operation) -> Seeds {
+        let mut seeds = self.seeds.clone();
+        if op.method == "POST" && op.path.ends_with("/students") {
+            seeds.student = seeds.new_student.clone();
+        }
+        if op.method == "POST" && op.path.ends_with("/teachers") {
+            seeds.student = seeds.new_teacher.clone();
+        }
+        seeds
     }
 
     fn remember(&mut self, op: &Operation, path: &str, r: &Reply) {
