@@ -188,8 +188,18 @@ impl Reference {
         self.validator(schema)
             .iter_errors(instance)
             .take(3)
-            .map(|e| format!("{}: {e}", e.instance_path()))
+            .map(|e| clip(&format!("{}: {e}", e.instance_path())))
             .collect()
+    }
+}
+
+/// An error quotes the offending instance, which may be a whole record:
+/// enough of it to find the field.
+fn clip(message: &str) -> String {
+    const MAX: usize = 300;
+    match message.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}…", &message[..at]),
+        None => message.to_owned(),
     }
 }
 
