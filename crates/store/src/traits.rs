@@ -6,7 +6,7 @@ use oneroster::resource::ModelError;
 use oneroster::{FieldDecl, ResourceDecl};
 use serde_json::Value;
 
-use crate::StoreError;
+use crate::{CredentialStore, StoreError};
 
 /// One page of a collection and the size of the whole filtered collection.
 #[derive(Debug, Clone, PartialEq)]
@@ -190,9 +190,9 @@ pub trait SettingsStore: Send + Sync {
 }
 
 /// Everything a backend provides.
-pub trait Store: ResourceStore + ClientStore + SettingsStore {}
+pub trait Store: ResourceStore + ClientStore + SettingsStore + CredentialStore {}
 
-impl<T: ResourceStore + ClientStore + SettingsStore> Store for T {}
+impl<T: ResourceStore + ClientStore + SettingsStore + CredentialStore> Store for T {}
 
 /// One record of [`Batches`], parsed.
 pub fn parse_record(text: &str) -> Result<Value, StoreError> {
