@@ -77,7 +77,8 @@ pub fn app(state: AppState) -> Router {
             post(routes::import::import).layer(axum::Extension(routes::import::ImportGate::default())),
         )
         .route("/admin/import/jobs/{id}", get(routes::import::job))
-        .merge(routes::users::routes());
+        .merge(routes::users::routes())
+        .merge(routes::credentials::routes());
     for decl in resource::all() {
         router = router.merge(routes::collection::routes(decl));
     }
