@@ -7,6 +7,7 @@ mod access;
 mod auth;
 mod collections;
 mod contract;
+mod credentials;
 mod cursor;
 mod edge;
 mod errors;
