@@ -9,8 +9,8 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use oneroster::SystemClock;
 use rollcall_server::{AppState, ConnectionLimits, Profile, RateLimits, ServerConfig};
-use rollcall_service::idp::IdpConfig;
 use rollcall_service::credentials::{CredentialKey, KeyConfig};
+use rollcall_service::idp::IdpConfig;
 use rollcall_service::{Credentials, Rollcall, SigningKey, secret};
 use rollcall_store::Store;
 
@@ -50,7 +50,12 @@ pub struct CredentialKeyArgs {
     /// Earlier credentials keys, comma-separated: they still open what they
     /// sealed, until `rollcall credentials reseal` has moved it to the
     /// current key.
-    #[arg(long, env = "ROLLCALL_CREDENTIALS_OLD_KEYS", hide_env_values = true, value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "ROLLCALL_CREDENTIALS_OLD_KEYS",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
     credentials_old_keys: Vec<String>,
 }
 

@@ -88,7 +88,13 @@ impl CredentialKey {
         getrandom::fill(&mut nonce).expect("the OS random source is available");
         let sealed = self
             .cipher
-            .encrypt(&XNonce::from(nonce), Payload { msg: secret.as_bytes(), aad })
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: secret.as_bytes(),
+                    aad,
+                },
+            )
             .expect("sealing a short message cannot fail");
         [nonce.as_slice(), &sealed].concat()
     }
@@ -126,9 +132,7 @@ impl Keyring {
     }
 
     fn key(&self, id: &str) -> Option<&CredentialKey> {
-        std::iter::once(&self.current)
-            .chain(&self.older)
-            .find(|k| k.id == id)
+        std::iter::once(&self.current).chain(&self.older).find(|k| k.id == id)
     }
 
     /// The record's password; `Internal` (logged, never sent) when no key
@@ -140,13 +144,16 @@ impl Keyring {
                 record.credential_id, record.key_id
             ))
         })?;
-        key.open(&associated_data(&record.user_id, &record.application_name), &record.sealed)
-            .ok_or_else(|| {
-                ServiceError::Internal(format!(
-                    "credential {} does not open under key {}: its sealed bytes were changed",
-                    record.credential_id, record.key_id
-                ))
-            })
+        key.open(
+            &associated_data(&record.user_id, &record.application_name),
+            &record.sealed,
+        )
+        .ok_or_else(|| {
+            ServiceError::Internal(format!(
+                "credential {} does not open under key {}: its sealed bytes were changed",
+                record.credential_id, record.key_id
+            ))
+        })
     }
 }
 
@@ -302,11 +309,8 @@ impl Credentials {
     /// The user's credential's password in clear; `NotFound` when the user
     /// has no credential with this id (another user's included).
     pub async fn decrypt(&self, user_id: &str, credential_id: &str) -> Result<Password, ServiceError> {
-        let record = self
-            .store
-            .credential(user_id, credential_id)
-            .await?
-            .ok_or_else(|| {
+        let record =
+            self.store.credential(user_id, credential_id).await?.ok_or_else(|| {
                 ServiceError::NotFound(format!("user '{user_id}' has no credential '{credential_id}'"))
             })?;
         let password = self.keyring().await?.open(&record)?;
@@ -379,7 +383,12 @@ mod tests {
     fn keys_are_32_bytes_of_base64_and_never_shown() {
         let text = CredentialKey::generate_base64();
         let k = CredentialKey::from_base64(&text).unwrap();
-        assert_eq!(k.id(), CredentialKey::from_base64(&text.replace('+', "-").replace('/', "_")).unwrap().id());
+        assert_eq!(
+            k.id(),
+            CredentialKey::from_base64(&text.replace('+', "-").replace('/', "_"))
+                .unwrap()
+                .id()
+        );
         assert_ne!(k.id(), key(1).id());
         assert!(!format!("{k:?}").contains(&text));
         assert!(CredentialKey::from_base64("c2hvcnQ=").is_err());

@@ -106,10 +106,7 @@ impl CredentialStore for PgStore {
             .await
             .map_err(backend)?;
         let n = client
-            .execute(
-                &stmt,
-                &[&key_id, &sealed, &old.credential_id, &old.key_id, &old.sealed],
-            )
+            .execute(&stmt, &[&key_id, &sealed, &old.credential_id, &old.key_id, &old.sealed])
             .await
             .map_err(backend)?;
         Ok(n > 0)

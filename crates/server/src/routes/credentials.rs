@@ -26,10 +26,7 @@ fn decrypt_scope() -> &'static str {
 /// router refuses two names at one position.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            &format!("{API_PREFIX}/users/{{sourcedId}}/credentials"),
-            post(register),
-        )
+        .route(&format!("{API_PREFIX}/users/{{sourcedId}}/credentials"), post(register))
         .route(
             &format!("{API_PREFIX}/users/{{sourcedId}}/credentials/{{credentialId}}/decrypt"),
             post(decrypt),
