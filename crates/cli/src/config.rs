@@ -9,8 +9,9 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use oneroster::SystemClock;
 use rollcall_server::{AppState, ConnectionLimits, Profile, RateLimits, ServerConfig};
+use rollcall_service::credentials::{CredentialKey, KeyConfig};
 use rollcall_service::idp::IdpConfig;
-use rollcall_service::{Rollcall, SigningKey, secret};
+use rollcall_service::{Credentials, Rollcall, SigningKey, secret};
 use rollcall_store::Store;
 
 #[derive(Args, Clone)]
@@ -57,6 +58,46 @@ fn positive_seconds(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("expected a positive number of seconds, got {text:?}"))
 }
 
+/// The keys that seal the third-party credentials users register.
+#[derive(Args, Clone)]
+pub struct CredentialKeyArgs {
+    /// Key sealing registered credentials: base64 of 32 random bytes
+    /// (`openssl rand -base64 32`). When absent, one is generated on first
+    /// use and kept in the database.
+    #[arg(long, env = "ROLLCALL_CREDENTIALS_KEY", hide_env_values = true)]
+    credentials_key: Option<String>,
+    /// Earlier credentials keys, comma-separated: they still open what they
+    /// sealed, until `rollcall credentials reseal` has moved it to the
+    /// current key.
+    #[arg(
+        long,
+        env = "ROLLCALL_CREDENTIALS_OLD_KEYS",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    credentials_old_keys: Vec<String>,
+}
+
+impl CredentialKeyArgs {
+    /// The service over `store` with these keys; a malformed key stops the start.
+    pub fn credentials(&self, store: Arc<dyn Store>) -> Result<Credentials> {
+        let parse = |text: &str, name: &str| {
+            CredentialKey::from_base64(text).map_err(|e| anyhow::anyhow!("{name} is refused: {e}"))
+        };
+        let current = self
+            .credentials_key
+            .as_deref()
+            .map(|k| parse(k, "ROLLCALL_CREDENTIALS_KEY (--credentials-key)"))
+            .transpose()?;
+        let older = self
+            .credentials_old_keys
+            .iter()
+            .map(|k| parse(k, "a key in ROLLCALL_CREDENTIALS_OLD_KEYS (--credentials-old-keys)"))
+            .collect::<Result<_>>()?;
+        Ok(Credentials::new(store, KeyConfig { current, older }))
+    }
+}
+
 #[derive(Args)]
 pub struct ServeArgs {
     /// Address and port to listen on.
@@ -79,6 +120,8 @@ pub struct ServeArgs {
     /// database shares it.
     #[arg(long, env = "ROLLCALL_SIGNING_KEY", hide_env_values = true)]
     signing_key: Option<String>,
+    #[command(flatten)]
+    credential_keys: CredentialKeyArgs,
     /// Response shape: timeback, oneroster (strict 1.2) or timeback-2025-04.
     #[arg(long, env = "ROLLCALL_PROFILE", default_value = "timeback")]
     profile: Profile,
@@ -230,6 +273,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     let store = open_store(&args.db).await?;
     let key = signing_key(args.signing_key, store.as_ref()).await?;
     let mut rollcall = Rollcall::new(store.clone(), Arc::new(SystemClock), &key);
+    rollcall.credentials = args.credential_keys.credentials(store.clone())?;
     if let (Some(issuer), Some(audience), Some(jwks_url)) = (args.idp_issuer, args.idp_audience, args.idp_jwks_url) {
         tracing::info!(%issuer, "also accepting tokens from an external identity provider");
         rollcall.auth = rollcall.auth.with_external_idp(IdpConfig {

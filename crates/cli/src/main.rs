@@ -4,6 +4,7 @@ mod allocator;
 mod backup;
 mod clients;
 mod config;
+mod credentials;
 mod csv;
 mod table;
 mod users;
@@ -28,6 +29,8 @@ enum Command {
     Clients(clients::ClientsArgs),
     /// Manage users on a running server (over HTTP, as an OAuth client).
     Users(users::UsersArgs),
+    /// Manage the sealed third-party credentials (key rotation).
+    Credentials(credentials::CredentialsArgs),
     /// Import a OneRoster 1.2 CSV package (a directory or a .zip) into the database.
     Import(csv::ImportArgs),
     /// Export the database as a OneRoster 1.2 CSV bulk package (a directory or a .zip).
@@ -53,6 +56,7 @@ async fn main() -> Result<()> {
         Command::Serve(args) => config::serve(args).await,
         Command::Clients(args) => clients::run(args).await,
         Command::Users(args) => users::run(args).await,
+        Command::Credentials(args) => credentials::run(args).await,
         Command::Import(args) => {
             allocator::keep_freed_memory();
             csv::import(args).await

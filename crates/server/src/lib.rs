@@ -79,7 +79,8 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/admin/import/jobs/{id}", get(routes::import::job))
         .merge(routes::users::routes())
-        .merge(routes::relations::routes());
+        .merge(routes::relations::routes())
+        .merge(routes::credentials::routes());
     for decl in resource::all() {
         router = router.merge(routes::collection::routes(decl));
     }

@@ -30,6 +30,7 @@ pub fn document() -> Value {
     }
     user_relation_paths(&mut paths);
     relations::paths(&mut paths);
+    crate::routes::credentials::openapi_paths(&mut paths, errors);
     paths.insert("/oauth2/token".into(), token_path());
     paths.insert("/admin/import".into(), import_path());
     paths.insert("/admin/import/jobs/{id}".into(), import_job_path());

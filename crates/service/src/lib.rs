@@ -5,6 +5,7 @@
 //! # Layout
 //! - [`engine`]: the generic resource engine (create, replace, patch, soft
 //!   delete, get, list, relations) driven by `ResourceDecl`s.
+//! - [`credentials`]: third-party credentials users register, sealed.
 //! - [`auth`]: OAuth clients, token issue and verification.
 //! - [`known_clients`]: which clients' tokens still hold, kept in memory.
 //! - [`idp`]: tokens from an external OAuth server, checked against its JWKS.
@@ -13,6 +14,7 @@
 //! - [`secret`]: argon2 hashing of passwords and client secrets.
 
 pub mod auth;
+pub mod credentials;
 pub mod engine;
 pub mod idempotency;
 pub mod idp;
@@ -30,6 +32,7 @@ use oneroster::cursor::CursorKey;
 use rollcall_store::{Store, StoreError};
 
 pub use auth::{Auth, AuthError, Claims, SigningKey};
+pub use credentials::Credentials;
 pub use engine::Engine;
 pub use idempotency::Idempotency;
 
@@ -85,6 +88,8 @@ pub struct Rollcall {
     pub engine: Engine,
     pub auth: Auth,
     pub idempotency: Idempotency,
+    /// Sealed with the kept key unless replaced by one with configured keys.
+    pub credentials: Credentials,
     /// Signs the keyset cursors in `next` links, derived from the signing
     /// key so every instance sharing it accepts the others' cursors.
     pub cursor_key: CursorKey,
@@ -96,6 +101,7 @@ impl Rollcall {
             engine: Engine::new(store.clone(), clock.clone()),
             idempotency: Idempotency::new(store.clone(), clock.clone()),
             cursor_key: CursorKey::derive(signing_key.as_bytes()),
+            credentials: Credentials::new(store.clone(), credentials::KeyConfig::default()),
             auth: Auth::new(store, clock, signing_key),
         }
     }

@@ -20,6 +20,7 @@ pub const ALL: &[&str] = &[
     "roster-demographics.createput",
     "roster-demographics.delete",
     "admin",
+    "roster-credentials.decrypt",
 ];
 
 /// What a request does, for choosing the scopes that permit it.
@@ -34,10 +35,13 @@ pub enum Operation {
     Delete,
     /// Bulk operations that may create, change and delete anything (CSV import).
     Admin,
+    /// Reading a registered third-party password in clear (decryptCredential).
+    DecryptCredential,
 }
 
 /// The scopes of which any one permits `op`; demographics have their own,
-/// as personal data beyond the roster. `admin` permits everything.
+/// as personal data beyond the roster. `admin` permits everything but
+/// decrypting credentials, which only its own scope permits.
 pub fn permitting(op: Operation, demographics: bool) -> &'static [&'static str] {
     match (op, demographics) {
         (Operation::Read, false) => &["roster-core.readonly", "roster.readonly", "admin"],
@@ -48,6 +52,7 @@ pub fn permitting(op: Operation, demographics: bool) -> &'static [&'static str] 
         (Operation::Delete, false) => &["roster.delete", "admin"],
         (Operation::Delete, true) => &["roster-demographics.delete", "admin"],
         (Operation::Admin, _) => &["admin"],
+        (Operation::DecryptCredential, _) => &["roster-credentials.decrypt"],
     }
 }
 

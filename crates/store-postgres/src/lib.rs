@@ -15,9 +15,10 @@
 //! # Layout
 //! - [`testing`]: a throwaway database per test (for this and other crates' tests).
 //! - `migrate`: creates and upgrades the schema under an advisory lock.
-//! - `resources`, `clients`: the trait implementations.
+//! - `resources`, `clients`, `credentials`: the trait implementations.
 
 mod clients;
+mod credentials;
 mod idempotency;
 mod migrate;
 mod resources;

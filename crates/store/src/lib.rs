@@ -3,7 +3,10 @@
 //!
 //! # Layout
 //! - [`traits`]: `ResourceStore`, `ClientStore`, `SettingsStore`, and `Store`
-//!   (all three), which the service layer holds as `Arc<dyn Store>`.
+//!   (all of them and `CredentialStore`), which the service layer holds as
+//!   `Arc<dyn Store>`.
+//! - [`credentials`]: `CredentialStore`, third-party credentials kept
+//!   sealed in a table of their own.
 //! - [`error`]: `StoreError`; unique-constraint violations become `Conflict` here.
 //! - [`sql`]: compiles a validated `ListQuery` into SQL for a [`sql::Dialect`].
 //! - [`schema`]: tables, field columns and indexes derived from the
@@ -11,12 +14,14 @@
 //! - [`terms`]: the multi-valued field values (`roles.role`) kept in a side
 //!   table per resource so "any element matches" filters use an index.
 
+pub mod credentials;
 pub mod error;
 pub mod schema;
 pub mod sql;
 pub mod terms;
 pub mod traits;
 
+pub use credentials::{CredentialRecord, CredentialStore};
 pub use error::StoreError;
 pub use traits::{
     Batches, ClientRecord, ClientStore, IdempotencyStore, KeyClaim, KeyTimes, Page, RawPage, ResourceStore,

@@ -3,6 +3,7 @@
 
 pub mod capabilities;
 pub mod collection;
+pub mod credentials;
 pub mod import;
 pub mod meta;
 pub mod oauth;

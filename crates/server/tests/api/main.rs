@@ -8,6 +8,7 @@ mod auth;
 mod collections;
 mod conditional;
 mod contract;
+mod credentials;
 mod cursor;
 mod edge;
 mod errors;
