@@ -100,6 +100,7 @@ pub async fn respond_page(
         let totals = paging::Totals::new(page.total, query.offset, query.limit);
         let extra = json!({
             "totalCount": totals.total,
+            "total": totals.total,
             "pageCount": totals.page_count,
             "pageNumber": totals.page_number,
             "offset": query.offset,

@@ -16,4 +16,5 @@ mod logs;
 mod query;
 mod revocation;
 mod schemas;
+mod shapes;
 mod users;
