@@ -79,7 +79,7 @@ fn collection_paths(paths: &mut Map<String, Value>, decl: &ResourceDecl) {
         format!("{API_PREFIX}/{}/{{sourcedId}}", decl.collection),
         json!({
             "get": op_get(decl, &format!("get{one}"), tag),
-            "put": op_write(decl, &format!("update{one}"), tag, "200", "Replaced; the stored record"),
+            "put": op_write(decl, &format!("update{one}"), tag, "200", "Replaced; the stored record. Always 200 (TimeBack's documents say 200 for some updates and 201 for others); the body may be wrapped or bare"),
             "patch": op_write(decl, &format!("patch{one}"), tag, "200", "Only the fields sent changed (null removes a field)"),
             "delete": { "operationId": format!("delete{one}"), "tags": [tag],
                 "parameters": [id_param()],

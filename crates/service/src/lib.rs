@@ -13,6 +13,7 @@
 //! - [`secret`]: argon2 hashing of passwords and client secrets.
 
 pub mod auth;
+mod embedded;
 pub mod engine;
 pub mod idp;
 pub mod known_clients;

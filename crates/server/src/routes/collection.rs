@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::{API_PREFIX, IdParam, render_all, render_page};
 use crate::error::ApiError;
-use crate::extract::{Authenticated, JsonBody, QueryPairs, unwrap_body};
+use crate::extract::{Authenticated, JsonBody, QueryPairs, unwrap_body, unwrap_update_body};
 use crate::paging;
 use crate::render::Profile;
 use crate::state::AppState;
@@ -192,7 +192,7 @@ async fn update(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Write, decl)?;
-    let object = unwrap_body(body, decl.singular)?;
+    let object = unwrap_update_body(body, decl.singular)?;
     let engine = &state.rollcall.engine;
     let doc = match kind {
         UpdateKind::Replace => engine.replace(decl, &id, object).await?,
