@@ -68,14 +68,27 @@ impl Engine {
 
     /// An enrollment sent without `school` (TimeBack's requests may leave
     /// it out) gets its class's school, which is what 1.2 requires it to be.
-    pub(crate) async fn fill_school(&self, decl: &ResourceDecl, object: &mut Map<String, Value>) -> Result<(), ServiceError> {
+    pub(crate) async fn fill_school(
+        &self,
+        decl: &ResourceDecl,
+        object: &mut Map<String, Value>,
+    ) -> Result<(), ServiceError> {
         if !std::ptr::eq(decl, &ENROLLMENTS) || object.get("school").is_some_and(|s| !s.is_null()) {
             return Ok(());
         }
-        let Some(class_id) = object.get("class").and_then(|c| c.get("sourcedId")).and_then(Value::as_str) else {
+        let Some(class_id) = object
+            .get("class")
+            .and_then(|c| c.get("sourcedId"))
+            .and_then(Value::as_str)
+        else {
             return Ok(());
         };
-        if let Some(school) = self.store().get(&CLASSES, class_id).await?.and_then(|c| c.get("school").cloned()) {
+        if let Some(school) = self
+            .store()
+            .get(&CLASSES, class_id)
+            .await?
+            .and_then(|c| c.get("school").cloned())
+        {
             object.insert("school".into(), school);
         }
         Ok(())

@@ -200,7 +200,12 @@ impl Engine {
     }
 
     /// [`stamp`](Self::stamp) for another module of the crate.
-    pub(crate) fn stamp_as(&self, decl: &ResourceDecl, object: Map<String, Value>, id: &str) -> Result<Value, ServiceError> {
+    pub(crate) fn stamp_as(
+        &self,
+        decl: &ResourceDecl,
+        object: Map<String, Value>,
+        id: &str,
+    ) -> Result<Value, ServiceError> {
         self.stamp(decl, object, id)
     }
 

@@ -60,7 +60,11 @@ fn request_schema<'d>(doc: &'d Value, path: &str, method: &str) -> &'d Value {
 /// views' own POSTs are another change's).
 fn documented_creates() -> Vec<(&'static str, &'static str, Value)> {
     vec![
-        ("orgs/", "orgs", json!({"org": {"sourcedId": "district-1", "name": "Metro", "type": "district"}})),
+        (
+            "orgs/",
+            "orgs",
+            json!({"org": {"sourcedId": "district-1", "name": "Metro", "type": "district"}}),
+        ),
         (
             "schools/",
             "orgs",
@@ -122,7 +126,11 @@ fn documented_creates() -> Vec<(&'static str, &'static str, Value)> {
             json!({"enrollment": {"sourcedId": "enr-1", "role": "student",
                    "user": {"sourcedId": "stu-1"}, "class": {"sourcedId": "class-1"}}}),
         ),
-        ("demographics/", "demographics", json!({"demographics": {"sourcedId": "stu-1"}})),
+        (
+            "demographics/",
+            "demographics",
+            json!({"demographics": {"sourcedId": "stu-1"}}),
+        ),
     ]
 }
 
@@ -133,7 +141,10 @@ async fn create_all(app: &TestApp, doc: &Value) -> Vec<String> {
     let mut refused = Vec::new();
     for (documented, collection, body) in documented_creates() {
         let problems = errors(doc, request_schema(doc, documented, "post"), &body);
-        assert!(problems.is_empty(), "not a documented body for POST {documented}: {problems:#?}");
+        assert!(
+            problems.is_empty(),
+            "not a documented body for POST {documented}: {problems:#?}"
+        );
         let r = app.post(collection, body).await;
         if r.status != 201 {
             refused.push(format!("POST {documented}: {} {}", r.status, r.body));
@@ -253,20 +264,42 @@ async fn required_nullable_fields_are_emitted_as_null() {
     let doc = timeback();
     assert!(create_all(&app, &doc).await.is_empty());
     let expect_null = [
-        ("classes", "class", "class-1", &["classCode", "classType", "location"][..]),
-        ("enrollments", "enrollment", "enr-1", &["primary", "beginDate", "endDate"][..]),
+        (
+            "classes",
+            "class",
+            "class-1",
+            &["classCode", "classType", "location"][..],
+        ),
+        (
+            "enrollments",
+            "enrollment",
+            "enr-1",
+            &["primary", "beginDate", "endDate"][..],
+        ),
         ("orgs", "org", "district-1", &["children"][..]),
         (
             "demographics",
             "demographics",
             "stu-1",
-            &["birthDate", "sex", "asian", "white", "cityOfBirth", "publicSchoolResidenceStatus"][..],
+            &[
+                "birthDate",
+                "sex",
+                "asian",
+                "white",
+                "cityOfBirth",
+                "publicSchoolResidenceStatus",
+            ][..],
         ),
     ];
     for (collection, wrapper, id, fields) in expect_null {
         let one = app.get(&format!("{collection}/{id}")).await.body;
         let list = app.get(collection).await.body;
-        let listed = list[collection].as_array().unwrap().iter().find(|r| r["sourcedId"] == id).unwrap();
+        let listed = list[collection]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["sourcedId"] == id)
+            .unwrap();
         for field in fields {
             for record in [&one[wrapper], listed] {
                 assert_eq!(record.get(*field), Some(&Value::Null), "{collection} {field}: {record}");
@@ -314,14 +347,19 @@ async fn an_org_without_identifier_reads_back_with_an_empty_one() {
 /// string (and no `org`) in the strict one.
 #[tokio::test]
 async fn an_academic_session_keeps_its_org_and_its_year_is_a_number() {
-    for (profile, year, has_org) in [(Profile::Timeback, json!(2027), true), (Profile::OneRoster, json!("2027"), false)] {
+    for (profile, year, has_org) in [
+        (Profile::Timeback, json!(2027), true),
+        (Profile::OneRoster, json!("2027"), false),
+    ] {
         let app = TestApp::spawn_with(profile).await;
         let org = json!({"org": {"sourcedId": "school-1", "name": "N", "type": "school"}});
         assert_eq!(app.post("orgs", org).await.status, 201);
         let session = json!({"sourcedId": "year-1", "title": "2026-27", "type": "schoolYear",
             "startDate": "2026-08-15", "endDate": "2027-06-15", "schoolYear": 2027,
             "org": {"sourcedId": "school-1"}});
-        let r = app.post("academicSessions", json!({ "academicSession": session })).await;
+        let r = app
+            .post("academicSessions", json!({ "academicSession": session }))
+            .await;
         assert_eq!(r.status, 201, "{}", r.body);
         let one = &app.get("academicSessions/year-1").await.body["academicSession"];
         let listed = &app.get("academicSessions").await.body["academicSessions"][0];
@@ -351,7 +389,13 @@ async fn list_bodies_carry_total() {
 async fn the_strict_profile_sends_no_nulls() {
     let app = TestApp::spawn_with(Profile::OneRoster).await;
     assert!(create_all(&app, &timeback()).await.is_empty());
-    for path in ["classes/class-1", "enrollments/enr-1", "orgs/district-1", "demographics/stu-1", "classes"] {
+    for path in [
+        "classes/class-1",
+        "enrollments/enr-1",
+        "orgs/district-1",
+        "demographics/stu-1",
+        "classes",
+    ] {
         let body = app.get(path).await.body.to_string();
         assert!(!body.contains("null"), "{path}: {body}");
     }
@@ -372,15 +416,24 @@ async fn put_user_stores_its_embedded_demographics() {
                "demographics": demographics})
     };
     let bad = user(json!({"sourcedId": "stu-2", "birthDate": "yesterday"}));
-    app.put("users/stu-2", json!({ "user": bad })).await.assert_imsx(422, "invaliddata");
+    app.put("users/stu-2", json!({ "user": bad }))
+        .await
+        .assert_imsx(422, "invaliddata");
     assert_eq!(app.get("demographics/stu-2").await.status, 404, "nothing written");
-    assert_eq!(app.get("users/stu-2").await.body["user"]["metadata"].get("isTestUser"), None);
+    assert_eq!(
+        app.get("users/stu-2").await.body["user"]["metadata"].get("isTestUser"),
+        None
+    );
 
     let good = user(json!({"sourcedId": "stu-2", "birthDate": "2012-03-04", "asian": "true",
                           "cityOfBirth": "London", "dateLastModified": "2023-11-07T05:31:56Z", "metadata": {}}));
     let r = app.put("users/stu-2", json!({ "user": good })).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.body["user"].get("demographics").is_none(), "kept apart from the user: {}", r.body);
+    assert!(
+        r.body["user"].get("demographics").is_none(),
+        "kept apart from the user: {}",
+        r.body
+    );
     let d = &app.get("demographics/stu-2").await.body["demographics"];
     assert_eq!(d["birthDate"], "2012-03-04", "{d}");
     assert_eq!(d["cityOfBirth"], "London");
