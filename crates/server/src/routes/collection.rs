@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use oneroster::ResourceDecl;
+use oneroster::model::user::USERS;
 use oneroster::path;
 use oneroster::query::{self, Condition, ListQuery, Scope};
 use oneroster::resource::ViewDecl;
@@ -138,6 +139,9 @@ async fn get_one(
     if scope.is_some_and(|(f, v)| !path::values_at(&doc, f.name).iter().any(|x| x == v)) {
         return Err(ApiError::NotFound(format!("{} '{id}' not found", decl.singular)));
     }
+    if decl == &USERS {
+        return super::embedded::single_user(&state, &headers, &auth, doc, fields.as_deref()).await;
+    }
     single(&state, &headers, decl, doc, fields.as_deref()).await
 }
 
@@ -198,6 +202,9 @@ async fn update(
         UpdateKind::Replace => engine.replace(decl, &id, object).await?,
         UpdateKind::Patch => engine.patch(decl, &id, object).await?,
     };
+    if decl == &USERS {
+        return super::embedded::single_user(&state, &headers, &auth, doc, None).await;
+    }
     single(&state, &headers, decl, doc, None).await
 }
 

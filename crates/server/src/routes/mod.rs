@@ -3,6 +3,7 @@
 
 pub mod capabilities;
 pub mod collection;
+pub mod embedded;
 pub mod import;
 pub mod meta;
 pub mod oauth;

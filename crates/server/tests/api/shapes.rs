@@ -429,11 +429,9 @@ async fn put_user_stores_its_embedded_demographics() {
                           "cityOfBirth": "London", "dateLastModified": "2023-11-07T05:31:56Z", "metadata": {}}));
     let r = app.put("users/stu-2", json!({ "user": good })).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(
-        r.body["user"].get("demographics").is_none(),
-        "kept apart from the user: {}",
-        r.body
-    );
+    let embedded = &r.body["user"]["demographics"];
+    assert_eq!(embedded["cityOfBirth"], "London", "embedded in the answer: {}", r.body);
+    assert_eq!(embedded["asian"], "true");
     let d = &app.get("demographics/stu-2").await.body["demographics"];
     assert_eq!(d["birthDate"], "2012-03-04", "{d}");
     assert_eq!(d["cityOfBirth"], "London");
@@ -444,4 +442,34 @@ async fn put_user_stores_its_embedded_demographics() {
     let d = &app.get("demographics/stu-2").await.body["demographics"];
     assert_eq!(d["cityOfBirth"], "Wilmslow", "{d}");
     assert_eq!(d["birthDate"], Value::Null, "a PUT replaces the record: {d}");
+}
+
+/// TimeBack's user reads embed the demographics record (`null` when there
+/// is none); the strict profile, a field selection and a token without the
+/// demographics scope get the user alone.
+#[tokio::test]
+async fn user_reads_embed_demographics() {
+    let app = TestApp::spawn().await;
+    assert!(create_all(&app, &timeback()).await.is_empty());
+    let with = &app.get("users/stu-1").await.body["user"];
+    assert_eq!(with["demographics"]["sourcedId"], "stu-1", "{with}");
+    assert_eq!(with["demographics"]["birthDate"], Value::Null);
+    let without = &app.get("users/stu-2").await.body["user"];
+    assert_eq!(without.get("demographics"), Some(&Value::Null), "{without}");
+    let selected = &app.get("users/stu-1?fields=sourcedId").await.body["user"];
+    assert!(selected.get("demographics").is_none(), "{selected}");
+    let roster_only = app.fetch_token(Some("roster-core.readonly")).await;
+    let r = app
+        .send(app.http.get(app.url("users/stu-1")).bearer_auth(roster_only))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body["user"].get("demographics").is_none(), "{}", r.body);
+
+    let strict = TestApp::spawn_with(Profile::OneRoster).await;
+    assert!(create_all(&strict, &timeback()).await.is_empty());
+    assert!(
+        strict.get("users/stu-1").await.body["user"]
+            .get("demographics")
+            .is_none()
+    );
 }
