@@ -47,7 +47,15 @@ pub fn document() -> Value {
             "version": env!("CARGO_PKG_VERSION"),
             "description": "OneRoster 1.2 rostering with TimeBack's users-management extensions. \
                 Collections accept limit (1-3000, default 100), offset, sort, orderBy (asc|desc), \
-                filter (1.2 grammar plus parentheses and the @ list operator), fields and search.",
+                filter (1.2 grammar plus parentheses and the @ list operator), fields and search. \
+                TimeBack profiles (the default) accept TimeBack's request bodies (an org without identifier, \
+                stored as \"\"; a course without courseCode; a class's org as its school; an enrollment \
+                without school, given its class's school; a numeric schoolYear; an academic session's org; \
+                a user's embedded demographics, stored as its demographics record) and answer in TimeBack's \
+                shapes: nullable fields its responses require as null (a class created without classType \
+                reads back with null, which TimeBack's getClass schema does not allow), schoolYear as a \
+                number, list totals also as total, and user reads and updates with the demographics record \
+                embedded for clients that may read demographics. An enrollment carries no course.",
         },
         "servers": [{ "url": "/" }],
         "security": [{ "OAuth2CC": [] }],
