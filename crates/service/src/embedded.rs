@@ -1,6 +1,7 @@
-//! What TimeBack's write bodies carry beyond the record itself: a user's
-//! `demographics` embedded in the user, and an enrollment without the
-//! `school` 1.2 requires (it is the class's school).
+//! What TimeBack's write bodies carry beyond the record itself, or leave
+//! out of it: a user's `demographics` embedded in the user, an enrollment
+//! without the `school` 1.2 requires (it is the class's school), a class
+//! update without what 1.2 requires of a class.
 
 use oneroster::ResourceDecl;
 use oneroster::model::class::CLASSES;
@@ -8,6 +9,12 @@ use oneroster::model::demographics::DEMOGRAPHICS;
 use oneroster::model::enrollment::ENROLLMENTS;
 use oneroster::model::user::USERS;
 use serde_json::{Map, Value};
+
+/// What a class PUT keeps from the stored class when the body leaves it
+/// out, each with the other name it may come under: TimeBack's updateClass
+/// body requires nothing and cannot carry `course` or the school at all.
+const CLASS_KEPT_ON_REPLACE: &[(&str, &[&str])] =
+    &[("title", &[]), ("course", &[]), ("school", &["org"]), ("terms", &[])];
 
 use crate::{Engine, ServiceError};
 
@@ -64,6 +71,37 @@ impl Engine {
                 Box::pin(self.create(&DEMOGRAPHICS, body)).await.map(drop)
             }
         }
+    }
+
+    /// A class PUT's body with what TimeBack's updateClass leaves out taken
+    /// from the stored class (404 when there is none: nothing to keep from).
+    pub(crate) async fn keep_unsent(
+        &self,
+        decl: &ResourceDecl,
+        id: &str,
+        object: &mut Map<String, Value>,
+    ) -> Result<(), ServiceError> {
+        if !std::ptr::eq(decl, &CLASSES) {
+            return Ok(());
+        }
+        let sent = |names: &[&str]| names.iter().any(|n| object.get(*n).is_some_and(|v| !v.is_null()));
+        let unsent: Vec<&str> = CLASS_KEPT_ON_REPLACE
+            .iter()
+            .filter(|(key, aliases)| !sent(&[key]) && !sent(aliases))
+            .map(|(key, _)| *key)
+            .collect();
+        if unsent.is_empty() {
+            return Ok(());
+        }
+        let Some(Value::Object(mut current)) = self.store().get(&CLASSES, id).await? else {
+            return Err(ServiceError::NotFound(format!("{} '{id}' not found", decl.singular)));
+        };
+        for key in unsent {
+            if let Some(v) = current.shift_remove(key) {
+                object.insert(key.to_owned(), v);
+            }
+        }
+        Ok(())
     }
 
     /// An enrollment sent without `school` (TimeBack's requests may leave

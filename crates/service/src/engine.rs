@@ -100,6 +100,7 @@ impl Engine {
         check_body_id(&object, id)?;
         let demographics = self.take_demographics(decl, &mut object, id)?;
         self.fill_school(decl, &mut object).await?;
+        self.keep_unsent(decl, id, &mut object).await?;
         self.stamp(decl, object.clone(), id)?;
         hash_object(decl, &mut object).await?;
         let (engine, id_owned) = (self.clone(), id.to_owned());

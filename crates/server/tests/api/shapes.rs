@@ -473,3 +473,37 @@ async fn user_reads_embed_demographics() {
             .is_none()
     );
 }
+
+/// TimeBack's updateClass body requires nothing and cannot carry the
+/// course or school: a PUT without them keeps the stored ones, and
+/// replaces the rest.
+#[tokio::test]
+async fn a_class_put_without_what_updateclass_cannot_carry_keeps_it() {
+    let app = TestApp::spawn().await;
+    let doc = timeback();
+    assert!(create_all(&app, &doc).await.is_empty());
+    let body = json!({"class": {"classCode": "ALG-1A", "location": "Room 4"}});
+    assert!(errors(&doc, request_schema(&doc, "classes/{sourcedId}", "put"), &body).is_empty());
+    let r = app.put("classes/class-1", body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let class = &app.get("classes/class-1").await.body["class"];
+    assert_eq!(class["title"], "Algebra 1A", "{class}");
+    assert_eq!(class["course"]["sourcedId"], "course-1");
+    assert_eq!(class["school"]["sourcedId"], "school-1");
+    assert_eq!(class["terms"][0]["sourcedId"], "term-1");
+    assert_eq!(class["classCode"], "ALG-1A");
+
+    let moved = json!({"class": {"title": "Algebra 1B", "org": {"sourcedId": "district-1"}, "location": null}});
+    let r = app.put("classes/class-1", moved).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let class = &app.get("classes/class-1").await.body["class"];
+    assert_eq!(class["school"]["sourcedId"], "district-1", "{class}");
+    assert_eq!(
+        class["classCode"],
+        Value::Null,
+        "a PUT replaces what it may carry: {class}"
+    );
+    app.put("classes/no-such-class", json!({"class": {"title": "X"}}))
+        .await
+        .assert_imsx(404, "unknownobject");
+}
