@@ -51,7 +51,8 @@ pub fn document() -> Value {
                 TimeBack profiles (the default) accept TimeBack's request bodies (an org without identifier, \
                 stored as \"\"; a course without courseCode; a class's org as its school; an enrollment \
                 without school, given its class's school; a numeric schoolYear; an academic session's org; \
-                a user's embedded demographics, stored as its demographics record) and answer in TimeBack's \
+                a user's embedded demographics, stored as its demographics record; a class PUT without \
+                title, course, school or terms, which keeps the stored ones) and answer in TimeBack's \
                 shapes: nullable fields its responses require as null (a class created without classType \
                 reads back with null, which TimeBack's getClass schema does not allow), schoolYear as a \
                 number, list totals also as total, and user reads and updates with the demographics record \
