@@ -104,6 +104,15 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
 }
 
 /// Takes the resource object out of its wrapper (`{"user": {…}}`).
+/// An update's record: wrapped as `{"<singular>": {…}}`, or bare, as some
+/// of TimeBack's update examples send it (its documents disagree).
+pub fn unwrap_update_body(body: Value, wrapper: &str) -> Result<Value, ApiError> {
+    match body {
+        Value::Object(m) if m.contains_key(wrapper) => unwrap_body(Value::Object(m), wrapper),
+        bare => Ok(bare),
+    }
+}
+
 pub fn unwrap_body(body: Value, wrapper: &str) -> Result<Value, ApiError> {
     match body {
         Value::Object(mut m) => m

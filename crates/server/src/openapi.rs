@@ -51,7 +51,16 @@ pub fn document() -> Value {
             "version": env!("CARGO_PKG_VERSION"),
             "description": "OneRoster 1.2 rostering with TimeBack's users-management extensions. \
                 Collections accept limit (1-3000, default 100), offset, sort, orderBy (asc|desc), \
-                filter (1.2 grammar plus parentheses and the @ list operator), fields and search.",
+                filter (1.2 grammar plus parentheses and the @ list operator), fields and search. \
+                TimeBack profiles (the default) accept TimeBack's request bodies (an org without identifier, \
+                stored as \"\"; a course without courseCode; a class's org as its school; an enrollment \
+                without school, given its class's school; a numeric schoolYear; an academic session's org; \
+                a user's embedded demographics, stored as its demographics record; a class PUT without \
+                title, course, school or terms, which keeps the stored ones) and answer in TimeBack's \
+                shapes: nullable fields its responses require as null (a class created without classType \
+                reads back with null, which TimeBack's getClass schema does not allow), schoolYear as a \
+                number, list totals also as total, and user reads and updates with the demographics record \
+                embedded for clients that may read demographics. An enrollment carries no course.",
         },
         "servers": [{ "url": "/" }],
         "security": [{ "OAuth2CC": [] }],
@@ -83,7 +92,7 @@ fn collection_paths(paths: &mut Map<String, Value>, decl: &ResourceDecl) {
         format!("{API_PREFIX}/{}/{{sourcedId}}", decl.collection),
         json!({
             "get": op_get(decl, &format!("get{one}"), tag),
-            "put": op_write(decl, &format!("update{one}"), tag, "200", "Replaced; the stored record"),
+            "put": op_write(decl, &format!("update{one}"), tag, "200", "Replaced; the stored record. Always 200 (TimeBack's documents say 200 for some updates and 201 for others); the body may be wrapped or bare"),
             "patch": op_write(decl, &format!("patch{one}"), tag, "200", "Only the fields sent changed (null removes a field)"),
             "delete": { "operationId": format!("delete{one}"), "tags": [tag],
                 "parameters": [id_param()],

@@ -24,6 +24,16 @@ pub enum Edit<'d> {
     Complete(&'d RefDecl),
     /// A `"true"`/`"false"` string becomes a JSON boolean.
     Flag,
+    /// A string holding a whole number (a school year) becomes a JSON number.
+    Number,
+}
+
+impl Edit<'_> {
+    /// Whether the edit changes a string value itself, rather than leading
+    /// into the value (which for an array means into each element).
+    fn of_string(self) -> bool {
+        matches!(self, Self::Flag | Self::Number)
+    }
 }
 
 /// An edit and what remains of its path (`None`: the value at hand).
@@ -81,8 +91,9 @@ pub fn write(text: &str, rules: &[Rule<'_>], complete: &Complete<'_>, out: &mut 
         b'[' => {
             let items = array_items(text)?;
             // A path names every element of an array on its way, but a
-            // flag names the value itself (as `render` flags only strings).
-            let flag_here = |r: &Rule<'_>| r.rest.is_none() && matches!(r.edit, Edit::Flag);
+            // flag or number names the value itself (as `render` edits
+            // only strings).
+            let flag_here = |r: &Rule<'_>| r.rest.is_none() && r.edit.of_string();
             let inner: Cow<'_, [Rule<'_>]> = match rules.iter().any(flag_here) {
                 true => rules.iter().filter(|r| !flag_here(r)).copied().collect(),
                 false => Cow::Borrowed(rules),
@@ -100,6 +111,12 @@ pub fn write(text: &str, rules: &[Rule<'_>], complete: &Complete<'_>, out: &mut 
         b'"' if rules.iter().any(|r| r.rest.is_none() && matches!(r.edit, Edit::Flag)) => {
             let flag = string(text)? == "true";
             out.extend_from_slice(if flag { b"true" } else { b"false" });
+        }
+        b'"' if rules.iter().any(|r| r.rest.is_none() && matches!(r.edit, Edit::Number)) => {
+            match crate::render::whole_number(&string(text)?) {
+                Some(n) => out.extend_from_slice(n.to_string().as_bytes()),
+                None => out.extend_from_slice(text.as_bytes()),
+            }
         }
         _ => out.extend_from_slice(text.as_bytes()),
     }

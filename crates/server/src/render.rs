@@ -87,8 +87,11 @@ fn render_values(decl: &ResourceDecl, mut doc: Value, ctx: &RenderContext<'_>) -
             }
             strip_nulls(&mut doc);
         }
-        Profile::Timeback202504 => flag_as_bool(&mut doc, "enabledUser"),
-        Profile::Timeback => {}
+        Profile::Timeback202504 => {
+            flag_as_bool(&mut doc, "enabledUser");
+            year_as_number(&mut doc);
+        }
+        Profile::Timeback => year_as_number(&mut doc),
     }
     doc
 }
@@ -154,6 +157,25 @@ fn flag_as_bool(doc: &mut Value, key: &str) {
     if let Some(v) = doc.get_mut(key).filter(|v| v.is_string()) {
         *v = Value::Bool(v.as_str() == Some("true"));
     }
+}
+
+/// TimeBack's responses carry an academic session's `schoolYear` as a
+/// number; 1.2 (and the store) as a string. A course's `schoolYear` is a
+/// reference, not a string, and is left alone.
+fn year_as_number(doc: &mut Value) {
+    if let Some(v) = doc.get_mut(YEAR)
+        && let Some(n) = v.as_str().and_then(whole_number)
+    {
+        *v = n.into();
+    }
+}
+
+/// The key [`year_as_number`] edits.
+pub const YEAR: &str = "schoolYear";
+
+/// `s` as a whole number, if it is one.
+pub fn whole_number(s: &str) -> Option<u64> {
+    s.parse().ok()
 }
 
 fn select(doc: Value, fields: Option<&[String]>) -> Value {

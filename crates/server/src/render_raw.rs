@@ -72,9 +72,10 @@ impl<'c> Plan<'c> {
         let removals = decl.write_only.iter().map(|p| Rule::at(p, Edit::Remove));
         let refs = decl.refs.iter().map(|r| Rule::at(r.path, Edit::Complete(r)));
         let flag = (ctx.profile == Profile::Timeback202504).then_some(Rule::at("enabledUser", Edit::Flag));
+        let year = Some(Rule::at(render::YEAR, Edit::Number));
         let api_base = serde_json::to_string(ctx.api_base).expect("a string serialises");
         let mut groups: Vec<(&str, Vec<Rule>)> = Vec::new();
-        for (head, rule) in removals.chain(refs).chain(flag).filter_map(|r| r.step()) {
+        for (head, rule) in removals.chain(refs).chain(flag).chain(year).filter_map(|r| r.step()) {
             match groups.iter_mut().find(|(k, _)| *k == head) {
                 Some((_, rules)) => rules.push(rule),
                 None => groups.push((head, vec![rule])),
@@ -162,7 +163,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use oneroster::model::{class::CLASSES, user::USERS};
+    use oneroster::model::{academic_session::ACADEMIC_SESSIONS, class::CLASSES, course::COURSES, user::USERS};
     use serde_json::{Value, json};
 
     fn docs() -> Vec<Value> {
@@ -213,6 +214,15 @@ mod tests {
                 let class = json!({"sourcedId": "c1", "course": {"sourcedId": "k"}, "school": {"sourcedId": "o1"},
                                    "terms": [{"sourcedId": "t1"}], "title": "Maths"});
                 let (full, fast) = both_paths(&CLASSES, class, &ctx);
+                assert_eq!(fast, full);
+                for year in [json!("2027"), json!("27b"), json!(2027), json!(["2027"]), Value::Null] {
+                    let session = json!({"sourcedId": "t1", "schoolYear": year, "org": {"sourcedId": "o1"},
+                                         "children": null, "parent": {"sourcedId": "y1"}});
+                    let (full, fast) = both_paths(&ACADEMIC_SESSIONS, session, &ctx);
+                    assert_eq!(fast, full);
+                }
+                let course = json!({"sourcedId": "k", "schoolYear": {"sourcedId": "2027"}, "courseCode": null});
+                let (full, fast) = both_paths(&COURSES, course, &ctx);
                 assert_eq!(fast, full);
             }
         }

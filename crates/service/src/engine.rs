@@ -65,7 +65,7 @@ impl Engine {
     /// POST: stores a new record; the server allocates a UUID when the
     /// client supplies no sourcedId.
     pub async fn create(&self, decl: &'static ResourceDecl, input: Value) -> Result<SourcedIdPair, ServiceError> {
-        let object = into_object(decl, input)?;
+        let mut object = into_object(decl, input)?;
         let supplied = match object.get("sourcedId") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(parse_id(s)?.to_string()),
@@ -76,9 +76,14 @@ impl Engine {
             }
         };
         let id = supplied.clone().unwrap_or_else(|| SourcedId::allocate().to_string());
+        let demographics = self.take_demographics(decl, &mut object, &id)?;
+        self.fill_school(decl, &mut object).await?;
         let mut doc = self.stamp(decl, object, &id)?;
         rules::protect(decl, &mut doc, None).await?;
         self.store.insert(decl, doc).await?;
+        if let Some(d) = demographics {
+            self.put_demographics(&id, d).await?;
+        }
         Ok(SourcedIdPair {
             supplied,
             allocated: id,
@@ -102,6 +107,9 @@ impl Engine {
     ) -> Result<Value, ServiceError> {
         let mut object = into_object(decl, input)?;
         check_body_id(&object, id)?;
+        let demographics = self.take_demographics(decl, &mut object, id)?;
+        self.fill_school(decl, &mut object).await?;
+        self.keep_unsent(decl, id, &mut object).await?;
         self.stamp(decl, object.clone(), id)?;
         hash_object(decl, &mut object).await?;
         let (engine, id_owned) = (self.clone(), id.to_owned());
@@ -116,7 +124,11 @@ impl Engine {
             rules::stamp(decl, object, &id_owned, &engine.now_over(&current))
         });
         let written = self.store.update(decl, id, update).await;
-        written.map_err(|e| failed.explain(map_missing(e, decl, id)))
+        let stored = written.map_err(|e| failed.explain(map_missing(e, decl, id)))?;
+        if let Some(d) = demographics {
+            self.put_demographics(id, d).await?;
+        }
+        Ok(stored)
     }
 
     /// PATCH: changes only the top-level fields sent; `null` removes a field
@@ -204,6 +216,16 @@ impl Engine {
                 ))
             })
             .collect())
+    }
+
+    /// [`stamp`](Self::stamp) for another module of the crate.
+    pub(crate) fn stamp_as(
+        &self,
+        decl: &ResourceDecl,
+        object: Map<String, Value>,
+        id: &str,
+    ) -> Result<Value, ServiceError> {
+        self.stamp(decl, object, id)
     }
 
     /// Sets the server-owned fields and validates into the stored form.

@@ -15,6 +15,7 @@
 
 pub mod auth;
 pub mod credentials;
+mod embedded;
 pub mod engine;
 pub mod idempotency;
 pub mod idp;

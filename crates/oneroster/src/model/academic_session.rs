@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Base, GuidRef, normalize_as, nullable_vec};
+use super::{Base, GuidRef, normalize_as, nullable_vec, year_text};
 use crate::primitives::{Date, vocabulary};
 use crate::resource::{FieldDecl, ModelError, RefDecl, ResourceDecl};
 
@@ -24,7 +24,12 @@ pub struct AcademicSession {
     pub parent: Option<GuidRef>,
     #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<GuidRef>,
+    /// Stored as 1.2's string; TimeBack sends and reads a number.
+    #[serde(deserialize_with = "year_text")]
     pub school_year: String,
+    /// TimeBack's owning org (not in 1.2, so dropped by the strict profile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<GuidRef>,
 }
 
 fn normalize(input: Value) -> Result<Value, ModelError> {
@@ -43,6 +48,7 @@ pub static ACADEMIC_SESSIONS: ResourceDecl = ResourceDecl {
         FieldDecl::text("schoolYear"),
         FieldDecl::text("parent.sourcedId"),
         FieldDecl::many("children.sourcedId"),
+        FieldDecl::text("org.sourcedId"),
     ],
     aliases: &[],
     selectable: &[
@@ -57,6 +63,7 @@ pub static ACADEMIC_SESSIONS: ResourceDecl = ResourceDecl {
         "parent",
         "children",
         "schoolYear",
+        "org",
     ],
     refs: &[
         RefDecl {
@@ -71,8 +78,14 @@ pub static ACADEMIC_SESSIONS: ResourceDecl = ResourceDecl {
             ref_type: "academicSession",
             with_name: false,
         },
+        RefDecl {
+            path: "org",
+            collection: "orgs",
+            ref_type: "org",
+            with_name: false,
+        },
     ],
-    extensions: &[],
+    extensions: &["org"],
     search: &["title"],
     write_only: &[],
     normalize,

@@ -15,17 +15,22 @@ pub struct Class {
     #[serde(flatten)]
     pub base: Base,
     pub title: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `classCode`, `classType` and `location` are stored as `null` when not
+    /// given: TimeBack's responses require the keys (the strict profile
+    /// strips nulls).
+    #[serde(default)]
     pub class_code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub class_type: Option<ClassType>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub location: Option<String>,
     #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
     pub grades: Vec<Grade>,
     #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
     pub subjects: Vec<String>,
     pub course: GuidRef,
+    /// 1.2's `school`; TimeBack's requests name it `org`. Stored as `school`.
+    #[serde(alias = "org")]
     pub school: GuidRef,
     pub terms: Vec<GuidRef>,
     #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]

@@ -14,7 +14,9 @@ pub struct Course {
     pub title: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub school_year: Option<GuidRef>,
-    pub course_code: String,
+    /// Required by 1.2, optional (and nullable) in TimeBack's requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub course_code: Option<String>,
     #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
     pub grades: Vec<crate::primitives::Grade>,
     #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]

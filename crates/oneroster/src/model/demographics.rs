@@ -11,34 +11,36 @@ vocabulary!(Sex, ["male", "female", "unspecified", "other"]);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+/// Every field but the base is stored as `null` when not given: TimeBack's
+/// responses require the keys (the strict profile strips nulls).
 pub struct Demographics {
     #[serde(flatten)]
     pub base: Base,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub birth_date: Option<Date>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub sex: Option<Sex>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub american_indian_or_alaska_native: Option<Flag>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub asian: Option<Flag>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub black_or_african_american: Option<Flag>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub native_hawaiian_or_other_pacific_islander: Option<Flag>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub white: Option<Flag>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub demographic_race_two_or_more_races: Option<Flag>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub hispanic_or_latino_ethnicity: Option<Flag>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub country_of_birth_code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub state_of_birth_abbreviation: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub city_of_birth: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub public_school_residence_status: Option<String>,
 }
 

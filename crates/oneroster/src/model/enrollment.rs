@@ -17,13 +17,18 @@ pub struct Enrollment {
     pub base: Base,
     pub user: GuidRef,
     pub class: GuidRef,
-    pub school: GuidRef,
+    /// Required by 1.2, optional in TimeBack's requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub school: Option<GuidRef>,
     pub role: EnrollmentRole,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `primary`, `beginDate` and `endDate` are stored as `null` when not
+    /// given: TimeBack's responses require the keys (the strict profile
+    /// strips nulls).
+    #[serde(default)]
     pub primary: Option<Flag>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub begin_date: Option<Date>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub end_date: Option<Date>,
 }
 

@@ -9,7 +9,7 @@ pub mod enrollment;
 pub mod org;
 pub mod user;
 
-use serde::{Deserialize, Deserializer, Serialize, de::DeserializeOwned};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de::DeserializeOwned};
 use serde_json::{Map, Value};
 
 use crate::primitives::{SourcedId, Status, Timestamp};
@@ -42,6 +42,38 @@ where
     T: Deserialize<'de>,
 {
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Deserialises `null` as the type's default: TimeBack sends `null` for
+/// fields 1.2 makes required strings (an org's `identifier`).
+pub fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Serialises an empty list as `null`: TimeBack requires the key (an org's
+/// `children`) and allows `null`, and the strict profile strips nulls.
+pub fn empty_as_null<S: Serializer, T: Serialize>(items: &[T], s: S) -> Result<S::Ok, S::Error> {
+    if items.is_empty() {
+        s.serialize_none()
+    } else {
+        items.serialize(s)
+    }
+}
+
+/// A school year as 1.2 stores it (the year, as a string), given either as
+/// a string or, as TimeBack responses carry it, as a number.
+pub fn year_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    match Value::deserialize(d)? {
+        Value::String(s) => Ok(s),
+        Value::Number(n) if n.is_u64() => Ok(n.to_string()),
+        other => Err(serde::de::Error::custom(format!(
+            "expected a year as a string or whole number, found {other}"
+        ))),
+    }
 }
 
 /// Validates `input` as `T` and returns `T`'s canonical JSON.

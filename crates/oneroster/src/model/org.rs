@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Base, GuidRef, normalize_as, nullable_vec};
+use super::{Base, GuidRef, empty_as_null, normalize_as, null_as_default, nullable_vec};
 use crate::primitives::vocabulary;
 use crate::resource::{FieldDecl, ModelError, RefDecl, ResourceDecl};
 
@@ -20,10 +20,14 @@ pub struct Org {
     pub name: String,
     #[serde(rename = "type")]
     pub kind: OrgType,
+    /// Optional in TimeBack's requests, a required string in its responses
+    /// and in 1.2: stored as `""` when not given.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub identifier: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<GuidRef>,
-    #[serde(default, deserialize_with = "nullable_vec", skip_serializing_if = "Vec::is_empty")]
+    /// Stored as `null` when empty: TimeBack requires the key.
+    #[serde(default, deserialize_with = "nullable_vec", serialize_with = "empty_as_null")]
     pub children: Vec<GuidRef>,
 }
 

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use oneroster::ResourceDecl;
+use oneroster::model::user::USERS;
 use oneroster::path;
 use oneroster::query::{self, Condition, ListQuery, Scope};
 use oneroster::resource::ViewDecl;
@@ -19,7 +20,7 @@ use serde_json::{Value, json};
 
 use super::{API_PREFIX, IdParam, render_all, render_page};
 use crate::error::ApiError;
-use crate::extract::{Authenticated, JsonBody, QueryPairs, unwrap_body};
+use crate::extract::{Authenticated, JsonBody, QueryPairs, unwrap_body, unwrap_update_body};
 use crate::paging;
 use crate::render::Profile;
 use crate::state::AppState;
@@ -116,6 +117,7 @@ pub async fn respond_page_as(
         let totals = paging::Totals::new(page.total, query.offset, query.limit);
         let extra = json!({
             "totalCount": totals.total,
+            "total": totals.total,
             "pageCount": totals.page_count,
             "pageNumber": totals.page_number,
             "offset": query.offset,
@@ -153,6 +155,9 @@ async fn get_one(
     if scope.is_some_and(|(f, v)| !path::values_at(&doc, f.name).iter().any(|x| x == v)) {
         return Err(ApiError::NotFound(format!("{} '{id}' not found", decl.singular)));
     }
+    if decl == &USERS {
+        return super::embedded::single_user(&state, &headers, &auth, doc, fields.as_deref()).await;
+    }
     single(&state, &headers, decl, doc, fields.as_deref()).await
 }
 
@@ -164,13 +169,18 @@ pub async fn single(
     doc: Value,
     fields: Option<&[String]>,
 ) -> Result<Response, ApiError> {
-    let etag = rules::etag(&doc).and_then(|t| HeaderValue::from_str(&t).ok());
+    let etag = rules::etag(&doc);
     let mut rendered = render_all(state, headers, decl, vec![doc], fields).await?;
-    let mut response = axum::Json(json!({ decl.singular: rendered.pop() })).into_response();
-    if let Some(etag) = etag {
+    let response = axum::Json(json!({ decl.singular: rendered.pop() })).into_response();
+    Ok(with_etag(response, etag))
+}
+
+/// The record version's `ETag` (see `rules::etag`) on its response.
+pub fn with_etag(mut response: Response, etag: Option<String>) -> Response {
+    if let Some(etag) = etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
         response.headers_mut().insert(header::ETAG, etag);
     }
-    Ok(response)
+    response
 }
 
 /// The `If-Match` precondition of a write.
@@ -228,7 +238,7 @@ async fn update(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Write, decl)?;
-    let object = unwrap_body(body, decl.singular)?;
+    let object = unwrap_update_body(body, decl.singular)?;
     let engine = &state.rollcall.engine;
     if matches!(kind, UpdateKind::Replace) && create_only(&headers) {
         return create_at(&state, &headers, decl, &id, object).await;
@@ -238,6 +248,9 @@ async fn update(
         UpdateKind::Replace => engine.replace_checked(decl, &id, object, &expect).await?,
         UpdateKind::Patch => engine.patch_checked(decl, &id, object, &expect).await?,
     };
+    if decl == &USERS {
+        return super::embedded::single_user(&state, &headers, &auth, doc, None).await;
+    }
     single(&state, &headers, decl, doc, None).await
 }
 

@@ -4,6 +4,7 @@
 pub mod capabilities;
 pub mod collection;
 pub mod credentials;
+pub mod embedded;
 pub mod import;
 pub mod meta;
 pub mod oauth;

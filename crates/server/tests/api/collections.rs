@@ -184,7 +184,7 @@ async fn courses_round_trip() {
     round_trip(Case {
         collection: "courses",
         singular: "course",
-        invalid: with_id(without(record.clone(), "courseCode"), "bad-course"),
+        invalid: with_id(without(record.clone(), "title"), "bad-course"),
         record,
         field: "title",
         put_value: json!("Algebra I"),

@@ -24,4 +24,5 @@ mod reference_walk;
 mod relations;
 mod revocation;
 mod schemas;
+mod shapes;
 mod users;
