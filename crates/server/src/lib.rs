@@ -77,12 +77,13 @@ pub fn app(state: AppState) -> Router {
             post(routes::import::import).layer(axum::Extension(routes::import::ImportGate::default())),
         )
         .route("/admin/import/jobs/{id}", get(routes::import::job))
-        .merge(routes::users::routes());
+        .merge(routes::users::routes())
+        .merge(routes::structure::routes());
     for decl in resource::all() {
         router = router.merge(routes::collection::routes(decl));
     }
     for view in VIEWS {
-        router = router.merge(routes::collection::view_routes(view));
+        router = router.merge(routes::views::routes(view));
     }
     with_layers(router, state)
 }

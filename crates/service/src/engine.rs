@@ -15,13 +15,14 @@ use std::sync::Arc;
 
 use oneroster::model::class::CLASSES;
 use oneroster::model::demographics::DEMOGRAPHICS;
+use oneroster::model::course_structure::Planned;
 use oneroster::model::enrollment::ENROLLMENTS;
 use oneroster::model::user::USERS;
 use oneroster::path;
 use oneroster::query::{ListQuery, Scope};
 use oneroster::resource::ModelError;
 use oneroster::{Clock, ResourceDecl, SourcedId, Timestamp};
-use rollcall_store::{Page, RawPage, Store, StoreError};
+use rollcall_store::{Page, RawPage, Store, StoreError, Write};
 use serde_json::{Map, Value};
 
 use crate::{ServiceError, rules, secret};
@@ -68,6 +69,32 @@ impl Engine {
     /// POST: stores a new record; the server allocates a UUID when the
     /// client supplies no sourcedId.
     pub async fn create(&self, decl: &'static ResourceDecl, input: Value) -> Result<SourcedIdPair, ServiceError> {
+        let (pair, doc) = self.prepare(decl, input).await?;
+        self.store.insert(decl, doc).await?;
+        Ok(pair)
+    }
+
+    /// Several new records in one transaction (createCourseStructure): each
+    /// checked as [`create`](Self::create) checks one, an error naming where
+    /// in the request it came from; then all stored, or none.
+    pub async fn create_all(&self, records: Vec<Planned>) -> Result<Vec<SourcedIdPair>, ServiceError> {
+        let mut pairs = Vec::with_capacity(records.len());
+        let mut writes = Vec::with_capacity(records.len());
+        for Planned { at, decl, body } in records {
+            let (pair, doc) = self.prepare(decl, body).await.map_err(|e| match e {
+                ServiceError::Invalid(message) => ServiceError::Invalid(format!("{at}: {message}")),
+                other => other,
+            })?;
+            writes.push(Ok(Write::Insert(decl, vec![doc.to_string()])));
+            pairs.push(pair);
+        }
+        self.store.apply(Box::new(writes.into_iter())).await?;
+        Ok(pairs)
+    }
+
+    /// A new record's stored form and its id pair: server-owned fields set,
+    /// validated, secrets hashed.
+    async fn prepare(&self, decl: &'static ResourceDecl, input: Value) -> Result<(SourcedIdPair, Value), ServiceError> {
         let object = into_object(decl, input)?;
         let supplied = match object.get("sourcedId") {
             None | Some(Value::Null) => None,
@@ -81,11 +108,11 @@ impl Engine {
         let id = supplied.clone().unwrap_or_else(|| SourcedId::allocate().to_string());
         let mut doc = self.stamp(decl, object, &id)?;
         hash_write_only(decl, &mut doc).await?;
-        self.store.insert(decl, doc).await?;
-        Ok(SourcedIdPair {
+        let pair = SourcedIdPair {
             supplied,
             allocated: id,
-        })
+        };
+        Ok((pair, doc))
     }
 
     /// PUT: replaces an existing record with the body. A stored password is

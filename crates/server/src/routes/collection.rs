@@ -1,6 +1,6 @@
 //! The generic collection routes every declared resource gets: list,
-//! create, get, replace (PUT), patch, soft delete; plus read-only views
-//! such as `/schools`.
+//! create, get, replace (PUT), patch, soft delete. Views (`/schools`) are
+//! served by the same handlers (see `views`).
 
 use axum::Router;
 use axum::extract::{OriginalUri, State};
@@ -8,9 +8,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use oneroster::ResourceDecl;
-use oneroster::path;
 use oneroster::query::{self, Condition, ListQuery, Scope};
 use oneroster::resource::ViewDecl;
+use rollcall_service::engine::SourcedIdPair;
 use rollcall_service::scope::Operation;
 use rollcall_store::RawPage;
 use serde_json::{Value, json};
@@ -25,7 +25,7 @@ use crate::state::AppState;
 /// Routes for one resource, under its collection path (with and without
 /// the trailing slash TimeBack clients send).
 pub fn routes(decl: &'static ResourceDecl) -> Router<AppState> {
-    let collection = format!("{API_PREFIX}/{}", decl.collection);
+    let collection = format!("{API_PREFIX}/{}", decl.path());
     let list_create =
         get(move |s, a, q, h, u| list(decl, None, s, a, q, h, u)).post(move |s, a, b| create(decl, s, a, b));
     let item = get(move |s, a, i, q, h| get_one(decl, None, s, a, i, q, h))
@@ -38,25 +38,22 @@ pub fn routes(decl: &'static ResourceDecl) -> Router<AppState> {
         .route(&format!("{collection}/{{sourcedId}}"), item)
 }
 
-/// Read-only routes for a view (a scoped subset of a collection).
-pub fn view_routes(view: &'static ViewDecl) -> Router<AppState> {
-    let collection = format!("{API_PREFIX}/{}", view.path);
-    let scope = view.base.field(view.field).map(|f| (f, view.value));
-    let list_route = get(move |s, a, q, h, u| list(view.base, scope, s, a, q, h, u));
-    Router::new()
-        .route(&collection, list_route.clone())
-        .route(&format!("{collection}/"), list_route)
-        .route(
-            &format!("{collection}/{{sourcedId}}"),
-            get(move |s, a, i, q, h| get_one(view.base, scope, s, a, i, q, h)),
-        )
+/// The view a request came through, if any: it narrows the collection and
+/// may rename the wrappers.
+pub type ViewScope = Option<&'static ViewDecl>;
+
+/// The list and single wrappers of a response: a view's own (TimeBack's
+/// `terms`/`term`) except in the strict 1.2 profile, which keeps the base's.
+pub fn wrappers(state: &AppState, decl: &'static ResourceDecl, view: ViewScope) -> (&'static str, &'static str) {
+    match view {
+        Some(view) if state.config.profile != Profile::OneRoster => view.wrappers,
+        _ => (decl.collection, decl.singular),
+    }
 }
 
-type ViewScope = Option<(&'static oneroster::FieldDecl, &'static str)>;
-
-async fn list(
+pub async fn list(
     decl: &'static ResourceDecl,
-    scope: ViewScope,
+    view: ViewScope,
     State(state): State<AppState>,
     auth: Authenticated,
     pairs: QueryPairs,
@@ -65,11 +62,13 @@ async fn list(
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Read, decl)?;
     let mut query = ListQuery::from_request(decl, pairs.iter(), &state.rollcall.cursor_key)?;
-    if let Some((field, value)) = scope {
+    if let Some(field) = view.and_then(|v| decl.field(v.field)) {
+        let value = view.map_or("", |v| v.value);
         query = query.with_scope(Scope::Where(Condition::equals(field, value)));
     }
     let page = state.rollcall.engine.list_raw(decl, &query).await?;
-    respond_page(&state, &headers, uri.path(), decl, &pairs, &query, page).await
+    let wrapper = wrappers(&state, decl, view).0;
+    respond_page_as(&state, &headers, uri.path(), decl, wrapper, &pairs, &query, page).await
 }
 
 /// A page of a collection: the wrapper array, TimeBack's body totals (by
@@ -84,6 +83,21 @@ pub async fn respond_page(
     query: &ListQuery,
     page: RawPage,
 ) -> Result<Response, ApiError> {
+    respond_page_as(state, headers, path, decl, decl.collection, pairs, query, page).await
+}
+
+/// [`respond_page`] under another list wrapper (a view's).
+#[allow(clippy::too_many_arguments)]
+pub async fn respond_page_as(
+    state: &AppState,
+    headers: &HeaderMap,
+    path: &str,
+    decl: &'static ResourceDecl,
+    wrapper: &str,
+    pairs: &QueryPairs,
+    query: &ListQuery,
+    page: RawPage,
+) -> Result<Response, ApiError> {
     let has_next = query.next_offset().is_some_and(|next| next < page.total);
     let cursor = match page.items.last().filter(|_| has_next) {
         Some(last) => serde_json::from_str::<Value>(last)
@@ -93,7 +107,7 @@ pub async fn respond_page(
             .filter(|token| token.len() <= paging::MAX_CURSOR_BYTES),
         None => None,
     };
-    let mut body = format!("{{{}:[", Value::from(decl.collection)).into_bytes();
+    let mut body = format!("{{{}:[", Value::from(wrapper)).into_bytes();
     render_page(state, headers, decl, &page.items, query.fields.as_deref(), &mut body).await?;
     body.push(b']');
     if state.config.profile.body_totals() {
@@ -121,9 +135,9 @@ pub async fn respond_page(
     Ok(response)
 }
 
-async fn get_one(
+pub async fn get_one(
     decl: &'static ResourceDecl,
-    scope: ViewScope,
+    view: ViewScope,
     State(state): State<AppState>,
     auth: Authenticated,
     IdParam(id): IdParam,
@@ -132,12 +146,23 @@ async fn get_one(
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Read, decl)?;
     let fields = query::fields_from_pairs(decl, pairs.iter())?;
-    let doc = state.rollcall.engine.get(decl, &id).await?;
-    // A view's record must belong to the view: /schools/{id} is not any org.
-    if scope.is_some_and(|(f, v)| !path::values_at(&doc, f.name).iter().any(|x| x == v)) {
-        return Err(ApiError::NotFound(format!("{} '{id}' not found", decl.singular)));
+    let doc = in_view(&state, decl, view, &id).await?;
+    single_as(&state, &headers, decl, wrappers(&state, decl, view).1, doc, fields.as_deref()).await
+}
+
+/// The stored record `id`, which must belong to the view (if any):
+/// `/schools/{id}` is not any org. Outside the view is not found.
+pub async fn in_view(
+    state: &AppState,
+    decl: &'static ResourceDecl,
+    view: ViewScope,
+    id: &str,
+) -> Result<Value, ApiError> {
+    let doc = state.rollcall.engine.get(decl, id).await?;
+    match view {
+        Some(view) if !view.holds(&doc) => Err(ApiError::NotFound(format!("{} '{id}' not found", view.one))),
+        _ => Ok(doc),
     }
-    single(&state, &headers, decl, doc, fields.as_deref()).await
 }
 
 /// `{"<singular>": record}`.
@@ -148,8 +173,20 @@ pub async fn single(
     doc: Value,
     fields: Option<&[String]>,
 ) -> Result<Response, ApiError> {
+    single_as(state, headers, decl, decl.singular, doc, fields).await
+}
+
+/// [`single`] under another wrapper (a view's).
+pub async fn single_as(
+    state: &AppState,
+    headers: &HeaderMap,
+    decl: &'static ResourceDecl,
+    wrapper: &str,
+    doc: Value,
+    fields: Option<&[String]>,
+) -> Result<Response, ApiError> {
     let mut rendered = render_all(state, headers, decl, vec![doc], fields).await?;
-    Ok(axum::Json(json!({ decl.singular: rendered.pop() })).into_response())
+    Ok(axum::Json(json!({ wrapper: rendered.pop() })).into_response())
 }
 
 async fn create(
@@ -161,6 +198,11 @@ async fn create(
     auth.require(Operation::Write, decl)?;
     let object = unwrap_body(body, decl.singular)?;
     let pair = state.rollcall.engine.create(decl, object).await?;
+    Ok(created(&state, pair))
+}
+
+/// 201 with the `sourcedIdPairs` of a created record.
+pub fn created(state: &AppState, pair: SourcedIdPair) -> Response {
     let pair = json!({
         "suppliedSourcedId": pair.supplied.unwrap_or_else(|| pair.allocated.clone()),
         "allocatedSourcedId": pair.allocated,
@@ -170,7 +212,7 @@ async fn create(
         Profile::OneRoster => json!({ "sourcedIdPairs": [pair] }),
         _ => json!({ "sourcedIdPairs": pair }),
     };
-    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+    (StatusCode::CREATED, axum::Json(body)).into_response()
 }
 
 /// How an update applies the body: PUT replaces the record, PATCH merges

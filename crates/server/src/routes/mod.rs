@@ -6,7 +6,9 @@ pub mod collection;
 pub mod import;
 pub mod meta;
 pub mod oauth;
+pub mod structure;
 pub mod users;
+pub mod views;
 
 use std::collections::HashMap;
 

@@ -1,0 +1,128 @@
+//! TimeBack's `createCourseStructure`: a course and its outline in one body.
+//! `courseStructure` maps each lesson's key to its QTI test (`url`), codes,
+//! title, `unit-title` and `xp`. The outline becomes course components: one
+//! unit per distinct `unit-title` (in the order first seen), and under it
+//! one lesson per entry (in the order given), the lesson's test details
+//! kept in its `metadata`. Planning is pure; the service stores the plan in
+//! one transaction.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::course::COURSES;
+use super::course_component::COURSE_COMPONENTS;
+use super::parse_as;
+use crate::SourcedId;
+use crate::resource::{ModelError, ResourceDecl};
+
+/// One lesson of the outline, as the body carries it.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Lesson {
+    url: String,
+    skill_code: String,
+    lesson_code: String,
+    title: String,
+    #[serde(rename = "unit-title")]
+    unit_title: String,
+    status: String,
+    xp: serde_json::Number,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stimulus: Option<Stimulus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    video: Option<Video>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+struct Stimulus {
+    title: String,
+    identifier: String,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+struct Video {
+    url: String,
+    title: String,
+}
+
+/// A record to create: where it came from in the body (for errors), its
+/// resource and its body.
+#[derive(Debug)]
+pub struct Planned {
+    pub at: String,
+    pub decl: &'static ResourceDecl,
+    pub body: Value,
+}
+
+/// The records a `createCourseStructure` body stands for, the course first.
+pub fn plan(body: Value) -> Result<Vec<Planned>, ModelError> {
+    let Value::Object(mut body) = body else {
+        return Err(ModelError("the body must be an object".into()));
+    };
+    let mut course = match body.remove("course") {
+        Some(Value::Object(course)) => course,
+        _ => return Err(ModelError("course: an object is required".into())),
+    };
+    let outline = match body.remove("courseStructure") {
+        Some(Value::Object(outline)) => outline,
+        _ => return Err(ModelError("courseStructure: an object is required".into())),
+    };
+    let course_id = match course.get("sourcedId").and_then(Value::as_str) {
+        Some(id) => id.to_owned(),
+        None => SourcedId::allocate().to_string(),
+    };
+    course.insert("sourcedId".into(), course_id.clone().into());
+    let mut planned = vec![Planned {
+        at: "course".into(),
+        decl: &COURSES,
+        body: Value::Object(course),
+    }];
+    planned.extend(components(&course_id, outline)?);
+    Ok(planned)
+}
+
+/// The units and lessons of `outline`, for the course `course_id`.
+fn components(course_id: &str, outline: Map<String, Value>) -> Result<Vec<Planned>, ModelError> {
+    let mut units: Vec<(String, String, Vec<Planned>)> = Vec::new();
+    for (key, entry) in outline {
+        let at = format!("courseStructure.{key}");
+        let lesson: Lesson = parse_as(entry).map_err(|e| ModelError(format!("{at}: {}", e.0)))?;
+        let unit = match units.iter().position(|(title, ..)| *title == lesson.unit_title) {
+            Some(n) => n,
+            None => {
+                let id = SourcedId::allocate().to_string();
+                units.push((lesson.unit_title.clone(), id, Vec::new()));
+                units.len() - 1
+            }
+        };
+        let (_, unit_id, lessons) = &mut units[unit];
+        let body = json!({
+            "sourcedId": SourcedId::allocate().to_string(),
+            "course": { "sourcedId": course_id },
+            "parent": { "sourcedId": unit_id },
+            "title": lesson.title,
+            "sortOrder": lessons.len(),
+            "metadata": { "courseStructureKey": key, "lesson": lesson },
+        });
+        lessons.push(Planned {
+            at,
+            decl: &COURSE_COMPONENTS,
+            body,
+        });
+    }
+    let mut planned = Vec::new();
+    for (n, (title, id, lessons)) in units.into_iter().enumerate() {
+        planned.push(Planned {
+            at: format!("courseStructure (unit '{title}')"),
+            decl: &COURSE_COMPONENTS,
+            body: json!({
+                "sourcedId": id,
+                "course": { "sourcedId": course_id },
+                "title": title,
+                "sortOrder": n,
+            }),
+        });
+        planned.extend(lessons);
+    }
+    Ok(planned)
+}
