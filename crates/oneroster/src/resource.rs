@@ -184,7 +184,11 @@ impl ResourceDecl {
     /// `put` for the nested resources, as TimeBack names them
     /// (`putCourseComponent`).
     pub fn replace_verb(&self) -> &'static str {
-        if self.path() == self.collection { "update" } else { "put" }
+        if self.path() == self.collection {
+            "update"
+        } else {
+            "put"
+        }
     }
 }
 

@@ -14,8 +14,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use oneroster::model::class::CLASSES;
-use oneroster::model::demographics::DEMOGRAPHICS;
 use oneroster::model::course_structure::Planned;
+use oneroster::model::demographics::DEMOGRAPHICS;
 use oneroster::model::enrollment::ENROLLMENTS;
 use oneroster::model::user::USERS;
 use oneroster::path;

@@ -147,7 +147,15 @@ pub async fn get_one(
     auth.require(Operation::Read, decl)?;
     let fields = query::fields_from_pairs(decl, pairs.iter())?;
     let doc = in_view(&state, decl, view, &id).await?;
-    single_as(&state, &headers, decl, wrappers(&state, decl, view).1, doc, fields.as_deref()).await
+    single_as(
+        &state,
+        &headers,
+        decl,
+        wrappers(&state, decl, view).1,
+        doc,
+        fields.as_deref(),
+    )
+    .await
 }
 
 /// The stored record `id`, which must belong to the view (if any):

@@ -61,7 +61,10 @@ fn confined_body(view: &'static ViewDecl, body: Value) -> Result<Value, ApiError
     }
     .ok_or_else(|| ApiError::Unprocessable(format!("the body must be an object with a '{}' member", decl.singular)))?;
     if !object.is_object() {
-        return Err(ApiError::Unprocessable(format!("{}: expected an object", decl.singular)));
+        return Err(ApiError::Unprocessable(format!(
+            "{}: expected an object",
+            decl.singular
+        )));
     }
     view.confine(&mut object)
         .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
@@ -118,7 +121,10 @@ async fn grading_period_for_term(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let (terms, periods) = (view("terms").expect("declared"), view("gradingPeriods").expect("declared"));
+    let (terms, periods) = (
+        view("terms").expect("declared"),
+        view("gradingPeriods").expect("declared"),
+    );
     auth.require(Operation::Write, periods.base)?;
     in_view(&state, terms.base, Some(terms), &term_id).await?;
     let mut object = confined_body(periods, body)?;
