@@ -187,7 +187,9 @@ fn course_structure() -> Value {
         "description": "Creates the course and its outline in one transaction (all or nothing): one course \
             component per distinct unit-title, in the order first seen, and under it one component per lesson, \
             in the order given, whose metadata keeps the lesson as sent (`metadata.lesson`) and its key \
-            (`metadata.courseStructureKey`). Answers with the course's sourcedIdPairs.",
+            (`metadata.courseStructureKey`). Their sourcedIds follow from the course's: `<course>.unit.<n>` (from 1) \
+            and `<course>.lesson.<key>`, so the same structure sent twice is a 409. Answers with the course's \
+            sourcedIdPairs.",
         "requestBody": { "required": true, "content": { "application/json": { "schema": {
             "type": "object", "required": ["courseStructure", "course"], "properties": {
                 "courseStructure": { "type": "object", "additionalProperties": lesson },

@@ -3,7 +3,10 @@
 //! title, `unit-title` and `xp`. The outline becomes course components: one
 //! unit per distinct `unit-title` (in the order first seen), and under it
 //! one lesson per entry (in the order given), the lesson's test details
-//! kept in its `metadata`. Planning is pure; the service stores the plan in
+//! kept in its `metadata`. Their sourcedIds follow from the course's, so a
+//! client can address them and sending the same structure twice is a
+//! conflict rather than a second outline: `<course>.unit.<n>` (from 1) and
+//! `<course>.lesson.<key>`. Planning is pure; the service stores the plan in
 //! one transaction.
 
 use serde::{Deserialize, Serialize};
@@ -90,14 +93,14 @@ fn components(course_id: &str, outline: Map<String, Value>) -> Result<Vec<Planne
         let unit = match units.iter().position(|(title, ..)| *title == lesson.unit_title) {
             Some(n) => n,
             None => {
-                let id = SourcedId::allocate().to_string();
+                let id = format!("{course_id}.unit.{}", units.len() + 1);
                 units.push((lesson.unit_title.clone(), id, Vec::new()));
                 units.len() - 1
             }
         };
         let (_, unit_id, lessons) = &mut units[unit];
         let body = json!({
-            "sourcedId": SourcedId::allocate().to_string(),
+            "sourcedId": format!("{course_id}.lesson.{key}"),
             "course": { "sourcedId": course_id },
             "parent": { "sourcedId": unit_id },
             "title": lesson.title,

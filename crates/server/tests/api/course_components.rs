@@ -220,6 +220,8 @@ async fn a_course_structure_creates_the_course_and_its_components() {
         .collect();
     assert_eq!(lessons.len(), 2);
     let l3 = lessons.iter().find(|l| l["title"] == "Lesson L3").unwrap();
+    assert_eq!(l3["sourcedId"], "course-1.lesson.l3");
+    assert_eq!(fractions["sourcedId"], "course-1.unit.1");
     assert_eq!(l3["sortOrder"], 1);
     assert_eq!(l3["metadata"]["courseStructureKey"], "l3");
     assert_eq!(l3["metadata"]["lesson"]["xp"], 10);
@@ -244,6 +246,23 @@ async fn a_course_structure_with_a_bad_lesson_stores_nothing() {
     );
     app.get("courses/course-1").await.assert_imsx(404, "unknownobject");
     assert_eq!(app.get("courses/components").await.body["totalCount"], 0);
+}
+
+#[tokio::test]
+async fn a_course_structure_with_a_taken_lesson_id_stores_nothing() {
+    let app = TestApp::spawn().await;
+    let mut taken = component("course-1.lesson.l3", "Already here");
+    taken["course"] = json!({"sourcedId": "other-course"});
+    app.create("courses/components", "courseComponent", taken).await;
+    let r = app.post("courses/structure", structure()).await;
+    r.assert_imsx(409, "invaliddata");
+    app.get("courses/course-1").await.assert_imsx(404, "unknownobject");
+    let r = app.get("courses/components").await;
+    assert_eq!(
+        ids(&r, "courseComponents"),
+        ["course-1.lesson.l3"],
+        "the course and its other components went too"
+    );
 }
 
 #[tokio::test]
