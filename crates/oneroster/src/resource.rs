@@ -333,3 +333,31 @@ pub const VIEWS: &[ViewDecl] = &[
 pub fn view(path: &str) -> Option<&'static ViewDecl> {
     VIEWS.iter().find(|v| v.path == path)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_view_supplies_its_value_and_refuses_another() {
+        let schools = view("schools").unwrap();
+        let mut body = json!({"name": "North"});
+        schools.confine(&mut body).unwrap();
+        assert_eq!(body["type"], "school");
+        assert!(schools.holds(&body));
+        let mut body = json!({"type": "district"});
+        let e = schools.confine(&mut body).unwrap_err();
+        assert!(e.0.starts_with("type: must be 'school'"), "{e}");
+        assert!(!schools.holds(&body));
+    }
+
+    #[test]
+    fn nested_resources_are_served_under_courses() {
+        assert_eq!(model::course_component::COURSE_COMPONENTS.path(), "courses/components");
+        assert_eq!(model::course_component::COURSE_COMPONENTS.replace_verb(), "put");
+        assert_eq!(model::org::ORGS.path(), "orgs");
+        assert_eq!(model::org::ORGS.replace_verb(), "update");
+    }
+}

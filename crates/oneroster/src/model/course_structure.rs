@@ -129,3 +129,42 @@ fn components(course_id: &str, outline: Map<String, Value>) -> Result<Vec<Planne
     }
     Ok(planned)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lesson(unit: &str) -> Value {
+        json!({"url": "u", "skillCode": "s", "lessonCode": "l", "title": "t",
+               "unit-title": unit, "status": "active", "xp": 1})
+    }
+
+    #[test]
+    fn units_in_the_order_first_seen_then_their_lessons() {
+        let body = json!({"course": {"sourcedId": "c"}, "courseStructure": {
+            "b": lesson("Two"), "a": lesson("One"), "c": lesson("Two") }});
+        let planned = plan(body).unwrap();
+        let ids: Vec<&str> = planned.iter().map(|p| p.body["sourcedId"].as_str().unwrap()).collect();
+        assert_eq!(
+            ids,
+            ["c", "c.unit.1", "c.lesson.b", "c.lesson.c", "c.unit.2", "c.lesson.a"]
+        );
+        assert_eq!(planned[3].body["sortOrder"], 1);
+        assert_eq!(planned[3].body["parent"]["sourcedId"], "c.unit.1");
+    }
+
+    #[test]
+    fn a_bad_lesson_is_named_by_its_key() {
+        let mut bad = lesson("One");
+        bad.as_object_mut().unwrap().remove("url");
+        let body = json!({"course": {}, "courseStructure": { "k1": bad }});
+        let e = plan(body).unwrap_err();
+        assert!(e.0.starts_with("courseStructure.k1: missing field `url`"), "{e}");
+        assert!(
+            plan(json!({"course": {}}))
+                .unwrap_err()
+                .0
+                .starts_with("courseStructure")
+        );
+    }
+}
