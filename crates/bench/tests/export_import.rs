@@ -88,7 +88,7 @@ async fn read_all(base: &str, token: &str) -> Vec<Value> {
         loop {
             let url = format!(
                 "{base}{API}/{}?limit=3000&offset={offset}&sort=sourcedId",
-                decl.collection
+                decl.path()
             );
             let reply = http.get(url).bearer_auth(token).send().await.unwrap();
             if reply.status() == 404 {
