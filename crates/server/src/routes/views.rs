@@ -10,7 +10,7 @@
 //! through the `gradingPeriods` view with the term as its parent.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -117,7 +117,7 @@ async fn delete(
 async fn grading_period_for_term(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path(term_id): Path<String>,
+    IdParam(term_id): IdParam,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
