@@ -86,10 +86,7 @@ async fn read_all(base: &str, token: &str) -> Vec<Value> {
     for decl in resource::all() {
         let mut offset = 0;
         loop {
-            let url = format!(
-                "{base}{API}/{}?limit=3000&offset={offset}&sort=sourcedId",
-                decl.collection
-            );
+            let url = format!("{base}{API}/{}?limit=3000&offset={offset}&sort=sourcedId", decl.path());
             let reply = http.get(url).bearer_auth(token).send().await.unwrap();
             if reply.status() == 404 {
                 break;

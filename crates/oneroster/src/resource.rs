@@ -169,7 +169,34 @@ impl ResourceDecl {
     pub fn is_sortable(field: &FieldDecl) -> bool {
         !field.many
     }
+
+    /// The path segment(s) the resource is served under: its collection
+    /// name, except where TimeBack nests it (course components live under
+    /// `/courses`, beside `/courses/{sourcedId}`).
+    pub fn path(&self) -> &'static str {
+        NESTED
+            .iter()
+            .find(|(collection, _)| *collection == self.collection)
+            .map_or(self.collection, |(_, path)| path)
+    }
+
+    /// The verb of the replace operation's id: `update` (`updateOrg`), or
+    /// `put` for the nested resources, as TimeBack names them
+    /// (`putCourseComponent`).
+    pub fn replace_verb(&self) -> &'static str {
+        if self.path() == self.collection {
+            "update"
+        } else {
+            "put"
+        }
+    }
 }
+
+/// Resources served under another path than their collection name.
+const NESTED: &[(&str, &str)] = &[
+    ("courseComponents", "courses/components"),
+    ("componentResources", "courses/component-resources"),
+];
 
 /// A payload that is well-formed JSON but breaks the model (HTTP 422).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -190,7 +217,7 @@ macro_rules! base_fields {
 }
 
 /// Every declared resource, in the order routes and documents list them.
-pub fn all() -> [&'static ResourceDecl; 7] {
+pub fn all() -> [&'static ResourceDecl; 9] {
     [
         &model::user::USERS,
         &model::org::ORGS,
@@ -199,6 +226,8 @@ pub fn all() -> [&'static ResourceDecl; 7] {
         &model::class::CLASSES,
         &model::enrollment::ENROLLMENTS,
         &model::demographics::DEMOGRAPHICS,
+        &model::course_component::COURSE_COMPONENTS,
+        &model::component_resource::COMPONENT_RESOURCES,
     ]
 }
 
@@ -208,13 +237,48 @@ pub fn by_collection(collection: &str) -> Option<&'static ResourceDecl> {
 }
 
 /// A named subset of a collection served under its own path, e.g.
-/// `/schools` = orgs whose `type` is `school`; reads only, as in 1.2.
+/// `/schools` = orgs whose `type` is `school`. Reads for all; a writable
+/// view also creates, replaces and deletes, and its writes stay inside it:
+/// the view's value is supplied when the body leaves it out, a different
+/// one is refused (422), and a record outside the view is not found (404).
 #[derive(Debug)]
 pub struct ViewDecl {
     pub path: &'static str,
     pub base: &'static ResourceDecl,
     pub field: &'static str,
     pub value: &'static str,
+    /// The name in the view's operation ids: `School` in `getSchool`.
+    pub one: &'static str,
+    /// The wrappers TimeBack answers with, list and single (`terms`,
+    /// `term`); the strict 1.2 profile keeps the base's, as 1.2 does.
+    pub wrappers: (&'static str, &'static str),
+    pub writable: bool,
+}
+
+impl ViewDecl {
+    /// Whether a stored record belongs to the view.
+    pub fn holds(&self, doc: &Value) -> bool {
+        crate::path::values_at(doc, self.field).iter().any(|v| v == self.value)
+    }
+
+    /// Keeps a written body inside the view: the view's value when the body
+    /// has none, an error naming the field when it has another.
+    pub fn confine(&self, body: &mut Value) -> Result<(), ModelError> {
+        let Value::Object(object) = body else {
+            return Ok(());
+        };
+        match object.get(self.field) {
+            None | Some(Value::Null) => {
+                object.insert(self.field.to_owned(), Value::from(self.value));
+                Ok(())
+            }
+            Some(Value::String(v)) if v == self.value => Ok(()),
+            Some(other) => Err(ModelError(format!(
+                "{}: must be '{}' under /{}, found {other}",
+                self.field, self.value, self.path
+            ))),
+        }
+    }
 }
 
 pub const VIEWS: &[ViewDecl] = &[
@@ -223,23 +287,77 @@ pub const VIEWS: &[ViewDecl] = &[
         base: &model::org::ORGS,
         field: "type",
         value: "school",
+        one: "School",
+        wrappers: ("orgs", "org"),
+        writable: true,
     },
     ViewDecl {
         path: "terms",
         base: &model::academic_session::ACADEMIC_SESSIONS,
         field: "type",
         value: "term",
+        one: "Term",
+        wrappers: ("terms", "term"),
+        writable: false,
+    },
+    ViewDecl {
+        path: "gradingPeriods",
+        base: &model::academic_session::ACADEMIC_SESSIONS,
+        field: "type",
+        value: "gradingPeriod",
+        one: "GradingPeriod",
+        wrappers: ("gradingPeriods", "gradingPeriod"),
+        writable: true,
     },
     ViewDecl {
         path: "students",
         base: &model::user::USERS,
         field: "roles.role",
         value: "student",
+        one: "Student",
+        wrappers: ("users", "user"),
+        writable: false,
     },
     ViewDecl {
         path: "teachers",
         base: &model::user::USERS,
         field: "roles.role",
         value: "teacher",
+        one: "Teacher",
+        wrappers: ("users", "user"),
+        writable: false,
     },
 ];
+
+/// Looks a view up by its path.
+pub fn view(path: &str) -> Option<&'static ViewDecl> {
+    VIEWS.iter().find(|v| v.path == path)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_view_supplies_its_value_and_refuses_another() {
+        let schools = view("schools").unwrap();
+        let mut body = json!({"name": "North"});
+        schools.confine(&mut body).unwrap();
+        assert_eq!(body["type"], "school");
+        assert!(schools.holds(&body));
+        let mut body = json!({"type": "district"});
+        let e = schools.confine(&mut body).unwrap_err();
+        assert!(e.0.starts_with("type: must be 'school'"), "{e}");
+        assert!(!schools.holds(&body));
+    }
+
+    #[test]
+    fn nested_resources_are_served_under_courses() {
+        assert_eq!(model::course_component::COURSE_COMPONENTS.path(), "courses/components");
+        assert_eq!(model::course_component::COURSE_COMPONENTS.replace_verb(), "put");
+        assert_eq!(model::org::ORGS.path(), "orgs");
+        assert_eq!(model::org::ORGS.replace_verb(), "update");
+    }
+}

@@ -80,12 +80,13 @@ pub fn app(state: AppState) -> Router {
         .route("/admin/import/jobs/{id}", get(routes::import::job))
         .merge(routes::users::routes())
         .merge(routes::relations::routes())
-        .merge(routes::credentials::routes());
+        .merge(routes::credentials::routes())
+        .merge(routes::structure::routes());
     for decl in resource::all() {
         router = router.merge(routes::collection::routes(decl));
     }
     for view in VIEWS {
-        router = router.merge(routes::collection::view_routes(view));
+        router = router.merge(routes::views::routes(view));
     }
     with_layers(router, state)
 }

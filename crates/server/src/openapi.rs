@@ -2,7 +2,7 @@
 //! same source the routes are built from, so the two cannot drift.
 
 use oneroster::primitives::MAX_SOURCED_ID_LEN;
-use oneroster::resource::{self, VIEWS};
+use oneroster::resource::{self, VIEWS, ViewDecl};
 use oneroster::{FieldKind, ResourceDecl};
 use serde_json::{Map, Value, json};
 
@@ -19,15 +19,16 @@ pub fn document() -> Value {
         schemas.insert(decl.schema.to_owned(), resource_schema(decl));
     }
     for view in VIEWS {
-        let tag = view.base.collection;
-        let list = op_list(view.base, &format!("getAll{}", title(view.path)), tag);
-        paths.insert(format!("{API_PREFIX}/{}", view.path), json!({ "get": list }));
-        let one = op_get(view.base, &format!("get{}", title(view.path)), tag);
-        paths.insert(
-            format!("{API_PREFIX}/{}/{{sourcedId}}", view.path),
-            json!({ "get": one }),
-        );
+        view_paths(&mut paths, view);
     }
+    paths.insert(
+        format!("{API_PREFIX}/terms/{{termSourcedId}}/gradingPeriods"),
+        json!({ "post": grading_period_for_term() }),
+    );
+    paths.insert(
+        format!("{API_PREFIX}/courses/structure"),
+        json!({ "post": course_structure() }),
+    );
     user_relation_paths(&mut paths);
     relations::paths(&mut paths);
     crate::routes::credentials::openapi_paths(&mut paths, errors);
@@ -81,19 +82,20 @@ fn collection_paths(paths: &mut Map<String, Value>, decl: &ResourceDecl) {
     let name = title(decl.collection);
     let one = title(decl.singular);
     let tag = decl.collection;
+    let verb = decl.replace_verb();
     paths.insert(
-        format!("{API_PREFIX}/{}", decl.collection),
+        format!("{API_PREFIX}/{}", decl.path()),
         json!({
-            "get": op_list(decl, &format!("getAll{name}"), tag),
-            "post": op_write(decl, &format!("create{one}"), tag, "201", "Created; the allocated sourcedId is returned in sourcedIdPairs"),
+            "get": op_list(decl, decl.collection, &format!("getAll{name}"), tag),
+            "post": op_write(decl, decl.singular, &format!("create{one}"), tag, "201", "Created; the allocated sourcedId is returned in sourcedIdPairs"),
         }),
     );
     paths.insert(
-        format!("{API_PREFIX}/{}/{{sourcedId}}", decl.collection),
+        format!("{API_PREFIX}/{}/{{sourcedId}}", decl.path()),
         json!({
-            "get": op_get(decl, &format!("get{one}"), tag),
-            "put": op_write(decl, &format!("update{one}"), tag, "200", "Replaced; the stored record. Always 200 (TimeBack's documents say 200 for some updates and 201 for others); the body may be wrapped or bare"),
-            "patch": op_write(decl, &format!("patch{one}"), tag, "200", "Only the fields sent changed (null removes a field)"),
+            "get": op_get(decl, decl.singular, &format!("get{one}"), tag),
+            "put": op_write(decl, decl.singular, &format!("{verb}{one}"), tag, "200", "Replaced; the stored record. Always 200 (TimeBack's documents say 200 for some updates and 201 for others); the body may be wrapped or bare"),
+            "patch": op_write(decl, decl.singular, &format!("patch{one}"), tag, "200", "Only the fields sent changed (null removes a field)"),
             "delete": { "operationId": format!("delete{one}"), "tags": [tag],
                 "parameters": [id_param()],
                 "responses": errors(json!({ "204": { "description": "Soft-deleted: status is now tobedeleted" } })) },
@@ -103,7 +105,7 @@ fn collection_paths(paths: &mut Map<String, Value>, decl: &ResourceDecl) {
 
 fn user_relation_paths(paths: &mut Map<String, Value>) {
     let users = &oneroster::model::user::USERS;
-    let mut with_demo = op_get(users, "getUserWithDemographics", "users");
+    let mut with_demo = op_get(users, "user", "getUserWithDemographics", "users");
     with_demo["description"] = "The user with its demographics record embedded (or null).".into();
     paths.insert(
         format!("{API_PREFIX}/users/{{sourcedId}}/demographics"),
@@ -111,7 +113,96 @@ fn user_relation_paths(paths: &mut Map<String, Value>) {
     );
 }
 
-fn op_list(decl: &ResourceDecl, id: &str, tag: &str) -> Value {
+/// A view's reads, and its writes when it is writable. Responses carry
+/// the view's wrappers (`terms`, `term`) in the TimeBack profiles and the
+/// base's (`academicSessions`) in the strict 1.2 one.
+fn view_paths(paths: &mut Map<String, Value>, view: &ViewDecl) {
+    let (decl, tag, one) = (view.base, view.base.collection, view.one);
+    let (many_wrapper, one_wrapper) = view.wrappers;
+    let inside = format!(
+        "Records whose {} is '{}'. Wrapped as `{many_wrapper}`/`{one_wrapper}` (`{}`/`{}` in the oneroster profile).",
+        view.field, view.value, decl.collection, decl.singular
+    );
+    let mut list = json!({ "get": op_list(decl, many_wrapper, &format!("getAll{}", title(view.path)), tag) });
+    let mut item = json!({ "get": op_get(decl, one_wrapper, &format!("get{one}"), tag) });
+    if view.writable {
+        let confined = format!(
+            "{inside} The body's {} may be left out (it becomes '{}'); another value is a 422. \
+             A record outside the view is a 404.",
+            view.field, view.value
+        );
+        list["post"] = op_write(decl, decl.singular, &format!("create{one}"), tag, "201", "Created");
+        item["put"] = op_write(
+            decl,
+            one_wrapper,
+            &format!("update{one}"),
+            tag,
+            "200",
+            "Replaced; the stored record",
+        );
+        item["delete"] = json!({ "operationId": format!("delete{one}"), "tags": [tag],
+            "parameters": [id_param()],
+            "description": format!("{confined} A soft delete of this record alone: records that refer to it \
+                (a school's classes, a term's grading periods) are left as they are."),
+            "responses": errors(json!({ "204": { "description": "Soft-deleted: status is now tobedeleted" } })) });
+        for op in ["post", "put"] {
+            let target = if op == "post" { &mut list } else { &mut item };
+            target[op]["description"] = confined.clone().into();
+        }
+    }
+    list["get"]["description"] = inside.clone().into();
+    item["get"]["description"] = inside.into();
+    paths.insert(format!("{API_PREFIX}/{}", view.path), list);
+    paths.insert(format!("{API_PREFIX}/{}/{{sourcedId}}", view.path), item);
+}
+
+fn grading_period_for_term() -> Value {
+    let sessions = &oneroster::model::academic_session::ACADEMIC_SESSIONS;
+    let mut op = op_write(
+        sessions,
+        sessions.singular,
+        "createGradingPeriodForTerm",
+        sessions.collection,
+        "201",
+        "Created; the stored grading period",
+    );
+    op["parameters"] =
+        json!([{ "name": "termSourcedId", "in": "path", "required": true, "schema": { "type": "string" } }]);
+    op["responses"]["201"]["content"]["application/json"]["schema"] = single_body(sessions, sessions.singular);
+    op["description"] = "A grading period (type gradingPeriod, supplied when absent) whose parent is the term \
+        in the path; 404 when there is no such term, 422 for another parent or type."
+        .into();
+    op
+}
+
+fn course_structure() -> Value {
+    let lesson = json!({ "type": "object",
+        "required": ["url", "skillCode", "lessonCode", "title", "unit-title", "status", "xp"],
+        "properties": { "url": {"type": "string"}, "skillCode": {"type": "string"}, "lessonCode": {"type": "string"},
+            "title": {"type": "string"}, "unit-title": {"type": "string"}, "status": {"type": "string"},
+            "xp": {"type": "number"},
+            "stimulus": { "type": "object", "required": ["title", "identifier"],
+                "properties": { "title": {"type": "string"}, "identifier": {"type": "string"} } },
+            "video": { "type": "object", "required": ["url", "title"],
+                "properties": { "url": {"type": "string"}, "title": {"type": "string"} } } } });
+    json!({
+        "operationId": "createCourseStructure", "tags": ["courses"],
+        "description": "Creates the course and its outline in one transaction (all or nothing): one course \
+            component per distinct unit-title, in the order first seen, and under it one component per lesson, \
+            in the order given, whose metadata keeps the lesson as sent (`metadata.lesson`) and its key \
+            (`metadata.courseStructureKey`). Their sourcedIds follow from the course's: `<course>.unit.<n>` (from 1) \
+            and `<course>.lesson.<key>`, so the same structure sent twice is a 409. Answers with the course's \
+            sourcedIdPairs.",
+        "requestBody": { "required": true, "content": { "application/json": { "schema": {
+            "type": "object", "required": ["courseStructure", "course"], "properties": {
+                "courseStructure": { "type": "object", "additionalProperties": lesson },
+                "course": schema_ref(&oneroster::model::course::COURSES) } } } } },
+        "responses": errors(json!({ "201": { "description": "Created",
+            "content": { "application/json": { "schema": sourced_id_pairs() } } } })),
+    })
+}
+
+fn op_list(decl: &ResourceDecl, wrapper: &str, id: &str, tag: &str) -> Value {
     let fields: Vec<&str> = decl.field_names();
     json!({
         "operationId": id, "tags": [tag],
@@ -133,30 +224,35 @@ fn op_list(decl: &ResourceDecl, id: &str, tag: &str) -> Value {
             "content": { "application/json": { "schema": {
                 "type": "object",
                 "properties": {
-                    decl.collection: { "type": "array", "items": schema_ref(decl) },
+                    wrapper: { "type": "array", "items": schema_ref(decl) },
                     "totalCount": {"type": "integer"}, "pageCount": {"type": "integer"},
                     "pageNumber": {"type": "integer"}, "offset": {"type": "integer"}, "limit": {"type": "integer"}
                 },
-                "required": [decl.collection]
+                "required": [wrapper]
             }}}
         }})),
     })
 }
 
-fn op_get(decl: &ResourceDecl, id: &str, tag: &str) -> Value {
+fn op_get(decl: &ResourceDecl, wrapper: &str, id: &str, tag: &str) -> Value {
     json!({
         "operationId": id, "tags": [tag],
         "parameters": [id_param(), fields_param(decl)],
         "responses": errors(json!({ "200": { "description": "The record", "content": { "application/json": {
-            "schema": single_body(decl)
+            "schema": single_body(decl, wrapper)
         }}}})),
     })
 }
 
-fn op_write(decl: &ResourceDecl, id: &str, tag: &str, status: &str, description: &str) -> Value {
+/// A create or update; `wrapper` names the record in an update's answer.
+fn op_write(decl: &ResourceDecl, wrapper: &str, id: &str, tag: &str, status: &str, description: &str) -> Value {
     let creates = id.starts_with("create");
     let parameters = if creates { vec![] } else { vec![id_param()] };
-    let body = if creates { sourced_id_pairs() } else { single_body(decl) };
+    let body = if creates {
+        sourced_id_pairs()
+    } else {
+        single_body(decl, wrapper)
+    };
     json!({
         "operationId": id, "tags": [tag], "parameters": parameters,
         "requestBody": { "required": true, "content": { "application/json": { "schema": {
@@ -167,9 +263,9 @@ fn op_write(decl: &ResourceDecl, id: &str, tag: &str, status: &str, description:
     })
 }
 
-/// `{"<singular>": record}`, the body of a read or an update.
-fn single_body(decl: &ResourceDecl) -> Value {
-    json!({ "type": "object", "properties": { decl.singular: schema_ref(decl) }, "required": [decl.singular] })
+/// `{"<wrapper>": record}`, the body of a read or an update.
+fn single_body(decl: &ResourceDecl, wrapper: &str) -> Value {
+    json!({ "type": "object", "properties": { wrapper: schema_ref(decl) }, "required": [wrapper] })
 }
 
 /// A create's answer: one pair (TimeBack), or an array of them (1.2).

@@ -13,13 +13,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use oneroster::model::course_structure::Planned;
 use oneroster::model::demographics::DEMOGRAPHICS;
 use oneroster::model::user::USERS;
 use oneroster::query::ListQuery;
 use oneroster::{Clock, ResourceDecl, SourcedId, Timestamp};
-use rollcall_store::{Page, RawPage, Store, StoreError};
+use rollcall_store::{Page, RawPage, Store, StoreError, Write};
 use serde_json::{Map, Value};
 
+use crate::embedded::Demographics;
 use crate::precondition::Precondition;
 use crate::{ServiceError, rules};
 
@@ -65,6 +67,35 @@ impl Engine {
     /// POST: stores a new record; the server allocates a UUID when the
     /// client supplies no sourcedId.
     pub async fn create(&self, decl: &'static ResourceDecl, input: Value) -> Result<SourcedIdPair, ServiceError> {
+        let (pair, doc, demographics) = self.prepare(decl, input).await?;
+        self.store.insert(decl, doc).await?;
+        if let Some(d) = demographics {
+            self.put_demographics(&pair.allocated, d).await?;
+        }
+        Ok(pair)
+    }
+
+    /// Several new records in one transaction (createCourseStructure): each
+    /// checked as [`create`](Self::create) checks one, an error naming where
+    /// in the request it came from; then all stored, or none.
+    pub async fn create_all(&self, records: Vec<Planned>) -> Result<Vec<SourcedIdPair>, ServiceError> {
+        let mut pairs = Vec::with_capacity(records.len());
+        let mut writes = Vec::with_capacity(records.len());
+        for Planned { at, decl, body } in records {
+            let (pair, doc, _) = self.prepare(decl, body).await.map_err(|e| match e {
+                ServiceError::Invalid(message) => ServiceError::Invalid(format!("{at}: {message}")),
+                other => other,
+            })?;
+            writes.push(Ok(Write::Insert(decl, vec![doc.to_string()])));
+            pairs.push(pair);
+        }
+        self.store.apply(Box::new(writes.into_iter())).await?;
+        Ok(pairs)
+    }
+
+    /// A new record's stored form, its id pair, and the demographics a user
+    /// body embeds: server-owned fields set, validated, secrets hashed.
+    async fn prepare(&self, decl: &'static ResourceDecl, input: Value) -> Result<Prepared, ServiceError> {
         let mut object = into_object(decl, input)?;
         let supplied = match object.get("sourcedId") {
             None | Some(Value::Null) => None,
@@ -80,14 +111,11 @@ impl Engine {
         self.fill_school(decl, &mut object).await?;
         let mut doc = self.stamp(decl, object, &id)?;
         rules::protect(decl, &mut doc, None).await?;
-        self.store.insert(decl, doc).await?;
-        if let Some(d) = demographics {
-            self.put_demographics(&id, d).await?;
-        }
-        Ok(SourcedIdPair {
+        let pair = SourcedIdPair {
             supplied,
             allocated: id,
-        })
+        };
+        Ok((pair, doc, demographics))
     }
 
     /// PUT: replaces an existing record with the body. A stored password is
@@ -242,6 +270,9 @@ impl Engine {
         Timestamp::new(self.clock.now()).to_wire()
     }
 }
+
+/// What [`Engine::prepare`] makes of a new record.
+type Prepared = (SourcedIdPair, Value, Option<Demographics>);
 
 /// `changes` over `current`, RFC 7396 at the top level: `null` removes.
 fn merge(current: Value, changes: Map<String, Value>) -> Map<String, Value> {

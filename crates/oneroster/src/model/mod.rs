@@ -3,7 +3,10 @@
 
 pub mod academic_session;
 pub mod class;
+pub mod component_resource;
 pub mod course;
+pub mod course_component;
+pub mod course_structure;
 pub mod demographics;
 pub mod enrollment;
 pub mod org;

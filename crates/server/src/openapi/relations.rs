@@ -11,7 +11,7 @@ use crate::routes::API_PREFIX;
 pub(super) fn paths(paths: &mut Map<String, Value>) {
     for relation in RELATIONS {
         let tag = relation.path.split('/').nth(1).unwrap_or("relations");
-        let mut op = op_list(relation.target, relation.operation_id, tag);
+        let mut op = op_list(relation.target, relation.target.collection, relation.operation_id, tag);
         let mut parameters = path_params(relation.path);
         if relation.paged {
             parameters.extend(op["parameters"].as_array().cloned().unwrap_or_default());
@@ -47,8 +47,8 @@ pub(super) fn paths(paths: &mut Map<String, Value>) {
         let users = &oneroster::model::user::USERS;
         let (request, status, response) = match write.kind {
             WriteKind::Enroll(_) => (Some(enroll_body()), "201", sourced_id_pairs()),
-            WriteKind::AddAgent => (Some(agent_body()), "200", single_body(users)),
-            WriteKind::RemoveAgent => (None, "200", single_body(users)),
+            WriteKind::AddAgent => (Some(agent_body()), "200", single_body(users, users.singular)),
+            WriteKind::RemoveAgent => (None, "200", single_body(users, users.singular)),
         };
         let mut op = json!({
             "operationId": write.operation_id, "tags": [tag], "description": write.description,

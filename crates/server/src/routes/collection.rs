@@ -1,6 +1,6 @@
 //! The generic collection routes every declared resource gets: list,
-//! create, get, replace (PUT), patch, soft delete; plus read-only views
-//! such as `/schools`.
+//! create, get, replace (PUT), patch, soft delete. Views (`/schools`) are
+//! served by the same handlers (see `views`).
 
 use axum::Router;
 use axum::extract::{OriginalUri, State};
@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use oneroster::ResourceDecl;
 use oneroster::model::user::USERS;
-use oneroster::path;
 use oneroster::query::{self, Condition, ListQuery, Scope};
 use oneroster::resource::ViewDecl;
+use rollcall_service::engine::SourcedIdPair;
 use rollcall_service::precondition::Precondition;
 use rollcall_service::rules;
 use rollcall_service::scope::Operation;
@@ -28,7 +28,7 @@ use crate::state::AppState;
 /// Routes for one resource, under its collection path (with and without
 /// the trailing slash TimeBack clients send).
 pub fn routes(decl: &'static ResourceDecl) -> Router<AppState> {
-    let collection = format!("{API_PREFIX}/{}", decl.collection);
+    let collection = format!("{API_PREFIX}/{}", decl.path());
     let list_create =
         get(move |s, a, q, h, u| list(decl, None, s, a, q, h, u)).post(move |s, a, b| create(decl, s, a, b));
     let item = get(move |s, a, i, q, h| get_one(decl, None, s, a, i, q, h))
@@ -41,25 +41,22 @@ pub fn routes(decl: &'static ResourceDecl) -> Router<AppState> {
         .route(&format!("{collection}/{{sourcedId}}"), item)
 }
 
-/// Read-only routes for a view (a scoped subset of a collection).
-pub fn view_routes(view: &'static ViewDecl) -> Router<AppState> {
-    let collection = format!("{API_PREFIX}/{}", view.path);
-    let scope = view.base.field(view.field).map(|f| (f, view.value));
-    let list_route = get(move |s, a, q, h, u| list(view.base, scope, s, a, q, h, u));
-    Router::new()
-        .route(&collection, list_route.clone())
-        .route(&format!("{collection}/"), list_route)
-        .route(
-            &format!("{collection}/{{sourcedId}}"),
-            get(move |s, a, i, q, h| get_one(view.base, scope, s, a, i, q, h)),
-        )
+/// The view a request came through, if any: it narrows the collection and
+/// may rename the wrappers.
+pub type ViewScope = Option<&'static ViewDecl>;
+
+/// The list and single wrappers of a response: a view's own (TimeBack's
+/// `terms`/`term`) except in the strict 1.2 profile, which keeps the base's.
+pub fn wrappers(state: &AppState, decl: &'static ResourceDecl, view: ViewScope) -> (&'static str, &'static str) {
+    match view {
+        Some(view) if state.config.profile != Profile::OneRoster => view.wrappers,
+        _ => (decl.collection, decl.singular),
+    }
 }
 
-type ViewScope = Option<(&'static oneroster::FieldDecl, &'static str)>;
-
-async fn list(
+pub async fn list(
     decl: &'static ResourceDecl,
-    scope: ViewScope,
+    view: ViewScope,
     State(state): State<AppState>,
     auth: Authenticated,
     pairs: QueryPairs,
@@ -68,11 +65,13 @@ async fn list(
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Read, decl)?;
     let mut query = ListQuery::from_request(decl, pairs.iter(), &state.rollcall.cursor_key)?;
-    if let Some((field, value)) = scope {
+    if let Some(field) = view.and_then(|v| decl.field(v.field)) {
+        let value = view.map_or("", |v| v.value);
         query = query.with_scope(Scope::Where(Condition::equals(field, value)));
     }
     let page = state.rollcall.engine.list_raw(decl, &query).await?;
-    respond_page(&state, &headers, uri.path(), decl, &pairs, &query, page).await
+    let wrapper = wrappers(&state, decl, view).0;
+    respond_page_as(&state, &headers, uri.path(), (decl, wrapper), &pairs, &query, page).await
 }
 
 /// A page of a collection: the wrapper array, TimeBack's body totals (by
@@ -90,8 +89,8 @@ pub async fn respond_page(
     respond_page_as(state, headers, path, (decl, decl.collection), pairs, query, page).await
 }
 
-/// [`respond_page`] with the records under `wrapper` (TimeBack's
-/// `agents`) instead of the collection's name.
+/// [`respond_page`] with the records under `wrapper` (a view's, or
+/// TimeBack's `agents`) instead of the collection's name.
 pub async fn respond_page_as(
     state: &AppState,
     headers: &HeaderMap,
@@ -139,9 +138,9 @@ pub async fn respond_page_as(
     Ok(response)
 }
 
-async fn get_one(
+pub async fn get_one(
     decl: &'static ResourceDecl,
-    scope: ViewScope,
+    view: ViewScope,
     State(state): State<AppState>,
     auth: Authenticated,
     IdParam(id): IdParam,
@@ -150,15 +149,34 @@ async fn get_one(
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Read, decl)?;
     let fields = query::fields_from_pairs(decl, pairs.iter())?;
-    let doc = state.rollcall.engine.get(decl, &id).await?;
-    // A view's record must belong to the view: /schools/{id} is not any org.
-    if scope.is_some_and(|(f, v)| !path::values_at(&doc, f.name).iter().any(|x| x == v)) {
-        return Err(ApiError::NotFound(format!("{} '{id}' not found", decl.singular)));
-    }
+    let doc = in_view(&state, decl, view, &id).await?;
     if decl == &USERS {
         return super::embedded::single_user(&state, &headers, &auth, doc, fields.as_deref()).await;
     }
-    single(&state, &headers, decl, doc, fields.as_deref()).await
+    single_as(
+        &state,
+        &headers,
+        decl,
+        wrappers(&state, decl, view).1,
+        doc,
+        fields.as_deref(),
+    )
+    .await
+}
+
+/// The stored record `id`, which must belong to the view (if any):
+/// `/schools/{id}` is not any org. Outside the view is not found.
+pub async fn in_view(
+    state: &AppState,
+    decl: &'static ResourceDecl,
+    view: ViewScope,
+    id: &str,
+) -> Result<Value, ApiError> {
+    let doc = state.rollcall.engine.get(decl, id).await?;
+    match view {
+        Some(view) if !view.holds(&doc) => Err(ApiError::NotFound(format!("{} '{id}' not found", view.one))),
+        _ => Ok(doc),
+    }
 }
 
 /// `{"<singular>": record}`.
@@ -169,9 +187,21 @@ pub async fn single(
     doc: Value,
     fields: Option<&[String]>,
 ) -> Result<Response, ApiError> {
+    single_as(state, headers, decl, decl.singular, doc, fields).await
+}
+
+/// [`single`] under another wrapper (a view's), with the record version's `ETag`.
+pub async fn single_as(
+    state: &AppState,
+    headers: &HeaderMap,
+    decl: &'static ResourceDecl,
+    wrapper: &str,
+    doc: Value,
+    fields: Option<&[String]>,
+) -> Result<Response, ApiError> {
     let etag = rules::etag(&doc);
     let mut rendered = render_all(state, headers, decl, vec![doc], fields).await?;
-    let response = axum::Json(json!({ decl.singular: rendered.pop() })).into_response();
+    let response = axum::Json(json!({ wrapper: rendered.pop() })).into_response();
     Ok(with_etag(response, etag))
 }
 
@@ -184,7 +214,7 @@ pub fn with_etag(mut response: Response, etag: Option<String>) -> Response {
 }
 
 /// The `If-Match` precondition of a write.
-fn precondition(headers: &HeaderMap) -> Result<Precondition, ApiError> {
+pub fn precondition(headers: &HeaderMap) -> Result<Precondition, ApiError> {
     match headers.get(header::IF_MATCH).map(HeaderValue::to_str) {
         Some(Err(_)) => Err(ApiError::bad_request("If-Match must be ASCII entity tags or *")),
         Some(Ok(value)) => Ok(Precondition::if_match(Some(value))),
@@ -208,6 +238,11 @@ async fn create(
     auth.require(Operation::Write, decl)?;
     let object = unwrap_body(body, decl.singular)?;
     let pair = state.rollcall.engine.create(decl, object).await?;
+    Ok(created(&state, pair))
+}
+
+/// 201 with the `sourcedIdPairs` of a created record.
+pub fn created(state: &AppState, pair: SourcedIdPair) -> Response {
     let pair = json!({
         "suppliedSourcedId": pair.supplied.unwrap_or_else(|| pair.allocated.clone()),
         "allocatedSourcedId": pair.allocated,
@@ -217,7 +252,7 @@ async fn create(
         Profile::OneRoster => json!({ "sourcedIdPairs": [pair] }),
         _ => json!({ "sourcedIdPairs": pair }),
     };
-    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+    (StatusCode::CREATED, axum::Json(body)).into_response()
 }
 
 /// How an update applies the body: PUT replaces the record, PATCH merges

@@ -9,7 +9,9 @@ pub mod import;
 pub mod meta;
 pub mod oauth;
 pub mod relations;
+pub mod structure;
 pub mod users;
+pub mod views;
 
 use std::collections::HashMap;
 
