@@ -181,16 +181,42 @@ impl ResourceDecl {
     }
 
     /// The verb of the replace operation's id: `update` (`updateOrg`), or
-    /// `put` for the nested resources, as TimeBack names them
-    /// (`putCourseComponent`).
+    /// `put` where TimeBack says so (`putCourse`, `putCourseComponent`).
     pub fn replace_verb(&self) -> &'static str {
-        if self.path() == self.collection {
-            "update"
-        } else {
-            "put"
+        match VERBS.iter().find(|(c, ..)| *c == self.collection) {
+            Some((_, _, verb, _)) => verb,
+            None if self.path() == self.collection => "update",
+            None => "put",
         }
     }
+
+    /// The verb of the create operation's id: `create` (`createUser`), or
+    /// `post` where TimeBack says so (`postAcademicSession`).
+    pub fn create_verb(&self) -> &'static str {
+        VERBS
+            .iter()
+            .find(|(c, ..)| *c == self.collection)
+            .map_or("create", |(_, verb, ..)| verb)
+    }
+
+    /// The verb of the merge-patch operation's id: `patch`, or TimeBack's
+    /// `partiallyUpdate` (`partiallyUpdateEnrollment`).
+    pub fn patch_verb(&self) -> &'static str {
+        VERBS
+            .iter()
+            .find(|(c, ..)| *c == self.collection)
+            .map_or("patch", |(.., verb)| verb)
+    }
 }
+
+/// TimeBack's operationId verbs where they are not `create…`/`update…`/
+/// `patch…`: (collection, create, replace, patch).
+const VERBS: &[(&str, &str, &str, &str)] = &[
+    ("academicSessions", "post", "put", "patch"),
+    ("demographics", "post", "put", "patch"),
+    ("courses", "create", "put", "patch"),
+    ("enrollments", "create", "update", "partiallyUpdate"),
+];
 
 /// Resources served under another path than their collection name.
 const NESTED: &[(&str, &str)] = &[

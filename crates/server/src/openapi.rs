@@ -87,7 +87,7 @@ fn collection_paths(paths: &mut Map<String, Value>, decl: &ResourceDecl) {
         format!("{API_PREFIX}/{}", decl.path()),
         json!({
             "get": op_list(decl, decl.collection, &format!("getAll{name}"), tag),
-            "post": op_write(decl, decl.singular, &format!("create{one}"), tag, "201", "Created; the allocated sourcedId is returned in sourcedIdPairs"),
+            "post": op_write(decl, decl.singular, &format!("{}{one}", decl.create_verb()), tag, "201", "Created; the allocated sourcedId is returned in sourcedIdPairs"),
         }),
     );
     paths.insert(
@@ -95,7 +95,7 @@ fn collection_paths(paths: &mut Map<String, Value>, decl: &ResourceDecl) {
         json!({
             "get": op_get(decl, decl.singular, &format!("get{one}"), tag),
             "put": op_write(decl, decl.singular, &format!("{verb}{one}"), tag, "200", "Replaced; the stored record. Always 200 (TimeBack's documents say 200 for some updates and 201 for others); the body may be wrapped or bare"),
-            "patch": op_write(decl, decl.singular, &format!("patch{one}"), tag, "200", "Only the fields sent changed (null removes a field)"),
+            "patch": op_write(decl, decl.singular, &format!("{}{one}", decl.patch_verb()), tag, "200", "Only the fields sent changed (null removes a field)"),
             "delete": { "operationId": format!("delete{one}"), "tags": [tag],
                 "parameters": [id_param()],
                 "responses": errors(json!({ "204": { "description": "Soft-deleted: status is now tobedeleted" } })) },

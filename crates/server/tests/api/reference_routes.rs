@@ -23,6 +23,11 @@ const EXTENSIONS: &[(&str, &str, &str)] = &[
         "/ims/oneroster/rostering/v1p2/*/{}",
         "merge-patch of a resource",
     ),
+    (
+        "PATCH",
+        "/ims/oneroster/rostering/v1p2/courses/*/{}",
+        "merge-patch of a course component or component resource",
+    ),
     // The OAuth 2.0 client-credentials token endpoint every client starts at.
     ("POST", "/oauth2/token", "OAuth token endpoint"),
     // Bulk CSV import and its job status: administration, not rostering.
