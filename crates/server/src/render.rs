@@ -88,7 +88,9 @@ fn render_values(decl: &ResourceDecl, mut doc: Value, ctx: &RenderContext<'_>) -
             strip_nulls(&mut doc);
         }
         Profile::Timeback202504 => {
-            flag_as_bool(&mut doc, "enabledUser");
+            for key in BOOLEAN_FLAGS {
+                flag_as_bool(&mut doc, key);
+            }
             year_as_number(&mut doc);
         }
         Profile::Timeback => year_as_number(&mut doc),
@@ -152,6 +154,10 @@ fn strip_nulls(v: &mut Value) {
         _ => {}
     }
 }
+
+/// The `"true"`/`"false"` flags TimeBack's April 2025 document types as JSON
+/// booleans: a user's `enabledUser`, an enrollment's `primary`.
+pub const BOOLEAN_FLAGS: [&str; 2] = ["enabledUser", "primary"];
 
 fn flag_as_bool(doc: &mut Value, key: &str) {
     if let Some(v) = doc.get_mut(key).filter(|v| v.is_string()) {

@@ -71,11 +71,14 @@ impl<'c> Plan<'c> {
         }
         let removals = decl.write_only.iter().map(|p| Rule::at(p, Edit::Remove));
         let refs = decl.refs.iter().map(|r| Rule::at(r.path, Edit::Complete(r)));
-        let flag = (ctx.profile == Profile::Timeback202504).then_some(Rule::at("enabledUser", Edit::Flag));
+        let flags = (ctx.profile == Profile::Timeback202504)
+            .then_some(render::BOOLEAN_FLAGS.map(|key| Rule::at(key, Edit::Flag)))
+            .into_iter()
+            .flatten();
         let year = Some(Rule::at(render::YEAR, Edit::Number));
         let api_base = serde_json::to_string(ctx.api_base).expect("a string serialises");
         let mut groups: Vec<(&str, Vec<Rule>)> = Vec::new();
-        for (head, rule) in removals.chain(refs).chain(flag).chain(year).filter_map(|r| r.step()) {
+        for (head, rule) in removals.chain(refs).chain(flags).chain(year).filter_map(|r| r.step()) {
             match groups.iter_mut().find(|(k, _)| *k == head) {
                 Some((_, rules)) => rules.push(rule),
                 None => groups.push((head, vec![rule])),

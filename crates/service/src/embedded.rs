@@ -105,13 +105,16 @@ impl Engine {
     }
 
     /// An enrollment sent without `school` (TimeBack's requests may leave
-    /// it out) gets its class's school, which is what 1.2 requires it to be.
+    /// it out) gets its class's school, which is what 1.2 requires it to be,
+    /// and without `course` its class's course, which TimeBack's responses
+    /// require.
     pub(crate) async fn fill_school(
         &self,
         decl: &ResourceDecl,
         object: &mut Map<String, Value>,
     ) -> Result<(), ServiceError> {
-        if !std::ptr::eq(decl, &ENROLLMENTS) || object.get("school").is_some_and(|s| !s.is_null()) {
+        let missing = |key: &str, object: &Map<String, Value>| object.get(key).is_none_or(Value::is_null);
+        if !std::ptr::eq(decl, &ENROLLMENTS) || !(missing("school", object) || missing("course", object)) {
             return Ok(());
         }
         let Some(class_id) = object
@@ -121,13 +124,13 @@ impl Engine {
         else {
             return Ok(());
         };
-        if let Some(school) = self
-            .store()
-            .get(&CLASSES, class_id)
-            .await?
-            .and_then(|c| c.get("school").cloned())
-        {
-            object.insert("school".into(), school);
+        let Some(class) = self.store().get(&CLASSES, class_id).await? else {
+            return Ok(());
+        };
+        for key in ["school", "course"] {
+            if let (true, Some(value)) = (missing(key, object), class.get(key)) {
+                object.insert(key.into(), value.clone());
+            }
         }
         Ok(())
     }

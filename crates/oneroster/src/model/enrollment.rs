@@ -20,6 +20,10 @@ pub struct Enrollment {
     /// Required by 1.2, optional in TimeBack's requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub school: Option<GuidRef>,
+    /// TimeBack's: the class's course, which its responses require; taken
+    /// from the class when a write leaves it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub course: Option<GuidRef>,
     pub role: EnrollmentRole,
     /// `primary`, `beginDate` and `endDate` are stored as `null` when not
     /// given: TimeBack's responses require the keys (the strict profile
@@ -58,6 +62,7 @@ pub static ENROLLMENTS: ResourceDecl = ResourceDecl {
         "user",
         "class",
         "school",
+        "course",
         "role",
         "primary",
         "beginDate",
@@ -82,8 +87,14 @@ pub static ENROLLMENTS: ResourceDecl = ResourceDecl {
             ref_type: "org",
             with_name: false,
         },
+        RefDecl {
+            path: "course",
+            collection: "courses",
+            ref_type: "course",
+            with_name: false,
+        },
     ],
-    extensions: &[],
+    extensions: &["course"],
     search: &["role"],
     write_only: &[],
     normalize,

@@ -12,7 +12,7 @@ pub mod enrollment;
 pub mod org;
 pub mod user;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer, de::DeserializeOwned};
+use serde::{Deserialize, Deserializer, Serialize, de::DeserializeOwned};
 use serde_json::{Map, Value};
 
 use crate::primitives::{SourcedId, Status, Timestamp};
@@ -55,16 +55,6 @@ where
     T: Deserialize<'de> + Default,
 {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
-
-/// Serialises an empty list as `null`: TimeBack requires the key (an org's
-/// `children`) and allows `null`, and the strict profile strips nulls.
-pub fn empty_as_null<S: Serializer, T: Serialize>(items: &[T], s: S) -> Result<S::Ok, S::Error> {
-    if items.is_empty() {
-        s.serialize_none()
-    } else {
-        items.serialize(s)
-    }
 }
 
 /// A school year as 1.2 stores it (the year, as a string), given either as

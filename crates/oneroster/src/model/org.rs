@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Base, GuidRef, empty_as_null, normalize_as, null_as_default, nullable_vec};
+use super::{Base, GuidRef, normalize_as, null_as_default, nullable_vec};
 use crate::primitives::vocabulary;
 use crate::resource::{FieldDecl, ModelError, RefDecl, ResourceDecl};
 
@@ -26,8 +26,8 @@ pub struct Org {
     pub identifier: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<GuidRef>,
-    /// Stored as `null` when empty: TimeBack requires the key.
-    #[serde(default, deserialize_with = "nullable_vec", serialize_with = "empty_as_null")]
+    /// Always stored, `[]` when empty: TimeBack requires the key, as an array.
+    #[serde(default, deserialize_with = "nullable_vec")]
     pub children: Vec<GuidRef>,
 }
 
