@@ -11,7 +11,8 @@ window.ui = SwaggerUIBundle({
   displayOperationId: true,
   displayRequestDuration: true,
   filter: true,
-  docExpansion: "none",
+  docExpansion: "list",
   defaultModelsExpandDepth: 0,
+  defaultModelExpandDepth: 2,
   showExtensions: false,
 });
