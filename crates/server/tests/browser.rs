@@ -6,7 +6,8 @@
 //! WebDriver is JSON over HTTP, so the few commands used here go through
 //! reqwest, already a dev-dependency, rather than a client crate.
 
-#[allow(dead_code)]
+/// The API suite's `TestApp`, of which this binary uses only a part.
+#[allow(dead_code, unused_imports)]
 #[path = "api/helpers.rs"]
 mod helpers;
 
