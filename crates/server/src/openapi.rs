@@ -45,6 +45,7 @@ pub fn document() -> Value {
             "responses": { "200": { "description": "The capabilities document",
                 "content": { "application/json": { "schema": { "type": "object" } } } } } } }),
     );
+    unknown_ids_are_404(&mut paths);
     schemas.insert("GUIDRef".into(), guid_ref());
     schemas.insert("imsx_StatusInfo".into(), status_info());
     json!({
@@ -107,7 +108,13 @@ fn user_relation_paths(paths: &mut Map<String, Value>) {
     let users = &oneroster::model::user::USERS;
     let classes = &oneroster::model::class::CLASSES;
     let mut with_demo = op_get(users, "getUserWithDemographics", "users");
-    with_demo["description"] = "The user with its demographics record embedded (or null).".into();
+    let demographics = scope::permitting(Operation::Read, true).iter().map(|s| scope::uri(s));
+    with_demo["description"] = format!(
+        "The user with its demographics record embedded (or null).\n\n{} It also needs one of: {}.",
+        with_demo["description"].as_str().unwrap_or_default(),
+        demographics.collect::<Vec<_>>().join(", ")
+    )
+    .into();
     paths.insert(
         format!("{API_PREFIX}/users/{{sourcedId}}/demographics"),
         json!({ "get": with_demo }),
@@ -242,7 +249,11 @@ fn scoped(mut op: Value, kind: Operation, decl: &ResourceDecl) -> Value {
         None => needs,
     }
     .into();
-    op["security"] = json!([{ "OAuth2CC": uris }, { "BearerToken": [] }]);
+    // One requirement per scope: the scopes of a single requirement would
+    // all be needed, and any one of these is enough.
+    let mut security: Vec<Value> = uris.iter().map(|uri| json!({ "OAuth2CC": [uri] })).collect();
+    security.push(json!({ "BearerToken": [] }));
+    op["security"] = security.into();
     op
 }
 
@@ -264,6 +275,25 @@ const UPDATE_ERRORS: &[&str] = &[
     "400", "401", "403", "404", "409", "413", "415", "422", "429", "500", "503",
 ];
 const DELETE_ERRORS: &[&str] = &["400", "401", "403", "404", "409", "422", "429", "500", "503"];
+
+/// Any operation addressed by an id in its path answers 404 when there is
+/// no such record, whichever function built it.
+fn unknown_ids_are_404(paths: &mut Map<String, Value>) {
+    for op in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+    {
+        let by_id = op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p["in"] == "path");
+        if by_id && op["responses"].get("404").is_none() {
+            op["responses"]["404"] = json!({ "$ref": "#/components/responses/Error" });
+        }
+    }
+}
 
 fn errors(mut responses: Value, codes: &[&str]) -> Value {
     for code in codes {
