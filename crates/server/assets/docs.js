@@ -15,4 +15,6 @@ window.ui = SwaggerUIBundle({
   defaultModelsExpandDepth: 0,
   defaultModelExpandDepth: 2,
   showExtensions: false,
+  // Nothing leaves this server: no online validator badge.
+  validatorUrl: null,
 });

@@ -80,6 +80,16 @@ async fn the_docs_page_teaches_a_write_and_takes_a_token() {
         .text(&format!("{list} .live-responses-table tbody .response-col_status"))
         .await;
     assert_eq!(status.trim(), "200", "the try-it call did not carry the token");
+
+    let fetched = browser
+        .strings(
+            "return performance.getEntriesByType('resource').map(e => e.name)",
+            json!([]),
+        )
+        .await;
+    let elsewhere: Vec<&String> = fetched.iter().filter(|url| !url.starts_with(&app.base)).collect();
+    assert!(elsewhere.is_empty(), "the page fetched from elsewhere: {elsewhere:?}");
+    assert!(fetched.iter().any(|url| url.ends_with("/openapi.json")), "{fetched:?}");
 }
 
 /// A chromedriver process and one headless Chromium session in it; both end
@@ -200,14 +210,19 @@ impl Browser {
     /// The text of every element `css` matches (none is no error).
     async fn texts(&self, css: &str) -> Vec<String> {
         let script = "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.innerText)";
-        let texts = self
+        self.strings(script, json!([css])).await
+    }
+
+    /// What a script that returns strings returns.
+    async fn strings(&self, script: &str, args: Value) -> Vec<String> {
+        let value = self
             .command(
                 reqwest::Method::POST,
                 "/execute/sync",
-                json!({ "script": script, "args": [css] }),
+                json!({ "script": script, "args": args }),
             )
             .await;
-        serde_json::from_value(texts).expect("strings")
+        serde_json::from_value(value).expect("strings")
     }
 
     async fn text(&self, css: &str) -> String {
