@@ -1,73 +1,64 @@
-//! `/docs`: a browsable API reference rendered on the server from the
-//! OpenAPI document: no scripts, no CDN, so it works offline.
+//! `/docs`: the interactive API reference. Swagger UI renders `/openapi.json`
+//! with a try-it console whose Authorize button takes a token. Its assets are
+//! vendored (crates/server/assets, with their licence) and compiled into the
+//! binary: no CDN, so the page works offline and needs no set-up.
 
-use axum::response::Html;
-use serde_json::Value;
+use axum::Router;
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
 
-pub async fn page() -> Html<String> {
-    Html(render(&crate::openapi::document()))
+use crate::AppState;
+
+/// The vendored Swagger UI's folder, and the versioned URL prefix it is
+/// served under: a new version is a new URL, so browsers may cache for a year.
+const SWAGGER_UI: &str = "swagger-ui-5.35.0";
+
+const PAGE: &str = include_str!("../assets/docs.html");
+const START: &str = include_str!("../assets/docs.js");
+const BUNDLE: &str = include_str!("../assets/swagger-ui-5.35.0/swagger-ui-bundle.js");
+const CSS: &str = include_str!("../assets/swagger-ui-5.35.0/swagger-ui.css");
+const LICENSE: &str = include_str!("../assets/swagger-ui-5.35.0/LICENSE");
+const NOTICE: &str = include_str!("../assets/swagger-ui-5.35.0/NOTICE");
+const BUNDLE_LICENSES: &str = include_str!("../assets/swagger-ui-5.35.0/swagger-ui-bundle.js.LICENSE.txt");
+
+const JS: &str = "text/javascript; charset=utf-8";
+const TEXT: &str = "text/plain; charset=utf-8";
+/// For files whose URL carries the Swagger UI version.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// For the page and its start script, which change with Rollcall itself.
+const REVALIDATE: &str = "no-cache";
+
+/// `/docs` and its assets.
+pub fn routes() -> Router<AppState> {
+    let assets = format!("/docs/{SWAGGER_UI}");
+    Router::new()
+        .route("/docs", get(page))
+        .route("/docs/rollcall-docs.js", get(|| asset(JS, REVALIDATE, START)))
+        .route(
+            &format!("{assets}/swagger-ui-bundle.js"),
+            get(|| asset(JS, IMMUTABLE, BUNDLE)),
+        )
+        .route(
+            &format!("{assets}/swagger-ui.css"),
+            get(|| asset("text/css; charset=utf-8", IMMUTABLE, CSS)),
+        )
+        .route(&format!("{assets}/LICENSE"), get(|| asset(TEXT, IMMUTABLE, LICENSE)))
+        .route(&format!("{assets}/NOTICE"), get(|| asset(TEXT, IMMUTABLE, NOTICE)))
+        .route(
+            &format!("{assets}/swagger-ui-bundle.js.LICENSE.txt"),
+            get(|| asset(TEXT, IMMUTABLE, BUNDLE_LICENSES)),
+        )
 }
 
-fn render(doc: &Value) -> String {
-    let mut out = String::from(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Rollcall API reference</title>\
-         <style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}\
-         code{background:#f4f4f4;padding:0 .2em}.op{border-left:4px solid #888;padding-left:.8em;margin:1em 0}\
-         td{padding:.1em .6em;vertical-align:top}</style></head><body>",
-    );
-    out += &format!(
-        "<h1>{}</h1><p>{}</p>",
-        esc(&doc["info"]["title"]),
-        esc(&doc["info"]["description"])
-    );
-    out += "<p>Machine-readable: <a href=\"/openapi.json\">/openapi.json</a>. Authenticate at <code>POST /oauth2/token</code> \
-            (client credentials), then send <code>Authorization: Bearer &lt;token&gt;</code>.</p>";
-    if let Some(paths) = doc["paths"].as_object() {
-        for (path, item) in paths {
-            for (method, op) in item.as_object().into_iter().flatten() {
-                out += &operation(path, method, op);
-            }
-        }
-    }
-    out + "</body></html>"
+async fn page() -> impl IntoResponse {
+    let html = PAGE.replace("{{assets}}", &format!("/docs/{SWAGGER_UI}"));
+    ([(header::CACHE_CONTROL, REVALIDATE)], Html(html))
 }
 
-fn operation(path: &str, method: &str, op: &Value) -> String {
-    let mut out = format!(
-        "<div class=\"op\"><h3><code>{} {}</code> — {}</h3>",
-        method.to_uppercase(),
-        esc_str(path),
-        esc(&op["operationId"])
-    );
-    if op["description"].is_string() {
-        out += &format!("<p>{}</p>", esc(&op["description"]));
-    }
-    let params: Vec<String> = op["parameters"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|p| {
-            format!(
-                "<tr><td><code>{}</code> ({})</td><td>{}</td></tr>",
-                esc(&p["name"]),
-                esc(&p["in"]),
-                esc(&p["description"])
-            )
-        })
-        .collect();
-    if !params.is_empty() {
-        out += &format!("<table>{}</table>", params.join(""));
-    }
-    out + "</div>"
-}
-
-fn esc(v: &Value) -> String {
-    esc_str(v.as_str().unwrap_or(""))
-}
-
-fn esc_str(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+async fn asset(content_type: &'static str, cache: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, cache)],
+        body,
+    )
 }

@@ -14,7 +14,7 @@
 //!   (split by `json_text`).
 //! - [`paging`]: body totals and the `Link` header.
 //! - [`jobs`]: remote imports that outlive their request.
-//! - [`openapi`], [`docs`]: the generated contract and its HTML reference.
+//! - [`openapi`], [`docs`]: the generated contract and its interactive reference (vendored Swagger UI).
 //! - [`testing`]: a real server on a random port, for tests here and in other crates.
 
 pub mod docs;
@@ -67,7 +67,7 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(routes::meta::healthz))
         .route("/openapi.json", get(routes::meta::openapi))
-        .route("/docs", get(docs::page))
+        .merge(docs::routes())
         .route("/oauth2/token", post(routes::oauth::token))
         .route(
             &format!("{}/capabilities", routes::API_PREFIX),

@@ -4,6 +4,7 @@
 use oneroster::primitives::MAX_SOURCED_ID_LEN;
 use oneroster::resource::{self, VIEWS, ViewDecl};
 use oneroster::{FieldKind, ResourceDecl};
+use rollcall_service::scope::{self, Operation};
 use serde_json::{Map, Value, json};
 
 use crate::routes::API_PREFIX;
@@ -17,6 +18,7 @@ pub fn document() -> Value {
     for decl in resource::all() {
         collection_paths(&mut paths, decl);
         schemas.insert(decl.schema.to_owned(), resource_schema(decl));
+        schemas.insert(partial_name(decl), partial_schema(decl));
     }
     for view in VIEWS {
         view_paths(&mut paths, view);
@@ -31,10 +33,15 @@ pub fn document() -> Value {
     );
     user_relation_paths(&mut paths);
     relations::paths(&mut paths);
-    crate::routes::credentials::openapi_paths(&mut paths, errors);
+    crate::routes::credentials::openapi_paths(&mut paths, |r| errors(r, CREATE_ERRORS));
     paths.insert("/oauth2/token".into(), token_path());
-    paths.insert("/admin/import".into(), import_path());
-    paths.insert("/admin/import/jobs/{id}".into(), import_job_path());
+    let users = &oneroster::model::user::USERS;
+    let admin = |mut item: Value, method: &str| {
+        item[method] = scoped(item[method].take(), Operation::Admin, users);
+        item
+    };
+    paths.insert("/admin/import".into(), admin(import_path(), "post"));
+    paths.insert("/admin/import/jobs/{id}".into(), admin(import_job_path(), "get"));
     paths.insert(
         format!("{API_PREFIX}/capabilities"),
         json!({ "get": { "operationId": "getCapabilities", "tags": ["discovery"], "security": [],
@@ -43,6 +50,7 @@ pub fn document() -> Value {
             "responses": { "200": { "description": "The capabilities document",
                 "content": { "application/json": { "schema": { "type": "object" } } } } } } }),
     );
+    unknown_ids_are_404(&mut paths);
     schemas.insert("GUIDRef".into(), guid_ref());
     schemas.insert("imsx_StatusInfo".into(), status_info());
     json!({
@@ -64,14 +72,21 @@ pub fn document() -> Value {
                 embedded for clients that may read demographics. An enrollment carries no course.",
         },
         "servers": [{ "url": "/" }],
-        "security": [{ "OAuth2CC": [] }],
+        "security": [{ "OAuth2CC": [] }, { "BearerToken": [] }],
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": { "OAuth2CC": {
-                "type": "oauth2",
-                "flows": { "clientCredentials": { "tokenUrl": "/oauth2/token", "scopes": scopes() } }
-            }},
+            "securitySchemes": {
+                "OAuth2CC": {
+                    "type": "oauth2",
+                    "description": "Client credentials: a client id and secret exchanged at /oauth2/token for a token.",
+                    "flows": { "clientCredentials": { "tokenUrl": "/oauth2/token", "scopes": scopes() } }
+                },
+                "BearerToken": {
+                    "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                    "description": "A token already obtained from POST /oauth2/token (access_token)."
+                }
+            },
             "responses": { "Error": { "description": "An imsx_StatusInfo error", "content": {
                 "application/json": { "schema": { "$ref": "#/components/schemas/imsx_StatusInfo" } } } } }
         }
@@ -96,9 +111,10 @@ fn collection_paths(paths: &mut Map<String, Value>, decl: &ResourceDecl) {
             "get": op_get(decl, decl.singular, &format!("get{one}"), tag),
             "put": op_write(decl, decl.singular, &format!("{verb}{one}"), tag, "200", "Replaced; the stored record. Always 200 (TimeBack's documents say 200 for some updates and 201 for others); the body may be wrapped or bare"),
             "patch": op_write(decl, decl.singular, &format!("{}{one}", decl.patch_verb()), tag, "200", "Only the fields sent changed (null removes a field)"),
-            "delete": { "operationId": format!("delete{one}"), "tags": [tag],
+            "delete": scoped(json!({ "operationId": format!("delete{one}"), "tags": [tag],
                 "parameters": [id_param()],
-                "responses": errors(json!({ "204": { "description": "Soft-deleted: status is now tobedeleted" } })) },
+                "responses": errors(json!({ "204": { "description": "Soft-deleted: status is now tobedeleted" } }), DELETE_ERRORS) }),
+                Operation::Delete, decl),
         }),
     );
 }
@@ -106,7 +122,13 @@ fn collection_paths(paths: &mut Map<String, Value>, decl: &ResourceDecl) {
 fn user_relation_paths(paths: &mut Map<String, Value>) {
     let users = &oneroster::model::user::USERS;
     let mut with_demo = op_get(users, "user", "getUserWithDemographics", "users");
-    with_demo["description"] = "The user with its demographics record embedded (or null).".into();
+    let demographics = scope::permitting(Operation::Read, true).iter().map(|s| scope::uri(s));
+    with_demo["description"] = format!(
+        "The user with its demographics record embedded (or null).\n\n{} It also needs one of: {}.",
+        with_demo["description"].as_str().unwrap_or_default(),
+        demographics.collect::<Vec<_>>().join(", ")
+    )
+    .into();
     paths.insert(
         format!("{API_PREFIX}/users/{{sourcedId}}/demographics"),
         json!({ "get": with_demo }),
@@ -144,7 +166,7 @@ fn view_paths(paths: &mut Map<String, Value>, view: &ViewDecl) {
             "parameters": [id_param()],
             "description": format!("{confined} A soft delete of this record alone: records that refer to it \
                 (a school's classes, a term's grading periods) are left as they are."),
-            "responses": errors(json!({ "204": { "description": "Soft-deleted: status is now tobedeleted" } })) });
+            "responses": errors(json!({ "204": { "description": "Soft-deleted: status is now tobedeleted" } }), DELETE_ERRORS) });
         for op in ["post", "put"] {
             let target = if op == "post" { &mut list } else { &mut item };
             target[op]["description"] = confined.clone().into();
@@ -198,23 +220,50 @@ fn course_structure() -> Value {
                 "courseStructure": { "type": "object", "additionalProperties": lesson },
                 "course": schema_ref(&oneroster::model::course::COURSES) } } } } },
         "responses": errors(json!({ "201": { "description": "Created",
-            "content": { "application/json": { "schema": sourced_id_pairs() } } } })),
+            "content": { "application/json": { "schema": sourced_id_pairs() } } } }), CREATE_ERRORS),
     })
 }
 
 fn op_list(decl: &ResourceDecl, wrapper: &str, id: &str, tag: &str) -> Value {
     let fields: Vec<&str> = decl.field_names();
-    json!({
+    let mut parameters = vec![
+        query_param(
+            "limit",
+            "Page size, 1 to 3000 (default 100); larger is a 400",
+            json!({"type": "integer", "minimum": 1, "maximum": 3000, "default": 100}),
+        ),
+        query_param(
+            "offset",
+            "Index of the first record (default 0)",
+            json!({"type": "integer", "minimum": 0, "default": 0}),
+        ),
+        query_param(
+            "sort",
+            &format!("Field to sort by: {}", fields.join(", ")),
+            json!({"type": "string"}),
+        ),
+        query_param(
+            "orderBy",
+            "Sort direction",
+            json!({"type": "string", "enum": ["asc", "desc"]}),
+        ),
+        query_param(
+            "filter",
+            &format!("Filter expression on: {}", fields.join(", ")),
+            json!({"type": "string", "maxLength": 4096}),
+        ),
+        fields_param(decl),
+    ];
+    if !decl.search.is_empty() {
+        parameters.push(query_param(
+            "search",
+            &format!("Case-insensitive partial match on: {}", decl.search.join(", ")),
+            json!({"type": "string"}),
+        ));
+    }
+    let op = json!({
         "operationId": id, "tags": [tag],
-        "parameters": [
-            query_param("limit", "Page size, 1 to 3000 (default 100); larger is a 400", json!({"type": "integer", "minimum": 1, "maximum": 3000, "default": 100})),
-            query_param("offset", "Index of the first record (default 0)", json!({"type": "integer", "minimum": 0, "default": 0})),
-            query_param("sort", &format!("Field to sort by: {}", fields.join(", ")), json!({"type": "string"})),
-            query_param("orderBy", "Sort direction", json!({"type": "string", "enum": ["asc", "desc"]})),
-            query_param("filter", &format!("Filter expression on: {}", fields.join(", ")), json!({"type": "string", "maxLength": 4096})),
-            fields_param(decl),
-            query_param("search", &format!("Case-insensitive partial match on: {}", decl.search.join(", ")), json!({"type": "string"})),
-        ],
+        "parameters": parameters,
         "responses": errors(json!({ "200": {
             "description": "A page; totals in X-Total-Count and Link headers (and in the body for TimeBack profiles)",
             "headers": {
@@ -224,48 +273,84 @@ fn op_list(decl: &ResourceDecl, wrapper: &str, id: &str, tag: &str) -> Value {
             "content": { "application/json": { "schema": {
                 "type": "object",
                 "properties": {
-                    wrapper: { "type": "array", "items": schema_ref(decl) },
+                    wrapper: { "type": "array", "items": partial_ref(decl) },
                     "totalCount": {"type": "integer"}, "pageCount": {"type": "integer"},
                     "pageNumber": {"type": "integer"}, "offset": {"type": "integer"}, "limit": {"type": "integer"}
                 },
                 "required": [wrapper]
             }}}
-        }})),
-    })
+        }}), LIST_ERRORS),
+    });
+    scoped(op, Operation::Read, decl)
 }
 
 fn op_get(decl: &ResourceDecl, wrapper: &str, id: &str, tag: &str) -> Value {
-    json!({
+    let op = json!({
         "operationId": id, "tags": [tag],
         "parameters": [id_param(), fields_param(decl)],
-        "responses": errors(json!({ "200": { "description": "The record", "content": { "application/json": {
-            "schema": single_body(decl, wrapper)
-        }}}})),
-    })
+        "responses": errors(json!({ "200": { "description": "The record (only the selected fields with `fields`)",
+            "content": { "application/json": { "schema": wrapped(wrapper, partial_ref(decl)) }}}}), GET_ERRORS),
+    });
+    scoped(op, Operation::Read, decl)
 }
 
-/// A create or update; `wrapper` names the record in an update's answer.
+/// POST, PUT and PATCH: the body's schema (a PATCH sends any subset of the
+/// fields, the others the whole record) with an example, and the answer,
+/// whose record is under `wrapper` (a view's name, or the singular).
 fn op_write(decl: &ResourceDecl, wrapper: &str, id: &str, tag: &str, status: &str, description: &str) -> Value {
     let creates = id.starts_with("create");
+    let patches = id.starts_with("patch");
     let parameters = if creates { vec![] } else { vec![id_param()] };
-    let body = if creates {
+    let answer = if creates {
         sourced_id_pairs()
     } else {
-        single_body(decl, wrapper)
+        wrapped(wrapper, schema_ref(decl))
     };
-    json!({
+    let record = if patches { partial_ref(decl) } else { schema_ref(decl) };
+    let mut content = json!({ "schema": wrapped(decl.singular, record) });
+    if let Some(example) = example(decl) {
+        let example = if patches { patch_example(&example) } else { example };
+        content["example"] = json!({ decl.singular: example });
+    }
+    let op = json!({
         "operationId": id, "tags": [tag], "parameters": parameters,
-        "requestBody": { "required": true, "content": { "application/json": { "schema": {
-            "type": "object", "properties": { decl.singular: schema_ref(decl) }, "required": [decl.singular]
-        }}}},
+        "requestBody": { "required": true, "content": { "application/json": content } },
         "responses": errors(json!({ status: { "description": description,
-            "content": { "application/json": { "schema": body } } } })),
-    })
+            "content": { "application/json": { "schema": answer } } } }),
+            if creates { CREATE_ERRORS } else { UPDATE_ERRORS }),
+    });
+    scoped(op, Operation::Write, decl)
 }
 
 /// `{"<wrapper>": record}`, the body of a read or an update.
 fn single_body(decl: &ResourceDecl, wrapper: &str) -> Value {
-    json!({ "type": "object", "properties": { wrapper: schema_ref(decl) }, "required": [wrapper] })
+    wrapped(wrapper, schema_ref(decl))
+}
+
+/// `{"<wrapper>": record}`.
+fn wrapped(wrapper: &str, record: Value) -> Value {
+    json!({ "type": "object", "properties": { wrapper: record }, "required": [wrapper] })
+}
+
+/// The scopes that permit `op` on `decl`, as the operation's security
+/// requirement and in its description, where the reader looks first.
+fn scoped(mut op: Value, kind: Operation, decl: &ResourceDecl) -> Value {
+    let uris: Vec<String> = scope::permitting(kind, decl == &oneroster::model::demographics::DEMOGRAPHICS)
+        .iter()
+        .map(|s| scope::uri(s))
+        .collect();
+    let needs = format!("Requires a token with one of the scopes: {}.", uris.join(", "));
+    op["description"] = match op["description"].as_str() {
+        Some(text) => format!("{text}\n\n{needs}"),
+        None => needs,
+    }
+    .into();
+    // One requirement per scope: the scopes of a single requirement would
+    // all be needed, and any one of these is enough.
+    let mut security: Vec<Value> = uris.iter().map(|uri| json!({ "OAuth2CC": [uri] })).collect();
+    security.push(json!({ "BearerToken": [] }));
+    op["security"] = security.into();
+    op
 }
 
 /// A create's answer: one pair (TimeBack), or an array of them (1.2).
@@ -276,21 +361,131 @@ fn sourced_id_pairs() -> Value {
         "sourcedIdPairs": { "oneOf": [pair, { "type": "array", "items": pair }] } } })
 }
 
-fn errors(mut responses: Value) -> Value {
-    for code in [
-        "400", "401", "403", "404", "405", "409", "413", "415", "422", "429", "500", "503",
-    ] {
-        responses[code] = json!({ "$ref": "#/components/responses/Error" });
+/// The error statuses each kind of operation can answer with: any request
+/// may be refused (401, 403), throttled (429, 503) or fail (500); writes
+/// also carry bodies and Idempotency-Keys.
+const LIST_ERRORS: &[&str] = &["400", "401", "403", "429", "500", "503"];
+const GET_ERRORS: &[&str] = &["400", "401", "403", "404", "429", "500", "503"];
+const CREATE_ERRORS: &[&str] = &["400", "401", "403", "409", "413", "415", "422", "429", "500", "503"];
+const UPDATE_ERRORS: &[&str] = &[
+    "400", "401", "403", "404", "409", "413", "415", "422", "429", "500", "503",
+];
+const DELETE_ERRORS: &[&str] = &["400", "401", "403", "404", "409", "422", "429", "500", "503"];
+
+/// Any operation addressed by an id in its path answers 404 when there is
+/// no such record, whichever function built it.
+fn unknown_ids_are_404(paths: &mut Map<String, Value>) {
+    for op in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+    {
+        let by_id = op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p["in"] == "path");
+        if by_id && op["responses"].get("404").is_none() {
+            op["responses"]["404"] = json!({ "$ref": "#/components/responses/Error" });
+        }
+    }
+}
+
+fn errors(mut responses: Value, codes: &[&str]) -> Value {
+    for code in codes {
+        responses[*code] = json!({ "$ref": "#/components/responses/Error" });
     }
     responses
 }
 
+/// The whole record, with the keys a write must carry as `required`.
 fn resource_schema(decl: &ResourceDecl) -> Value {
+    let mut schema = partial_schema(decl);
+    let required = required(decl);
+    if !required.is_empty() {
+        schema["required"] = required.into();
+    }
+    schema.as_object_mut().expect("object").remove("description");
+    schema
+}
+
+/// Any subset of the record's keys: a PATCH body, or a read narrowed by `fields`.
+fn partial_schema(decl: &ResourceDecl) -> Value {
     let mut properties = Map::new();
     for key in decl.selectable {
         properties.insert((*key).to_owned(), property_schema(decl, key));
     }
-    json!({ "type": "object", "properties": properties })
+    json!({ "type": "object", "properties": properties,
+        "description": format!("Any subset of {}'s properties: a PATCH body, or a read narrowed by `fields`.", decl.schema) })
+}
+
+fn partial_name(decl: &ResourceDecl) -> String {
+    format!("{}Partial", decl.schema)
+}
+
+fn partial_ref(decl: &ResourceDecl) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{}", partial_name(decl)) })
+}
+
+/// The keys a write must carry: each key of the example, dropped in turn
+/// and put through the write path's own stamping and validation, so the
+/// list cannot drift from what the server enforces.
+fn required(decl: &ResourceDecl) -> Vec<String> {
+    let Some(Value::Object(record)) = example(decl) else {
+        return Vec::new();
+    };
+    record
+        .keys()
+        .filter(|key| {
+            let mut without = record.clone();
+            without.remove(*key);
+            rollcall_service::rules::stamp(decl, without, "example", PROBE_TIME).is_err()
+        })
+        .cloned()
+        .collect()
+}
+
+/// Any valid `dateLastModified`, for [`required`]'s trial writes.
+const PROBE_TIME: &str = "2026-01-01T00:00:00.000Z";
+
+/// A reference as reads return it; writes need only its `sourcedId`.
+fn guid(collection: &str, kind: &str, id: &str) -> Value {
+    json!({ "href": format!("{API_PREFIX}/{collection}/{id}"), "sourcedId": id, "type": kind })
+}
+
+/// A PATCH example: the example's first field besides the id.
+fn patch_example(example: &Value) -> Value {
+    let fields = example.as_object().into_iter().flatten();
+    let changed = fields.filter(|(k, _)| *k != "sourcedId" && *k != "status").take(1);
+    Value::Object(changed.map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+/// A valid record per resource, shown as the request example and used to
+/// find the required keys; a resource without one gets neither.
+fn example(decl: &ResourceDecl) -> Option<Value> {
+    let school = guid("orgs", "org", "school-1");
+    Some(match decl.collection {
+        "users" => json!({ "sourcedId": "user-1", "status": "active", "enabledUser": "true",
+            "username": "ada.lovelace", "givenName": "Ada", "familyName": "Lovelace",
+            "email": "ada.lovelace@example.org",
+            "roles": [{ "roleType": "primary", "role": "student", "org": school }],
+            "grades": ["09"] }),
+        "orgs" => json!({ "sourcedId": "school-1", "status": "active", "name": "North High",
+            "type": "school", "identifier": "NH-001" }),
+        "academicSessions" => json!({ "sourcedId": "term-1", "status": "active", "title": "Fall 2026",
+            "type": "term", "startDate": "2026-09-01", "endDate": "2026-12-20", "schoolYear": "2027" }),
+        "courses" => json!({ "sourcedId": "course-1", "status": "active", "title": "Algebra I",
+            "courseCode": "ALG1", "grades": ["09"], "subjects": ["Mathematics"], "org": school }),
+        "classes" => json!({ "sourcedId": "class-1", "status": "active", "title": "Algebra I, period 1",
+            "classType": "scheduled", "course": guid("courses", "course", "course-1"), "school": school,
+            "terms": [guid("academicSessions", "academicSession", "term-1")] }),
+        "enrollments" => json!({ "sourcedId": "enrollment-1", "status": "active", "role": "student",
+            "primary": "false", "user": guid("users", "user", "user-1"), "class": guid("classes", "class", "class-1"),
+            "school": school }),
+        "demographics" => json!({ "sourcedId": "user-1", "status": "active", "birthDate": "2011-04-02",
+            "sex": "female" }),
+        _ => return None,
+    })
 }
 
 /// A property's schema, inferred from the declaration: references, typed
@@ -310,6 +505,10 @@ fn property_schema(decl: &ResourceDecl, key: &str) -> Value {
     }
     match key {
         "status" => return json!({ "enum": ["active", "tobedeleted"] }),
+        "enabledUser" => {
+            return json!({ "anyOf": [{ "enum": ["true", "false"] }, { "type": "boolean" }],
+                "description": "1.2 sends the string \"true\" or \"false\"; a JSON boolean is accepted too (TimeBack)." });
+        }
         "sourcedId" => return sourced_id(),
         _ => {}
     }
@@ -338,7 +537,7 @@ fn token_path() -> Value {
             "type": "object", "required": ["access_token", "token_type", "expires_in"],
             "properties": { "access_token": {"type": "string"}, "token_type": {"const": "Bearer"},
                 "expires_in": {"type": "integer"}, "scope": {"type": "string"} }
-        }}}}})),
+        }}}}}), &["400", "401", "413", "415", "429", "500", "503"]),
     }})
 }
 
@@ -348,7 +547,7 @@ fn import_path() -> Value {
         "operationId": "importCsvPackage", "tags": ["bulk"],
         "description": "Imports a OneRoster 1.2 CSV package (zip, files at the root) as `rollcall import` does: \
             validated completely before anything is written; bulk files mark absent records tobedeleted. \
-            Requires the admin scope. The whole package is one transaction: all of it lands or none. \
+            The whole package is one transaction: all of it lands or none. \
             422 lists every problem in imsx_error_details; 409 when the mass-change guard objects or a \
             record changed after the import read it. An import still running after the server's wait \
             (ROLLCALL_IMPORT_WAIT) answers 202 with a Location to poll; it carries on in the background.",
@@ -363,7 +562,7 @@ fn import_path() -> Value {
         "responses": errors(json!({ "200": { "description": "What was (or would be) created, updated and marked tobedeleted",
             "content": { "application/json": { "schema": { "type": "object" } } } },
             "202": { "description": "Still running: poll the job at the Location header",
-            "content": { "application/json": { "schema": import_job() } } } })),
+            "content": { "application/json": { "schema": import_job() } } } }), CREATE_ERRORS),
     }})
 }
 
@@ -372,10 +571,10 @@ fn import_job_path() -> Value {
         "operationId": "getImportJob", "tags": ["bulk"],
         "description": "A remote import's progress and, once finished, the answer the import would have given \
             (`httpStatus` and `result`). Jobs are kept in the memory of the instance that runs them \
-            (the last 100 finished ones). Requires the admin scope.",
+            (the last 100 finished ones).",
         "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }],
         "responses": errors(json!({ "200": { "description": "The job",
-            "content": { "application/json": { "schema": import_job() } } } })),
+            "content": { "application/json": { "schema": import_job() } } } }), GET_ERRORS),
     }})
 }
 
@@ -429,7 +628,9 @@ fn sourced_id() -> Value {
 }
 
 fn id_param() -> Value {
-    json!({ "name": "sourcedId", "in": "path", "required": true, "schema": { "type": "string" } })
+    json!({ "name": "sourcedId", "in": "path", "required": true,
+        "description": "The record's sourcedId, as given when it was created (or allocated then).",
+        "schema": { "type": "string" } })
 }
 
 /// `fields`: a comma-separated selection of the resource's top-level keys
@@ -457,4 +658,53 @@ fn title(s: &str) -> String {
         .next()
         .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every example is a record the model accepts, or the `required`
+    /// lists derived from them would be wrong.
+    #[test]
+    fn every_example_is_a_valid_record() {
+        for decl in resource::all() {
+            if let Some(Value::Object(record)) = example(decl) {
+                rollcall_service::rules::stamp(decl, record, "example", PROBE_TIME)
+                    .unwrap_or_else(|e| panic!("{}: {e}", decl.collection));
+            }
+        }
+    }
+
+    /// What the reader copies from `/docs` matches the schema shown beside it.
+    #[test]
+    fn every_request_example_conforms_to_its_schema() {
+        let doc = document();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let content = &op["requestBody"]["content"]["application/json"];
+                if content["example"].is_null() {
+                    continue;
+                }
+                let root = json!({ "components": doc["components"], "allOf": [content["schema"]] });
+                let validator = jsonschema::validator_for(&root).unwrap();
+                let errors: Vec<String> = validator
+                    .iter_errors(&content["example"])
+                    .map(|e| e.to_string())
+                    .collect();
+                assert!(errors.is_empty(), "{method} {path}: {errors:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_user_requires_what_the_model_requires() {
+        let required = required(&oneroster::model::user::USERS);
+        for key in ["enabledUser", "givenName", "familyName", "roles"] {
+            assert!(required.iter().any(|k| k == key), "{key} not in {required:?}");
+        }
+        for key in ["sourcedId", "status", "email"] {
+            assert!(!required.iter().any(|k| k == key), "{key} in {required:?}");
+        }
+    }
 }

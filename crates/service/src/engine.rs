@@ -257,7 +257,12 @@ impl Engine {
     }
 
     /// Sets the server-owned fields and validates into the stored form.
-    pub(crate) fn stamp(&self, decl: &ResourceDecl, object: Map<String, Value>, id: &str) -> Result<Value, ServiceError> {
+    pub(crate) fn stamp(
+        &self,
+        decl: &ResourceDecl,
+        object: Map<String, Value>,
+        id: &str,
+    ) -> Result<Value, ServiceError> {
         rules::stamp(decl, object, id, &self.now()).map_err(|e| ServiceError::Invalid(e.0))
     }
 

@@ -12,8 +12,8 @@ use oneroster::resource::ModelError;
 use rollcall_store::{RawPage, StoreError};
 use serde_json::{Map, Value, json};
 
-use crate::{ServiceError, rules};
 use crate::engine::{Engine, SourcedIdPair};
+use crate::{ServiceError, rules};
 
 impl Engine {
     /// A relation's page: 404 naming the first parent that is missing (or

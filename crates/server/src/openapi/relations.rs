@@ -4,7 +4,7 @@
 use oneroster::relation::{self, RELATIONS, WRITES, WriteKind};
 use serde_json::{Map, Value, json};
 
-use super::{errors, op_list, single_body, sourced_id, sourced_id_pairs};
+use super::{UPDATE_ERRORS, errors, op_list, single_body, sourced_id, sourced_id_pairs};
 use crate::routes::API_PREFIX;
 
 /// Every declared relation and roster write, at the documents' paths.
@@ -54,7 +54,7 @@ pub(super) fn paths(paths: &mut Map<String, Value>) {
             "operationId": write.operation_id, "tags": [tag], "description": write.description,
             "parameters": path_params(write.path),
             "responses": errors(json!({ status: { "description": "Done",
-                "content": { "application/json": { "schema": response } } } })),
+                "content": { "application/json": { "schema": response } } } }), UPDATE_ERRORS),
         });
         if let Some(schema) = request {
             op["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": schema } } });

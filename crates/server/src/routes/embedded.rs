@@ -7,8 +7,8 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use oneroster::model::demographics::DEMOGRAPHICS;
 use oneroster::model::user::USERS;
-use rollcall_service::{ServiceError, rules};
 use rollcall_service::scope::Operation;
+use rollcall_service::{ServiceError, rules};
 use serde_json::{Value, json};
 
 use super::collection::{single, with_etag};

@@ -285,14 +285,39 @@ async fn the_openapi_document_describes_the_users_api() {
     assert!(r.body["paths"].get(format!("{API}/users/{{sourcedId}}")).is_some());
 }
 
+/// `/docs` is Swagger UI served from the binary: every asset the page loads
+/// answers from this server, with its content type, and the versioned ones
+/// may be cached for good.
 #[tokio::test]
-async fn the_docs_page_is_html() {
+async fn the_docs_page_and_its_assets_are_served_from_the_binary() {
     let app = TestApp::spawn().await;
     let r = app.http.get(app.url("/docs")).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let content_type = r.headers()["content-type"].to_str().unwrap().to_owned();
-    assert!(content_type.starts_with("text/html"), "{content_type}");
-    assert!(r.text().await.unwrap().contains("getAllUsers"));
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let page = r.text().await.unwrap();
+    let assets: Vec<&str> = page.split(['"', '\'']).filter(|s| s.starts_with("/docs/")).collect();
+    assert_eq!(assets.len(), 3, "{page}");
+    for asset in assets {
+        let r = app.http.get(app.url(asset)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{asset}");
+        let content_type = r.headers()["content-type"].to_str().unwrap().to_owned();
+        let expected = if asset.ends_with(".css") {
+            "text/css"
+        } else {
+            "text/javascript"
+        };
+        assert!(content_type.starts_with(expected), "{asset}: {content_type}");
+        let cache = r.headers()["cache-control"].to_str().unwrap().to_owned();
+        let versioned = asset.contains("/swagger-ui-");
+        assert_eq!(cache.contains("immutable"), versioned, "{asset}: {cache}");
+    }
+    let license = app
+        .http
+        .get(app.url("/docs/swagger-ui-5.35.0/LICENSE"))
+        .send()
+        .await
+        .unwrap();
+    assert!(license.text().await.unwrap().contains("Apache License"));
 }
 
 /// Ids that do not survive as a URL path segment (`…/orgs/..` is another
