@@ -334,26 +334,123 @@ async fn walk(reference: Reference) -> Vec<String> {
     failures
 }
 
+/// Where a reference document contradicts itself (or the other documents),
+/// what Rollcall answers instead: one rule for every operation of a kind, as
+/// the README's "Documented deviations" table says. A failure is excused
+/// only when its document, kind and operation are listed here, and every
+/// listed one must still be seen, so a fixed deviation leaves this list.
+struct Deviation {
+    documents: &'static [&'static str],
+    /// The start of the failure line: `response schema` or `status not documented`.
+    kind: &'static str,
+    operations: &'static [&'static str],
+}
+
+const BOTH: &[&str] = &["2025-12", "2025-04"];
+const DEVIATIONS: &[Deviation] = &[
+    // Some PUTs answer a bare record in the documents, others (updateUser) a
+    // wrapped one: every PUT answers wrapped.
+    Deviation {
+        documents: BOTH,
+        kind: "response schema",
+        operations: &["updateSchool", "updateClass", "putDemographics", "putAcademicSession"],
+    },
+    // Some PUTs answer 201 in the documents, others 200: every PUT answers 200.
+    Deviation {
+        documents: BOTH,
+        kind: "status not documented",
+        operations: &["updateOrg", "updateGradingPeriod", "updateEnrollment"],
+    },
+    // 2025-04 requires a role's beginDate/endDate (later documents and 1.2
+    // do not) and every org's parent (a district has none): sent when set.
+    Deviation {
+        documents: &["2025-04"],
+        kind: "response schema",
+        operations: &[
+            "getAllUsers",
+            "getUser",
+            "updateUser",
+            "getAllStudents",
+            "getStudent",
+            "getAllTeachers",
+            "getTeacher",
+            "getStudentsForClass",
+            "getTeachersForClass",
+            "getStudentsForSchool",
+            "getTeachersForSchool",
+            "getStudentsForClassInSchool",
+            "getTeachersForClassInSchool",
+            "getAllOrgs",
+            // Creates answer sourcedIdPairs, as every other create of the documents.
+            "createSchool",
+            "createUser",
+            // 204 has no body, whatever schema the document gives it.
+            "deleteSchool",
+            "deleteClass",
+            "deleteGradingPeriod",
+        ],
+    },
+    // 2025-04 says 200 to some creates and deletes, 201/204 to the others:
+    // every create answers 201, every delete 204.
+    Deviation {
+        documents: &["2025-04"],
+        kind: "status not documented",
+        operations: &[
+            "createCourse",
+            "createCourseComponent",
+            "createComponentResource",
+            "deleteCourse",
+            "deleteCourseComponent",
+            "deleteComponentResource",
+        ],
+    },
+];
+
+/// The operationId a failure line is about (`kind: opId (METHOD path): …`).
+fn operation_of(failure: &str) -> Option<(&str, &str)> {
+    let (kind, rest) = failure.split_once(": ")?;
+    Some((kind, rest.split_whitespace().next()?))
+}
+
 #[track_caller]
-fn report(reference: &str, failures: &[String]) {
+fn report(reference: &str, document: &str, failures: &[String]) {
+    let listed: Vec<(&str, &str)> = DEVIATIONS
+        .iter()
+        .filter(|d| d.documents.contains(&document))
+        .flat_map(|d| d.operations.iter().map(|op| (d.kind, *op)))
+        .collect();
+    let unexcused: Vec<&String> = failures
+        .iter()
+        .filter(|f| operation_of(f).is_none_or(|seen| !listed.contains(&seen)))
+        .collect();
+    let seen: Vec<(&str, &str)> = failures.iter().filter_map(|f| operation_of(f)).collect();
+    let stale: Vec<&(&str, &str)> = listed.iter().filter(|l| !seen.contains(l)).collect();
     assert!(
-        failures.is_empty(),
-        "{reference}: {} failures\n  {}",
-        failures.len(),
-        failures.join("\n  ")
+        unexcused.is_empty() && stale.is_empty(),
+        "{reference}: {} failures\n  {}\nlisted deviations no longer seen (remove them): {stale:?}",
+        unexcused.len(),
+        unexcused.iter().map(|f| f.as_str()).collect::<Vec<_>>().join("\n  ")
     );
 }
 
 #[tokio::test]
 async fn every_official_1p2_operation_answers_as_documented() {
     let failures = walk(reference::official()).await;
-    report("oneroster-1p2-rostering-openapi.json (oneroster profile)", &failures);
+    report(
+        "oneroster-1p2-rostering-openapi.json (oneroster profile)",
+        "1.2",
+        &failures,
+    );
 }
 
 #[tokio::test]
 async fn every_timeback_2025_12_operation_answers_as_documented() {
     let failures = walk(reference::timeback()).await;
-    report("timeback-oneroster-openapi-2025-12.json (timeback profile)", &failures);
+    report(
+        "timeback-oneroster-openapi-2025-12.json (timeback profile)",
+        "2025-12",
+        &failures,
+    );
 }
 
 #[tokio::test]
@@ -361,6 +458,7 @@ async fn every_timeback_2025_04_operation_answers_as_documented() {
     let failures = walk(reference::timeback_2025_04()).await;
     report(
         "timeback-oneroster-openapi-2025-04.yaml (timeback-2025-04 profile)",
+        "2025-04",
         &failures,
     );
 }
