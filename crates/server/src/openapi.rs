@@ -109,8 +109,8 @@ fn collection_paths(paths: &mut Map<String, Value>, decl: &ResourceDecl) {
         format!("{API_PREFIX}/{}/{{sourcedId}}", decl.path()),
         json!({
             "get": op_get(decl, decl.singular, &format!("get{one}"), tag),
-            "put": op_write(decl, decl.singular, &format!("{verb}{one}"), tag, "200", "Replaced; the stored record. Always 200 (TimeBack's documents say 200 for some updates and 201 for others); the body may be wrapped or bare"),
-            "patch": op_write(decl, decl.singular, &format!("{}{one}", decl.patch_verb()), tag, "200", "Only the fields sent changed (null removes a field)"),
+            "put": op_write(decl, decl.singular, &format!("{verb}{one}"), tag, "200", "Replaced; the stored record. Always 200 (TimeBack's documents say 200 for some updates and 201 for others); the body may be wrapped or bare. A top-level `FieldsToNull` array beside the wrapper clears the named fields (dotted paths reach into nested objects). `If-Match` makes it conditional, `If-None-Match: *` creates only"),
+            "patch": op_write(decl, decl.singular, &format!("{}{one}", decl.patch_verb()), tag, "200", "Only the fields sent changed: a JSON Merge Patch (RFC 7396; `application/merge-patch+json` or JSON, wrapped or bare), where nested objects merge member by member and null removes a field; a top-level `FieldsToNull` array clears the named fields. `If-Match` makes it conditional"),
             "delete": scoped(json!({ "operationId": format!("delete{one}"), "tags": [tag],
                 "parameters": [id_param()],
                 "responses": errors(json!({ "204": { "description": "Soft-deleted: status is now tobedeleted" } }), DELETE_ERRORS) }),

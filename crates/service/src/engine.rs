@@ -160,7 +160,7 @@ impl Engine {
     }
 
     /// PATCH: changes only the top-level fields sent; `null` removes a field
-    /// (RFC 7396 merge semantics at the top level).
+    /// (RFC 7396 merge semantics, nested objects merged member by member).
     pub async fn patch(&self, decl: &'static ResourceDecl, id: &str, input: Value) -> Result<Value, ServiceError> {
         self.patch_checked(decl, id, input, &Precondition::None).await
     }
@@ -279,17 +279,23 @@ impl Engine {
 /// What [`Engine::prepare`] makes of a new record.
 type Prepared = (SourcedIdPair, Value, Option<Demographics>);
 
-/// `changes` over `current`, RFC 7396 at the top level: `null` removes.
+/// `changes` over `current`, as RFC 7396 merges a patch: objects merge
+/// member by member at every depth, `null` removes, anything else (arrays
+/// included) replaces.
 fn merge(current: Value, changes: Map<String, Value>) -> Map<String, Value> {
     let mut merged = match current {
         Value::Object(m) => m,
         _ => Map::new(),
     };
     for (key, value) in changes {
-        if value.is_null() {
-            merged.remove(&key);
-        } else {
-            merged.insert(key, value);
+        match (value, merged.remove(&key)) {
+            (Value::Null, _) => {}
+            (Value::Object(inner), old) => {
+                merged.insert(key, Value::Object(merge(old.unwrap_or(Value::Null), inner)));
+            }
+            (value, _) => {
+                merged.insert(key, value);
+            }
         }
     }
     merged

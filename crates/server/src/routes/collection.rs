@@ -270,10 +270,12 @@ async fn update(
     auth: Authenticated,
     IdParam(id): IdParam,
     headers: HeaderMap,
-    JsonBody(body): JsonBody,
+    JsonBody(mut body): JsonBody,
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Write, decl)?;
-    let object = unwrap_update_body(body, decl.singular)?;
+    let to_null = super::nulls::take(decl, &mut body)?;
+    let mut object = unwrap_update_body(body, decl.singular)?;
+    super::nulls::apply(&mut object, &to_null, matches!(kind, UpdateKind::Patch));
     let engine = &state.rollcall.engine;
     if matches!(kind, UpdateKind::Replace) && create_only(&headers) {
         return create_at(&state, &headers, decl, &id, object).await;

@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod embedded;
 pub mod import;
 pub mod meta;
+pub mod nulls;
 pub mod oauth;
 pub mod relations;
 pub mod structure;

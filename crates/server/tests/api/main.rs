@@ -17,6 +17,7 @@ mod idempotency;
 mod idp;
 mod import;
 mod logs;
+mod nulls;
 mod query;
 mod reference;
 mod reference_bodies;
