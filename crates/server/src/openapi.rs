@@ -298,13 +298,13 @@ fn op_get(decl: &ResourceDecl, wrapper: &str, id: &str, tag: &str) -> Value {
 /// fields, the others the whole record) with an example, and the answer,
 /// whose record is under `wrapper` (a view's name, or the singular).
 fn op_write(decl: &ResourceDecl, wrapper: &str, id: &str, tag: &str, status: &str, description: &str) -> Value {
-    let creates = id.starts_with("create");
+    let creates = id.starts_with("create") || id.starts_with("post");
     let patches = id.starts_with("patch");
     let parameters = if creates { vec![] } else { vec![id_param()] };
     let answer = if creates {
         sourced_id_pairs()
     } else {
-        wrapped(wrapper, schema_ref(decl))
+        wrapped(wrapper, partial_ref(decl))
     };
     let record = if patches { partial_ref(decl) } else { schema_ref(decl) };
     let mut content = json!({ "schema": wrapped(decl.singular, record) });
@@ -510,14 +510,19 @@ fn property_schema(decl: &ResourceDecl, key: &str) -> Value {
                 "description": "1.2 sends the string \"true\" or \"false\"; a JSON boolean is accepted too (TimeBack)." });
         }
         "sourcedId" => return sourced_id(),
+        "schoolYear" => {
+            return json!({ "anyOf": [{ "type": "string" }, { "type": "integer" }],
+                "description": "1.2's string (\"2027\"); a number in the TimeBack profiles' answers, as TimeBack sends it." });
+        }
         _ => {}
     }
+    // Optional fields TimeBack's answers require are sent as null when unset.
     match decl.fields.iter().find(|f| f.name == key) {
         Some(f) if f.many => json!({ "type": "array", "items": { "type": "string" } }),
         Some(f) => match f.kind {
             FieldKind::DateTime => json!({ "type": "string", "format": "date-time" }),
-            FieldKind::Date => json!({ "type": "string", "format": "date" }),
-            FieldKind::Text => json!({ "type": "string" }),
+            FieldKind::Date => json!({ "type": ["string", "null"], "format": "date" }),
+            FieldKind::Text => json!({ "type": ["string", "null"] }),
         },
         None if key == "metadata" => json!({ "type": "object" }),
         None => json!({}),
