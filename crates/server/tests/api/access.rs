@@ -333,24 +333,7 @@ async fn requests_in_flight_are_capped_per_client() {
         ..ServerConfig::default()
     })
     .await;
-    let other = app
-        .rollcall
-        .auth
-        .create_client("other", &["roster-core.readonly".to_owned()])
-        .await
-        .unwrap();
-    let other_token = app
-        .send(
-            app.http
-                .post(app.url("/oauth2/token"))
-                .basic_auth(&other.client_id, Some(&other.client_secret))
-                .form(&[("grant_type", "client_credentials")]),
-        )
-        .await
-        .body["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let other_token = app.client_token("other", &["roster-core.readonly"]).await;
 
     let stalled = vec![
         stalled_request(&app, &app.token).await,

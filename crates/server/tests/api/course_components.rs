@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Reply, TestApp};
+use crate::helpers::TestApp;
 
 fn course() -> Value {
     json!({"sourcedId": "course-1", "status": "active", "title": "Algebra", "courseCode": "ALG1",
@@ -22,16 +22,6 @@ fn component_resource(id: &str) -> Value {
     json!({"sourcedId": id, "status": "active", "courseComponent": {"sourcedId": "unit-1"},
            "resource": {"sourcedId": "res-1"}, "title": "Fractions video", "sortOrder": 0,
            "lessonType": "quiz"})
-}
-
-fn ids(r: &Reply, wrapper: &str) -> Vec<String> {
-    let items = r.body[wrapper]
-        .as_array()
-        .unwrap_or_else(|| panic!("no '{wrapper}' in {}", r.body));
-    items
-        .iter()
-        .map(|x| x["sourcedId"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 #[tokio::test]
@@ -63,7 +53,7 @@ async fn course_components_have_the_five_operations() {
         .get("courses/components?filter=course.sourcedId%3D%27course-1%27")
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(ids(&r, "courseComponents"), ["unit-1"]);
+    assert_eq!(r.ids("courseComponents"), ["unit-1"]);
     assert_eq!(r.body["totalCount"], 1);
 
     let r = app
@@ -144,7 +134,7 @@ async fn component_resources_have_the_five_operations() {
     let r = app
         .get("courses/component-resources?filter=lessonType%3D%27quiz%27")
         .await;
-    assert_eq!(ids(&r, "componentResources"), ["cr-1"], "{}", r.body);
+    assert_eq!(r.ids("componentResources"), ["cr-1"], "{}", r.body);
     let mut changed = component_resource("cr-1");
     changed["lessonType"] = "unit-test".into();
     let r = app
@@ -259,7 +249,7 @@ async fn a_course_structure_with_a_taken_lesson_id_stores_nothing() {
     app.get("courses/course-1").await.assert_imsx(404, "unknownobject");
     let r = app.get("courses/components").await;
     assert_eq!(
-        ids(&r, "courseComponents"),
+        r.ids("courseComponents"),
         ["course-1.lesson.l3"],
         "the course and its other components went too"
     );

@@ -73,6 +73,18 @@ impl Reply {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The sourcedIds of a list answer's records under `wrapper`, in order.
+    #[track_caller]
+    pub fn ids(&self, wrapper: &str) -> Vec<String> {
+        let items = self.body[wrapper]
+            .as_array()
+            .unwrap_or_else(|| panic!("no '{wrapper}' in {}", self.body));
+        items
+            .iter()
+            .map(|x| x["sourcedId"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     /// Asserts an imsx error body with the given status and code minor.
     #[track_caller]
     pub fn assert_imsx(&self, status: u16, code: &str) {
@@ -149,6 +161,22 @@ impl TestApp {
         };
         app.token = app.fetch_token(None).await;
         app
+    }
+
+    /// A new OAuth client with `scopes`, and a token for it from the real
+    /// token endpoint.
+    pub async fn client_token(&self, name: &str, scopes: &[&str]) -> String {
+        let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+        let client = self.rollcall.auth.create_client(name, &scopes).await.unwrap();
+        let request = self
+            .http
+            .post(self.url("/oauth2/token"))
+            .basic_auth(&client.client_id, Some(&client.client_secret))
+            .form(&[("grant_type", "client_credentials")]);
+        self.send(request).await.body["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// A token from the real token endpoint (HTTP Basic).

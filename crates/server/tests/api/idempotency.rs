@@ -65,27 +65,9 @@ async fn refusals_are_replayed_and_keys_belong_to_their_client() {
     assert_eq!((again.status, &again.body), (422, &first.body));
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
 
-    let other = app
-        .rollcall
-        .auth
-        .create_client(
-            "other",
-            &["roster.createput".to_owned(), "roster-core.readonly".to_owned()],
-        )
-        .await
-        .unwrap();
     let token = app
-        .send(
-            app.http
-                .post(app.url("/oauth2/token"))
-                .basic_auth(&other.client_id, Some(&other.client_secret))
-                .form(&[("grant_type", "client_credentials")]),
-        )
-        .await
-        .body["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .client_token("other", &["roster.createput", "roster-core.readonly"])
+        .await;
     let theirs = post_keyed(&app, &token, "k", &new_user("Cy")).await;
     assert_eq!(
         theirs.status, 201,

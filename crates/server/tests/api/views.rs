@@ -7,7 +7,7 @@
 use rollcall_server::Profile;
 use serde_json::{Value, json};
 
-use crate::helpers::{Reply, TestApp};
+use crate::helpers::TestApp;
 
 /// createSchool's documented body: no `type` is needed beyond `school`.
 fn school(id: &str, name: &str) -> Value {
@@ -27,16 +27,6 @@ fn session(id: &str, kind: &str) -> Value {
            "startDate": "2026-08-15", "endDate": "2026-12-20", "schoolYear": "2027"})
 }
 
-fn ids(r: &Reply, wrapper: &str) -> Vec<String> {
-    let items = r.body[wrapper]
-        .as_array()
-        .unwrap_or_else(|| panic!("no '{wrapper}' in {}", r.body));
-    items
-        .iter()
-        .map(|x| x["sourcedId"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[tokio::test]
 async fn schools_are_created_replaced_and_deleted_through_their_view() {
     let app = TestApp::spawn().await;
@@ -50,7 +40,7 @@ async fn schools_are_created_replaced_and_deleted_through_their_view() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["org"]["name"], "North High");
     assert_eq!(r.body["org"]["type"], "school");
-    assert_eq!(ids(&app.get("orgs").await, "orgs"), ["school-1"]);
+    assert_eq!(app.get("orgs").await.ids("orgs"), ["school-1"]);
 
     let mut renamed = school("school-1", "North High School");
     renamed.as_object_mut().unwrap().remove("type");
@@ -157,7 +147,7 @@ async fn grading_periods_round_trip_through_their_view() {
 
     let r = app.get("gradingPeriods").await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(ids(&r, "gradingPeriods"), ["gp-1"], "the term is not a grading period");
+    assert_eq!(r.ids("gradingPeriods"), ["gp-1"], "the term is not a grading period");
     assert_eq!(r.body["totalCount"], 1);
     let r = app.get("gradingPeriods/gp-1").await;
     assert_eq!(r.body["gradingPeriod"]["title"], "Q1", "{}", r.body);
@@ -260,7 +250,7 @@ async fn view_wrappers_follow_the_profile() {
             .await;
         assert_eq!(r.status, 201, "{}", r.body);
         let r = app.get("terms").await;
-        assert_eq!(ids(&r, list), ["term-1"], "{profile:?}");
+        assert_eq!(r.ids(list), ["term-1"], "{profile:?}");
         let r = app.get("terms/term-1").await;
         assert_eq!(r.body[one]["sourcedId"], "term-1", "{profile:?}: {}", r.body);
         let r = app.get("gradingPeriods").await;
