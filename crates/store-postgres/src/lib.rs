@@ -15,11 +15,13 @@
 //! # Layout
 //! - [`testing`]: a throwaway database per test (for this and other crates' tests).
 //! - `migrate`: creates and upgrades the schema under an advisory lock.
+//! - `list`: pages and totals, remembered while the database's snapshot is unchanged.
 //! - `resources`, `clients`, `credentials`: the trait implementations.
 
 mod clients;
 mod credentials;
 mod idempotency;
+mod list;
 mod migrate;
 mod resources;
 pub mod testing;
@@ -84,6 +86,9 @@ pub struct PgStore {
     /// Every connection's `statement_timeout`: how long one statement may
     /// run before PostgreSQL cancels it.
     budget: Duration,
+    /// Totals and deep-offset positions, valid while the database's
+    /// snapshot is unchanged (see `list`).
+    memo: Arc<list::PgMemo>,
 }
 
 impl PgStore {
@@ -162,7 +167,12 @@ pub async fn open_with(url: &str, pool_size: usize, budget: Duration) -> Result<
         .build()
         .map_err(|e| StoreError::Backend(format!("connection pool: {e}")))?;
     let lists = Arc::new(Semaphore::new(pool_size.saturating_sub(1).max(1)));
-    let store = PgStore { pool, lists, budget };
+    let store = PgStore {
+        pool,
+        lists,
+        budget,
+        memo: Arc::default(),
+    };
     migrate::run(&mut store.conn().await?).await?;
     Ok(store)
 }

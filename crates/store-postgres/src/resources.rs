@@ -4,13 +4,13 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use oneroster::query::ListQuery;
 use oneroster::{FieldDecl, ResourceDecl};
-use rollcall_store::sql::{self, SqlValue, quote};
+use rollcall_store::sql::{SqlValue, quote};
 use rollcall_store::{Page, ResourceStore, StoreError, Update, Write, Writes, parse_record, schema, terms};
 use serde_json::Value;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
-use crate::{PgStore, Postgres, backend};
+use crate::{PgStore, backend, list};
 
 #[async_trait]
 impl ResourceStore for PgStore {
@@ -60,28 +60,7 @@ impl ResourceStore for PgStore {
     }
 
     async fn list(&self, decl: &'static ResourceDecl, query: &ListQuery) -> Result<Page, StoreError> {
-        let (page, count) = sql::list(&Postgres, decl, query);
-        let (_permit, client) = self.list_conn().await?;
-        // Both statements go down the one connection together (tokio-postgres
-        // pipelines concurrent requests), costing one round trip, not two.
-        let (page_stmt, count_stmt) =
-            tokio::try_join!(client.prepare_cached(&page.sql), client.prepare_cached(&count.sql))
-                .map_err(|e| self.fail(e))?;
-        let (page_params, count_params) = (params(&page.params), params(&count.params));
-        let (rows, total) = tokio::try_join!(
-            client.query(&page_stmt, &page_params),
-            client.query_one(&count_stmt, &count_params)
-        )
-        .map_err(|e| self.fail(e))?;
-        let total: i64 = total.try_get(0).map_err(backend)?;
-        let items = rows
-            .iter()
-            .map(|r| r.try_get(0).map_err(backend))
-            .collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            total: total as u64,
-        })
+        list::list(self, decl, query).await
     }
 
     async fn insert(&self, decl: &'static ResourceDecl, doc: Value) -> Result<(), StoreError> {
@@ -341,7 +320,7 @@ fn sourced_id(doc: &Value) -> Result<String, StoreError> {
 /// The compiler's parameters as tokio-postgres binds them; `Int` only ever
 /// feeds LIMIT and OFFSET, which PostgreSQL types as BIGINT, and a list
 /// binds as `text[]`.
-fn params(values: &[SqlValue]) -> Vec<&(dyn ToSql + Sync)> {
+pub(crate) fn params(values: &[SqlValue]) -> Vec<&(dyn ToSql + Sync)> {
     values
         .iter()
         .map(|v| match v {

@@ -2,22 +2,16 @@
 //! (see `memo`) where recomputing them is what costs.
 
 use oneroster::ResourceDecl;
-use oneroster::cursor::Cursor;
 use oneroster::query::ListQuery;
 use rollcall_store::StoreError;
 use rollcall_store::sql::{self, ManyValued, PageKeys, SqlValue, quote};
 use rusqlite::{Connection, params_from_iter};
 use serde_json::Value;
 
-use crate::memo::{Memo, OrderKey, StatementKey};
-use crate::{Sqlite, backend};
+use rollcall_store::memo::StatementKey;
 
-/// From this offset on, where a page starts is worth remembering: below it
-/// skipping rows costs less than a lookup.
-pub const DEEP_OFFSET: u64 = 1_000;
-/// A page may start this many rows past the nearest remembered position and
-/// still be read from there (skipping that many index entries is cheap).
-const MAX_SKIP_FROM_POSITION: u64 = 10_000;
+use crate::memo::SqliteMemo;
+use crate::{Sqlite, backend};
 
 /// A record as a page hands it out: parsed, or as its stored JSON text.
 pub trait Stored: Sized {
@@ -50,7 +44,7 @@ impl Stored for String {
 /// one snapshot: a write committed meanwhile changes neither.
 pub fn list<D: Stored>(
     c: &Connection,
-    memo: &Memo,
+    memo: &SqliteMemo,
     decl: &ResourceDecl,
     query: &ListQuery,
 ) -> Result<(Vec<D>, u64), StoreError> {
@@ -62,7 +56,7 @@ pub fn list<D: Stored>(
 
 fn list_in<D: Stored>(
     c: &Connection,
-    memo: &Memo,
+    memo: &SqliteMemo,
     decl: &ResourceDecl,
     query: &ListQuery,
 ) -> Result<(Vec<D>, u64), StoreError> {
@@ -71,19 +65,21 @@ fn list_in<D: Stored>(
     let count_key = (count.sql, count.params);
     let total = total(c, memo, epoch, &count_key)?;
     let many = many_valued_plan(c, decl, query, total)?;
-    let page = |q: &ListQuery| rows(c, decl, &sql::page_keys(&Sqlite, decl, q, many));
-    let items = if query.after.is_some() || query.offset < DEEP_OFFSET {
-        page(query)?
-    } else {
-        let order = (count_key, query.sort.map(|k| (k.field.name, k.descending)));
-        deep_page(memo, epoch, order, query, page)?
+    let page = |q: &ListQuery| rows::<D>(c, decl, &sql::page_keys(&Sqlite, decl, q, many));
+    let order = (count_key, query.sort.map(|k| (k.field.name, k.descending)));
+    let items = match memo.deep_plan(&epoch, &order, query) {
+        None => page(query)?,
+        Some(plan) => {
+            let items = page(&plan.query)?;
+            memo.deep_finish(&epoch, order, query, &plan, items, |d| d.value().ok())
+        }
     };
     Ok((items, total))
 }
 
 /// The remembered total, or a count (then remembered).
-fn total(c: &Connection, memo: &Memo, epoch: u64, count: &StatementKey) -> Result<u64, StoreError> {
-    if let Some(total) = memo.count(epoch, count) {
+fn total(c: &Connection, memo: &SqliteMemo, epoch: u64, count: &StatementKey) -> Result<u64, StoreError> {
+    if let Some(total) = memo.count(&epoch, count) {
         return Ok(total);
     }
     let total: i64 = c
@@ -91,54 +87,8 @@ fn total(c: &Connection, memo: &Memo, epoch: u64, count: &StatementKey) -> Resul
         .map_err(backend)?
         .query_row(params_from_iter(count.1.iter().map(to_sql)), |r| r.get(0))
         .map_err(backend)?;
-    memo.put_count(epoch, count.clone(), total as u64);
+    memo.put_count(&epoch, count.clone(), total as u64);
     Ok(total as u64)
-}
-
-/// A page at offset `DEEP_OFFSET` or more: from the nearest remembered
-/// position when there is one close enough, else by offset, remembering
-/// where it starts; and remembering where the next page starts.
-fn deep_page<D: Stored>(
-    memo: &Memo,
-    epoch: u64,
-    order: OrderKey,
-    query: &ListQuery,
-    page: impl Fn(&ListQuery) -> Result<Vec<D>, StoreError>,
-) -> Result<Vec<D>, StoreError> {
-    let known = memo
-        .position(epoch, &order, query.offset)
-        .filter(|start| query.offset - start.offset <= MAX_SKIP_FROM_POSITION);
-    let items = match known {
-        Some(start) => page(&ListQuery {
-            after: Some(start),
-            ..query.clone()
-        })?,
-        None => {
-            // One row more, from one row earlier: that row marks where
-            // this page starts.
-            let wider = ListQuery {
-                offset: query.offset - 1,
-                limit: query.limit + 1,
-                ..query.clone()
-            };
-            let mut items = page(&wider)?;
-            if items.is_empty() {
-                return Ok(items);
-            }
-            let before = items.remove(0).value()?;
-            if let Some(start) = position_after(&before, query, query.offset) {
-                memo.put_position(epoch, order.clone(), start);
-            }
-            items
-        }
-    };
-    let next = query.offset + u64::from(query.limit);
-    if let Some(last) = items.last().filter(|_| items.len() == query.limit as usize)
-        && let Some(start) = position_after(&last.value()?, query, next)
-    {
-        memo.put_position(epoch, order, start);
-    }
-    Ok(items)
 }
 
 /// `Exists` when probing rows in page order finds the page sooner than
@@ -166,11 +116,6 @@ fn many_valued_plan(
     let reach = u128::from(query.offset) + u128::from(query.limit);
     let cheaper = reach * rows as u128 / u128::from(matches) < u128::from(matches);
     Ok(if cheaper { ManyValued::Exists } else { ManyValued::In })
-}
-
-/// A keyset position just after `row` in `query`'s order.
-fn position_after(row: &Value, query: &ListQuery, offset: u64) -> Option<Cursor> {
-    Cursor::after(row, query.sort, offset, query.fingerprint)
 }
 
 /// The page's documents: its keys chosen in page order, then each key's

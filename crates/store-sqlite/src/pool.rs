@@ -13,7 +13,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 
 use crate::group::{self, CommitStats, Work, Written};
-use crate::memo::Memo;
+use crate::memo::SqliteMemo;
 use crate::{backend, migrate};
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
@@ -72,7 +72,7 @@ pub struct SqliteStore {
     readers: Option<Readers>,
     /// How long one read may run before SQLite stops it.
     budget: Duration,
-    pub(crate) memo: Arc<Memo>,
+    pub(crate) memo: Arc<SqliteMemo>,
     commits: Arc<CommitStats>,
 }
 

@@ -7,6 +7,8 @@
 //!   `Arc<dyn Store>`.
 //! - [`credentials`]: `CredentialStore`, third-party credentials kept
 //!   sealed in a table of their own.
+//! - [`memo`]: list totals and deep-offset positions a backend remembers
+//!   between writes, each valid in the epoch the backend computed it in.
 //! - [`error`]: `StoreError`; unique-constraint violations become `Conflict` here.
 //! - [`sql`]: compiles a validated `ListQuery` into SQL for a [`sql::Dialect`].
 //! - [`schema`]: tables, field columns and indexes derived from the
@@ -16,6 +18,7 @@
 
 pub mod credentials;
 pub mod error;
+pub mod memo;
 pub mod schema;
 pub mod sql;
 pub mod terms;

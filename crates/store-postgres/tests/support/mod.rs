@@ -17,6 +17,7 @@ pub fn user(id: &str, email: &str, role: &str) -> Value {
 }
 
 /// `doc` with `key` set to `value` (`null` removes it).
+#[allow(dead_code, reason = "not every test file changes records")]
 pub fn with(mut doc: Value, key: &str, value: Value) -> Value {
     let map = doc.as_object_mut().unwrap();
     if value.is_null() {
@@ -43,6 +44,7 @@ pub async fn ids(store: &PgStore, pairs: &[(&str, &str)]) -> (Vec<String>, u64) 
 }
 
 /// The compiler's parameters, bound as the store binds them.
+#[allow(dead_code, reason = "not every test file runs compiled SQL")]
 pub fn params(values: &[SqlValue]) -> Vec<&(dyn ToSql + Sync)> {
     values
         .iter()
