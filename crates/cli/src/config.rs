@@ -170,6 +170,11 @@ pub struct ServeArgs {
     /// API requests one OAuth client may have in flight at once; 0 = unlimited.
     #[arg(long, env = "ROLLCALL_CLIENT_IN_FLIGHT", default_value_t = 4)]
     client_in_flight: u32,
+    /// Days the change log (the change feed, audit trails, `asOf`) keeps a
+    /// change; older ones are pruned hourly and their cursors answered 410.
+    /// 0 keeps every change.
+    #[arg(long, env = "ROLLCALL_CHANGE_RETENTION", default_value_t = 30)]
+    change_retention: u64,
 }
 
 /// Opens the store named by the database URL: the backend is chosen by
@@ -310,6 +315,10 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             max_ratio: args.import_max_ratio,
         },
     };
+    if args.change_retention > 0 {
+        let days = std::time::Duration::from_secs(args.change_retention * 86_400);
+        let _pruning = rollcall.engine.prune_in_background(days);
+    }
     let app = rollcall_server::app(AppState::new(rollcall, config));
     let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| {
         let hint = match e.kind() {

@@ -18,6 +18,7 @@
 //! - `list`: pages and totals, remembered while the database's snapshot is unchanged.
 //! - `resources`, `clients`, `credentials`: the trait implementations.
 
+mod changes;
 mod clients;
 mod credentials;
 mod idempotency;
