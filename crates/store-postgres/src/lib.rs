@@ -15,7 +15,7 @@
 //! # Layout
 //! - [`testing`]: a throwaway database per test (for this and other crates' tests).
 //! - `migrate`: creates and upgrades the schema under an advisory lock.
-//! - `resources`, `clients`, `credentials`: the trait implementations.
+//! - `resources`, `clients`, `credentials`, `webhooks`: the trait implementations.
 
 mod clients;
 mod credentials;
@@ -23,6 +23,7 @@ mod idempotency;
 mod migrate;
 mod resources;
 pub mod testing;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -14,7 +14,7 @@
 //! - [`list`]: pages and totals, remembered between writes by [`memo`].
 //! - [`apply`]: many writes (an import, a generated dataset) in one transaction.
 //! - [`backup`]: online backup and checked restore of the file.
-//! - [`resources`], [`clients`], [`credentials`]: the trait
+//! - [`resources`], [`clients`], [`credentials`], [`webhooks`]: the trait
 //!   implementations; [`write`]: one record's document, field columns and
 //!   terms rows.
 
@@ -29,6 +29,7 @@ mod memo;
 mod migrate;
 mod pool;
 mod resources;
+mod webhooks;
 mod write;
 
 use std::path::Path;

@@ -7,6 +7,8 @@
 //!   `Arc<dyn Store>`.
 //! - [`credentials`]: `CredentialStore`, third-party credentials kept
 //!   sealed in a table of their own.
+//! - [`webhooks`]: `WebhookStore`, webhook subscriptions and their delivery
+//!   state, leased so one instance delivers each.
 //! - [`error`]: `StoreError`; unique-constraint violations become `Conflict` here.
 //! - [`sql`]: compiles a validated `ListQuery` into SQL for a [`sql::Dialect`].
 //! - [`schema`]: tables, field columns and indexes derived from the
@@ -20,6 +22,7 @@ pub mod schema;
 pub mod sql;
 pub mod terms;
 pub mod traits;
+pub mod webhooks;
 
 pub use credentials::{CredentialRecord, CredentialStore};
 pub use error::StoreError;
@@ -27,3 +30,4 @@ pub use traits::{
     Batches, ClientRecord, ClientStore, IdempotencyStore, KeyClaim, KeyTimes, Page, RawPage, ResourceStore,
     SettingsStore, Store, Update, Write, Writes, parse_record,
 };
+pub use webhooks::{WebhookRecord, WebhookState, WebhookStatus, WebhookStore};
