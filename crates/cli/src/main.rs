@@ -8,6 +8,7 @@ mod credentials;
 mod csv;
 mod table;
 mod users;
+mod webhooks;
 
 use std::io::IsTerminal;
 
@@ -27,6 +28,8 @@ enum Command {
     Serve(config::ServeArgs),
     /// Manage OAuth clients in the database.
     Clients(clients::ClientsArgs),
+    /// Manage webhook subscriptions to the change feed, and see where their deliveries stand.
+    Webhooks(webhooks::WebhooksArgs),
     /// Manage users on a running server (over HTTP, as an OAuth client).
     Users(users::UsersArgs),
     /// Manage the sealed third-party credentials (key rotation).
@@ -56,6 +59,7 @@ async fn main() -> Result<()> {
         Command::Serve(args) => config::serve(args).await,
         Command::Clients(args) => clients::run(args).await,
         Command::Users(args) => users::run(args).await,
+        Command::Webhooks(args) => webhooks::run(args).await,
         Command::Credentials(args) => credentials::run(args).await,
         Command::Import(args) => {
             allocator::keep_freed_memory();

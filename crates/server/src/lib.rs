@@ -81,6 +81,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::users::routes())
         .merge(routes::relations::routes())
         .merge(routes::credentials::routes())
+        .merge(routes::webhooks::routes())
         .merge(routes::structure::routes());
     for decl in resource::all() {
         router = router.merge(routes::collection::routes(decl));

@@ -29,3 +29,4 @@ mod schemas;
 mod shapes;
 mod users;
 mod views;
+mod webhooks;
