@@ -181,6 +181,11 @@ pub struct ServeArgs {
     /// Failed attempts at one change before a webhook is `failed` (until resumed).
     #[arg(long, env = "ROLLCALL_WEBHOOK_MAX_ATTEMPTS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..))]
     webhook_max_attempts: u32,
+    /// Days the change log (the change feed, audit trails, `asOf`) keeps a
+    /// change; older ones are pruned hourly and their cursors answered 410.
+    /// 0 keeps every change.
+    #[arg(long, env = "ROLLCALL_CHANGE_RETENTION", default_value_t = 30)]
+    change_retention: u64,
 }
 
 /// Opens the store named by the database URL: the backend is chosen by
@@ -329,6 +334,10 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     };
     // Runs beside the server, off the request path, until `serve` returns.
     let _deliveries = Worker::new(rollcall.webhooks.clone(), deliveries)?.spawn();
+    if args.change_retention > 0 {
+        let days = std::time::Duration::from_secs(args.change_retention * 86_400);
+        let _pruning = rollcall.engine.prune_in_background(days);
+    }
     let app = rollcall_server::app(AppState::new(rollcall, config));
     let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| {
         let hint = match e.kind() {

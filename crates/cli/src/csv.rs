@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use oneroster::{Clock, SystemClock};
 use rollcall_csv::{ImportError, ImportOptions, Mode, Package, Progress};
+use rollcall_store::{Origin, WriteContext};
 
 use crate::config::{DatabaseArgs, Use, open_store_as};
 
@@ -88,7 +89,11 @@ pub async fn import(args: ImportArgs) -> Result<()> {
         progress: progress_bar(),
         ..ImportOptions::new(SystemClock.now())
     };
-    let result = rollcall_csv::import(store.as_ref(), package, &options).await;
+    let writer = WriteContext {
+        origin: Origin::Cli,
+        ..WriteContext::default()
+    };
+    let result = WriteContext::scope(writer, rollcall_csv::import(store.as_ref(), package, &options)).await;
     if options.progress.is_some() {
         eprintln!();
     }

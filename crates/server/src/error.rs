@@ -28,6 +28,10 @@ pub enum ApiError {
     /// 422: well-formed JSON that breaks the model.
     #[error("{0}")]
     Unprocessable(String),
+    /// 410 `unknownobject`: no longer kept (a change feed cursor past
+    /// retention); the message tells the client to resync.
+    #[error("{0}")]
+    Gone(String),
     /// 412: `If-Match` names another version (or `If-None-Match: *` met an
     /// existing record); `current` (the stored version's tag) goes in `ETag`.
     #[error("{message}")]
@@ -80,6 +84,7 @@ impl ApiError {
             Self::NotFound(m) => (S::NOT_FOUND, CodeMinor::UnknownObject, m.clone()),
             Self::Conflict(m) => (S::CONFLICT, CodeMinor::InvalidData, m.clone()),
             Self::Unprocessable(m) => (S::UNPROCESSABLE_ENTITY, CodeMinor::InvalidData, m.clone()),
+            Self::Gone(m) => (S::GONE, CodeMinor::UnknownObject, m.clone()),
             Self::PreconditionFailed { message, .. } => {
                 (S::PRECONDITION_FAILED, CodeMinor::InvalidData, message.clone())
             }
@@ -193,6 +198,7 @@ impl From<ServiceError> for ApiError {
                 }
             }
             ServiceError::TimedOut(m) => Self::bad_request(m),
+            ServiceError::Gone(m) => Self::Gone(m),
             ServiceError::Internal(m) => Self::Internal(m),
         }
     }

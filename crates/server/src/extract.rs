@@ -36,6 +36,7 @@ impl FromRequestParts<AppState> for Authenticated {
         let claims = state.rollcall.auth.verify(bearer(&parts.headers)?).await?;
         state.limiters.check_api(&claims.sub)?;
         let place = state.limiters.enter(&claims.sub)?;
+        rollcall_store::WriteContext::set_actor(&claims.sub);
         Ok(Self { claims, _place: place })
     }
 }

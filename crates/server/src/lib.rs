@@ -32,6 +32,7 @@ pub mod render_raw;
 pub mod routes;
 pub mod state;
 pub mod testing;
+pub mod write_context;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -82,9 +83,12 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::relations::routes())
         .merge(routes::credentials::routes())
         .merge(routes::webhooks::routes())
-        .merge(routes::structure::routes());
+        .merge(routes::structure::routes())
+        .merge(routes::changes::routes());
     for decl in resource::all() {
-        router = router.merge(routes::collection::routes(decl));
+        router = router
+            .merge(routes::collection::routes(decl))
+            .merge(routes::audit::routes(decl));
     }
     for view in VIEWS {
         router = router.merge(routes::views::routes(view));
@@ -98,6 +102,7 @@ fn with_layers(router: Router<AppState>, state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     router
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .layer(axum::middleware::from_fn(write_context::layer))
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer))
         .layer(DefaultBodyLimit::max(state.config.body_limit))
         .layer(CatchPanicLayer::custom(|_| {

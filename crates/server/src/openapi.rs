@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use crate::routes::API_PREFIX;
 
+mod history;
 mod relations;
 
 /// The whole document.
@@ -33,6 +34,7 @@ pub fn document() -> Value {
     );
     user_relation_paths(&mut paths);
     relations::paths(&mut paths);
+    history::paths(&mut paths, &resource::all());
     crate::routes::credentials::openapi_paths(&mut paths, |r| errors(r, CREATE_ERRORS));
     paths.insert("/oauth2/token".into(), token_path());
     let users = &oneroster::model::user::USERS;
@@ -127,6 +129,10 @@ fn collection_paths(paths: &mut Map<String, Value>, decl: &ResourceDecl) {
 fn user_relation_paths(paths: &mut Map<String, Value>) {
     let users = &oneroster::model::user::USERS;
     let mut with_demo = op_get(users, "user", "getUserWithDemographics", "users");
+    // The user as it is now: `asOf` is for the plain reads.
+    if let Some(params) = with_demo["parameters"].as_array_mut() {
+        params.retain(|p| p["name"] != "asOf");
+    }
     let demographics = scope::permitting(Operation::Read, true).iter().map(|s| scope::uri(s));
     with_demo["description"] = format!(
         "The user with its demographics record embedded (or null).\n\n{} It also needs one of: {}.",
@@ -292,9 +298,9 @@ fn op_list(decl: &ResourceDecl, wrapper: &str, id: &str, tag: &str) -> Value {
 fn op_get(decl: &ResourceDecl, wrapper: &str, id: &str, tag: &str) -> Value {
     let op = json!({
         "operationId": id, "tags": [tag],
-        "parameters": [id_param(), fields_param(decl)],
+        "parameters": [id_param(), fields_param(decl), history::as_of_param()],
         "responses": errors(json!({ "200": { "description": "The record (only the selected fields with `fields`)",
-            "content": { "application/json": { "schema": wrapped(wrapper, partial_ref(decl)) }}}}), GET_ERRORS),
+            "content": { "application/json": { "schema": wrapped(wrapper, partial_ref(decl)) }}}}), GET_ERRORS_AS_OF),
     });
     scoped(op, Operation::Read, decl)
 }
@@ -371,6 +377,8 @@ fn sourced_id_pairs() -> Value {
 /// also carry bodies and Idempotency-Keys.
 const LIST_ERRORS: &[&str] = &["400", "401", "403", "429", "500", "503"];
 const GET_ERRORS: &[&str] = &["400", "401", "403", "404", "429", "500", "503"];
+/// A single-record read with `asOf` may also find the history it needs pruned.
+const GET_ERRORS_AS_OF: &[&str] = &["400", "401", "403", "404", "410", "429", "500", "503"];
 const CREATE_ERRORS: &[&str] = &["400", "401", "403", "409", "413", "415", "422", "429", "500", "503"];
 const UPDATE_ERRORS: &[&str] = &[
     "400", "401", "403", "404", "409", "413", "415", "422", "429", "500", "503",

@@ -18,6 +18,7 @@ pub mod auth;
 pub mod credentials;
 mod embedded;
 pub mod engine;
+pub mod history;
 pub mod idempotency;
 pub mod idp;
 pub mod known_clients;
@@ -64,6 +65,10 @@ pub enum ServiceError {
     /// message says so and how to narrow the query.
     #[error("{0}")]
     TimedOut(String),
+    /// 410: what was asked for is no longer kept (a change feed cursor
+    /// past retention or from before a restore); the message says to resync.
+    #[error("{0}")]
+    Gone(String),
     /// 500; the message is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -81,6 +86,7 @@ impl From<StoreError> for ServiceError {
                  narrow it: filter on declared fields (sourcedId, status, dateLastModified, …) rather than \
                  metadata.<key>, or with fewer OR conditions"
             )),
+            StoreError::Gone(m) => Self::Gone(m),
             StoreError::Backend(m) => Self::Internal(m),
         }
     }

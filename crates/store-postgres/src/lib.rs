@@ -17,6 +17,7 @@
 //! - `migrate`: creates and upgrades the schema under an advisory lock.
 //! - `resources`, `clients`, `credentials`, `webhooks`: the trait implementations.
 
+mod changes;
 mod clients;
 mod credentials;
 mod idempotency;

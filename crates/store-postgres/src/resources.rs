@@ -4,12 +4,16 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use oneroster::query::ListQuery;
 use oneroster::{FieldDecl, ResourceDecl};
+use rollcall_store::diff::Logged;
 use rollcall_store::sql::{self, SqlValue, quote};
-use rollcall_store::{Page, ResourceStore, StoreError, Update, Write, Writes, parse_record, schema, terms};
+use rollcall_store::{
+    Page, ResourceStore, StoreError, Update, Write, WriteContext, Writes, parse_record, schema, terms,
+};
 use serde_json::Value;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
+use crate::changes::append;
 use crate::{PgStore, Postgres, backend};
 
 #[async_trait]
@@ -89,9 +93,10 @@ impl ResourceStore for PgStore {
     }
 
     async fn insert_many(&self, decl: &'static ResourceDecl, docs: Vec<Value>) -> Result<(), StoreError> {
+        let ctx = WriteContext::current();
         let mut client = self.conn().await?;
         let tx = client.transaction().await.map_err(backend)?;
-        insert_docs(&tx, decl, docs).await?;
+        insert_docs(&tx, &ctx, decl, docs).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -100,6 +105,7 @@ impl ResourceStore for PgStore {
     /// generating threads), which must not stall the runtime. A caller that
     /// goes away drops the transaction, which rolls it back.
     async fn apply(&self, writes: Writes) -> Result<u64, StoreError> {
+        let ctx = WriteContext::current();
         let mut client = self.conn().await?;
         let tx = client.transaction().await.map_err(backend)?;
         // A load's statements carry whole batches; the budget is for reads.
@@ -115,11 +121,13 @@ impl ResourceStore for PgStore {
             written += match step? {
                 Parsed::Insert(decl, docs) => {
                     let n = docs.len() as u64;
-                    insert_docs(&tx, decl, docs).await?;
+                    insert_docs(&tx, &ctx, decl, docs).await?;
                     n
                 }
                 Parsed::Replace { decl, id, read, doc } => {
-                    replace_if_unchanged(&tx, decl, &id, read, &doc).await?;
+                    let before = replace_if_unchanged(&tx, decl, &id, read, &doc).await?;
+                    let logged = Logged::updated(decl, &before, &doc);
+                    append(&tx, &ctx, decl, vec![(id, logged)]).await?;
                     1
                 }
             };
@@ -138,8 +146,10 @@ impl ResourceStore for PgStore {
             quote(decl.collection)
         );
         let current = load(&tx, &select, id).await?.ok_or(StoreError::NotFound)?;
-        let next = change(current)?;
+        let next = change(current.clone())?;
         rewrite(&tx, decl, id, &next, None).await?;
+        let logged = Logged::updated(decl, &current, &next);
+        append(&tx, &WriteContext::current(), decl, vec![(id.to_owned(), logged)]).await?;
         tx.commit().await.map_err(backend)?;
         Ok(next)
     }
@@ -151,7 +161,13 @@ pub(crate) const UNBUDGETED: &str = "SET LOCAL statement_timeout = 0";
 /// Two statements per call, whatever the number of documents: the
 /// documents, then all their terms, each bound as arrays and unnested by
 /// PostgreSQL.
-async fn insert_docs(tx: &impl GenericClient, decl: &ResourceDecl, docs: Vec<Value>) -> Result<(), StoreError> {
+/// Their change log entries go in a third.
+async fn insert_docs(
+    tx: &impl GenericClient,
+    ctx: &WriteContext,
+    decl: &ResourceDecl,
+    docs: Vec<Value>,
+) -> Result<(), StoreError> {
     let ids = docs.iter().map(sourced_id).collect::<Result<Vec<_>, _>>()?;
     let unique: Vec<_> = schema::unique_fields(decl).collect();
     let key_columns: String = unique.iter().map(|f| format!(", {}", schema::key_column(f))).collect();
@@ -191,7 +207,12 @@ async fn insert_docs(tx: &impl GenericClient, decl: &ResourceDecl, docs: Vec<Val
     tx.execute(&terms, &[&t_ids, &t_fields, &t_values])
         .await
         .map_err(backend)?;
-    Ok(())
+    let logged = ids
+        .into_iter()
+        .zip(&docs)
+        .map(|(id, doc)| (id, Logged::created(decl, doc)))
+        .collect();
+    append(tx, ctx, decl, logged).await
 }
 
 /// A [`Write`] with its records parsed.
@@ -220,7 +241,8 @@ fn parse(step: Write) -> Result<Parsed, StoreError> {
 }
 
 /// Stores `doc` over the record `id` if its `dateLastModified` is still
-/// `read`: one conditional statement, so a record changed meanwhile is
+/// `read`, and returns the record it replaced (read under a row lock, so
+/// the change logged is the one made); a record changed meanwhile is
 /// reported rather than overwritten.
 async fn replace_if_unchanged(
     tx: &impl GenericClient,
@@ -228,14 +250,22 @@ async fn replace_if_unchanged(
     id: &str,
     read: Option<String>,
     doc: &Value,
-) -> Result<(), StoreError> {
-    if rewrite(tx, decl, id, doc, Some(read)).await? == 0 {
-        return Err(StoreError::Conflict(format!(
+) -> Result<Value, StoreError> {
+    let select = format!(
+        "SELECT doc FROM {} WHERE sourced_id = $1 FOR UPDATE",
+        quote(decl.collection)
+    );
+    let changed = || {
+        StoreError::Conflict(format!(
             "{} '{id}' changed after the import read it; nothing was written, run the import again",
             decl.singular
-        )));
+        ))
+    };
+    let before = load(tx, &select, id).await?.ok_or_else(changed)?;
+    if rewrite(tx, decl, id, doc, Some(read)).await? == 0 {
+        return Err(changed());
     }
-    Ok(())
+    Ok(before)
 }
 
 /// Stores `doc` over the record `id`, with its unique fields' key columns

@@ -12,30 +12,34 @@ use std::collections::HashSet;
 use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 
 use oneroster::ResourceDecl;
-use rollcall_store::{StoreError, Write, Writes, terms};
+use rollcall_store::diff::Logged;
+use rollcall_store::{StoreError, Write, WriteContext, Writes, parse_record, terms};
 use rusqlite::Connection;
 use serde_json::Value;
 
 use crate::backend;
+use crate::changes::{self, Entry};
 use crate::pool::{CACHE_KIB, bulk_cache_kib};
 use crate::resources::load;
 use crate::write::{self, Row};
 
-/// A step ready for the writer.
+/// A step ready for the writer, with the change log entries of its new
+/// records (prepared here too, off the writer thread).
 enum Ready {
-    Rows(&'static ResourceDecl, Vec<Row>),
+    Rows(&'static ResourceDecl, Vec<Row>, Vec<Entry>),
     Replace {
         decl: &'static ResourceDecl,
         id: String,
         read: Option<String>,
         row: Row,
+        doc: Value,
     },
 }
 
 impl Ready {
     fn decl(&self) -> &'static ResourceDecl {
         match self {
-            Self::Rows(decl, _) | Self::Replace { decl, .. } => decl,
+            Self::Rows(decl, ..) | Self::Replace { decl, .. } => decl,
         }
     }
 }
@@ -43,13 +47,13 @@ impl Ready {
 /// Applies `writes` in one transaction. `caller` is disconnected when
 /// whoever asked for the writes has gone (a cancelled request): the
 /// transaction is then rolled back instead of committed.
-pub fn run(c: &mut Connection, writes: Writes, caller: &Receiver<()>) -> Result<u64, StoreError> {
+pub fn run(c: &mut Connection, writes: Writes, ctx: &WriteContext, caller: &Receiver<()>) -> Result<u64, StoreError> {
     let tx = c.transaction().map_err(backend)?;
     // A cache that holds the new rows, so building each index reads
     // memory rather than the disk; sorting on both cores.
     tx.execute_batch(&format!("PRAGMA cache_size=-{}; PRAGMA threads=2", bulk_cache_kib()))
         .map_err(backend)?;
-    let result = apply_all(&tx, writes).and_then(|n| {
+    let result = apply_all(&tx, writes, ctx).and_then(|n| {
         if matches!(caller.try_recv(), Err(TryRecvError::Disconnected)) {
             return Err(StoreError::Busy(
                 "the writes were abandoned before they committed".into(),
@@ -63,7 +67,7 @@ pub fn run(c: &mut Connection, writes: Writes, caller: &Receiver<()>) -> Result<
     result
 }
 
-fn apply_all(c: &Connection, writes: Writes) -> Result<u64, StoreError> {
+fn apply_all(c: &Connection, writes: Writes, ctx: &WriteContext) -> Result<u64, StoreError> {
     let rx = prepared(writes);
     let mut written = 0;
     let mut checked = HashSet::new();
@@ -79,15 +83,24 @@ fn apply_all(c: &Connection, writes: Writes) -> Result<u64, StoreError> {
             unindexed = None;
         }
         match ready {
-            Ready::Rows(decl, rows) => {
+            Ready::Rows(decl, rows, entries) => {
                 if checked.insert(decl.collection) && write::drop_indexes_if_empty(c, decl)? {
                     unindexed = Some(decl);
                 }
                 write::insert_batch(c, decl, &rows)?;
+                changes::append(c, ctx, &entries)?;
                 written += rows.len() as u64;
             }
-            Ready::Replace { decl, id, read, row } => {
-                replace_if_unchanged(c, decl, &id, read.as_deref(), &row)?;
+            Ready::Replace {
+                decl,
+                id,
+                read,
+                row,
+                doc,
+            } => {
+                let before = replace_if_unchanged(c, decl, &id, read.as_deref(), &row)?;
+                let entry = Entry::new(decl, &id, Logged::updated(decl, &before, &doc));
+                changes::append(c, ctx, &[entry])?;
                 written += 1;
             }
         }
@@ -99,19 +112,20 @@ fn apply_all(c: &Connection, writes: Writes) -> Result<u64, StoreError> {
 }
 
 /// Stores `row` over the record `id` if its `dateLastModified` is still
-/// `read`.
+/// `read`, and returns the record it replaced.
 fn replace_if_unchanged(
     c: &Connection,
     decl: &'static ResourceDecl,
     id: &str,
     read: Option<&str>,
     row: &Row,
-) -> Result<(), StoreError> {
+) -> Result<Value, StoreError> {
     let current = load(c, decl, id)?.ok_or_else(|| changed(decl, id))?;
     if current.get("dateLastModified").and_then(Value::as_str) != read {
         return Err(changed(decl, id));
     }
-    write::replace(c, decl, id, &terms::rows(decl, &current), row)
+    write::replace(c, decl, id, &terms::rows(decl, &current), row)?;
+    Ok(current)
 }
 
 fn changed(decl: &ResourceDecl, id: &str) -> StoreError {
@@ -145,18 +159,25 @@ fn prepared(writes: Writes) -> Receiver<Prepared> {
 
 fn prepare(step: Write) -> Result<Ready, StoreError> {
     Ok(match step {
-        Write::Insert(decl, records) => Ready::Rows(
-            decl,
-            records
-                .into_iter()
-                .map(|json| Row::from_text(decl, json))
-                .collect::<Result<_, _>>()?,
-        ),
-        Write::Replace { decl, id, read, doc } => Ready::Replace {
-            decl,
-            id,
-            read,
-            row: Row::from_text(decl, doc)?,
-        },
+        Write::Insert(decl, records) => {
+            let (mut rows, mut entries) = (Vec::with_capacity(records.len()), Vec::with_capacity(records.len()));
+            for json in records {
+                let doc = parse_record(&json)?;
+                let row = Row::with_json(decl, &doc, json)?;
+                entries.push(Entry::new(decl, row.id(), Logged::created(decl, &doc)));
+                rows.push(row);
+            }
+            Ready::Rows(decl, rows, entries)
+        }
+        Write::Replace { decl, id, read, doc } => {
+            let parsed = parse_record(&doc)?;
+            Ready::Replace {
+                decl,
+                id,
+                read,
+                row: Row::with_json(decl, &parsed, doc)?,
+                doc: parsed,
+            }
+        }
     })
 }

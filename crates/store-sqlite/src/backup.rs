@@ -69,8 +69,13 @@ pub fn backup(source: &Path, target: &Path) -> Result<Copied, BackupError> {
 /// Installs the backup at `backup` as the database at `target`, after
 /// checking it. An existing `target` must not be open in any process; it is
 /// moved to `<target>.before-restore-<unix seconds>` first.
+///
+/// The restored change log gets a new epoch: change feed cursors issued
+/// before the restore point into a history that no longer happened, so
+/// they are refused (410) and their consumers resync.
 pub fn restore(backup: &Path, target: &Path) -> Result<Copied, BackupError> {
     let staging = stage(backup, target)?;
+    new_change_log(&staging).inspect_err(|_| discard(&staging))?;
     let previous = match target.exists() {
         true => Some(set_aside(target).inspect_err(|_| discard(&staging))?),
         false => None,
@@ -87,6 +92,23 @@ fn stage(source: &Path, target: &Path) -> Result<PathBuf, BackupError> {
         .and_then(|()| check(&staging))
         .inspect_err(|_| discard(&staging))?;
     Ok(staging)
+}
+
+/// A backup from before the change log has none: the first open creates it,
+/// with an epoch of its own.
+fn new_change_log(staging: &Path) -> Result<(), BackupError> {
+    let conn = Connection::open(staging).map_err(sqlite)?;
+    let logged: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'change_log_state'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(sqlite)?;
+    if logged > 0 {
+        conn.execute_batch(crate::changes::NEW_EPOCH).map_err(sqlite)?;
+    }
+    Ok(())
 }
 
 fn discard(staging: &Path) {

@@ -14,12 +14,14 @@
 //! - [`list`]: pages and totals, remembered between writes by [`memo`].
 //! - [`apply`]: many writes (an import, a generated dataset) in one transaction.
 //! - [`backup`]: online backup and checked restore of the file.
+//! - [`changes`]: the change log, appended to inside every write's transaction.
 //! - [`resources`], [`clients`], [`credentials`], [`webhooks`]: the trait
 //!   implementations; [`write`]: one record's document, field columns and
 //!   terms rows.
 
 mod apply;
 pub mod backup;
+mod changes;
 mod clients;
 mod credentials;
 mod group;

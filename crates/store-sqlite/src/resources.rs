@@ -5,11 +5,13 @@ use std::sync::mpsc::channel;
 use async_trait::async_trait;
 use oneroster::query::ListQuery;
 use oneroster::{FieldDecl, ResourceDecl};
+use rollcall_store::diff::Logged;
 use rollcall_store::sql::quote;
-use rollcall_store::{Page, RawPage, ResourceStore, StoreError, Update, Writes, schema, terms};
+use rollcall_store::{Page, RawPage, ResourceStore, StoreError, Update, WriteContext, Writes, schema, terms};
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde_json::Value;
 
+use crate::changes::{self, Entry};
 use crate::list::{self, parse_doc};
 use crate::write::{self, Row};
 use crate::{SqliteStore, apply, backend};
@@ -87,11 +89,15 @@ impl ResourceStore for SqliteStore {
     }
 
     async fn insert_many(&self, decl: &'static ResourceDecl, docs: Vec<Value>) -> Result<(), StoreError> {
+        let ctx = WriteContext::current();
         self.write_grouped(move |c| {
+            let mut entries = Vec::with_capacity(docs.len());
             for doc in &docs {
-                write::insert(c, decl, &Row::new(decl, doc)?)?;
+                let row = Row::new(decl, doc)?;
+                write::insert(c, decl, &row)?;
+                entries.push(Entry::new(decl, row.id(), Logged::created(decl, doc)));
             }
-            Ok(())
+            changes::append(c, &ctx, &entries)
         })
         .await
     }
@@ -99,10 +105,11 @@ impl ResourceStore for SqliteStore {
     async fn apply(&self, writes: Writes) -> Result<u64, StoreError> {
         let alone = self.single_connection();
         let (caller, gone) = channel::<()>();
+        let ctx = WriteContext::current();
         let applied = self
             .write(move |c| {
                 let direct = alone && leave_wal(c);
-                let result = apply::run(c, writes, &gone);
+                let result = apply::run(c, writes, &ctx, &gone);
                 if direct {
                     return_to_wal(c);
                 } else if result.is_ok() {
@@ -117,11 +124,14 @@ impl ResourceStore for SqliteStore {
 
     async fn update(&self, decl: &'static ResourceDecl, id: &str, change: Update) -> Result<Value, StoreError> {
         let id = id.to_owned();
+        let ctx = WriteContext::current();
         self.write_grouped(move |c| {
             let current = load(c, decl, &id)?.ok_or(StoreError::NotFound)?;
             let old_terms = terms::rows(decl, &current);
-            let next = change(current)?;
+            let next = change(current.clone())?;
             write::replace(c, decl, &id, &old_terms, &Row::new(decl, &next)?)?;
+            let entry = Entry::new(decl, &id, Logged::updated(decl, &current, &next));
+            changes::append(c, &ctx, &[entry])?;
             Ok(next)
         })
         .await

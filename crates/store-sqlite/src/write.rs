@@ -3,7 +3,7 @@
 
 use oneroster::{FieldDecl, ResourceDecl};
 use rollcall_store::sql::{column, quote};
-use rollcall_store::{StoreError, parse_record, schema, terms};
+use rollcall_store::{StoreError, schema, terms};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
@@ -69,13 +69,12 @@ impl Row {
         Self::with_json(decl, doc, doc.to_string())
     }
 
-    /// A record given as JSON text, stored as given.
-    pub fn from_text(decl: &ResourceDecl, json: String) -> Result<Self, StoreError> {
-        let doc = parse_record(&json)?;
-        Self::with_json(decl, &doc, json)
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
-    fn with_json(decl: &ResourceDecl, doc: &Value, json: String) -> Result<Self, StoreError> {
+    /// A record given both parsed and as the JSON text to store.
+    pub fn with_json(decl: &ResourceDecl, doc: &Value, json: String) -> Result<Self, StoreError> {
         Ok(Self {
             id: sourced_id(doc)?.to_owned(),
             json,

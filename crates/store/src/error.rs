@@ -30,6 +30,11 @@ pub enum StoreError {
     /// other requests are waiting for. The same query will time out again.
     #[error("the query ran longer than its budget of {0:?}")]
     TimedOut(Duration),
+    /// What was asked for is no longer kept (a change feed position older
+    /// than the log's retention, or from before a restore): the client must
+    /// start over (410 at the edge). The message says how.
+    #[error("{0}")]
+    Gone(String),
     /// The database failed; the message is for logs, never for clients.
     #[error("storage backend error: {0}")]
     Backend(String),

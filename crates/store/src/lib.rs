@@ -13,10 +13,14 @@
 //! - [`sql`]: compiles a validated `ListQuery` into SQL for a [`sql::Dialect`].
 //! - [`schema`]: tables, field columns and indexes derived from the
 //!   resource declarations, so adding a resource needs no hand-written DDL.
+//! - [`changes`]: the change log every write appends to (feed, audit,
+//!   `asOf`), who is writing ([`WriteContext`]); [`diff`]: what a write changed.
 //! - [`terms`]: the multi-valued field values (`roles.role`) kept in a side
 //!   table per resource so "any element matches" filters use an index.
 
+pub mod changes;
 pub mod credentials;
+pub mod diff;
 pub mod error;
 pub mod schema;
 pub mod sql;
@@ -24,6 +28,9 @@ pub mod terms;
 pub mod traits;
 pub mod webhooks;
 
+pub use changes::{
+    Change, ChangeOperation, ChangePage, ChangePosition, ChangeStore, FieldChange, History, Origin, WriteContext,
+};
 pub use credentials::{CredentialRecord, CredentialStore};
 pub use error::StoreError;
 pub use traits::{

@@ -149,7 +149,11 @@ pub async fn get_one(
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Read, decl)?;
     let fields = query::fields_from_pairs(decl, pairs.iter())?;
-    let doc = in_view(&state, decl, view, &id).await?;
+    let as_of = super::audit::as_of(&pairs)?;
+    let mut doc = in_view(&state, decl, view, &id).await?;
+    if let Some(at) = as_of {
+        doc = state.rollcall.engine.as_of(decl, &id, at).await?;
+    }
     if decl == &USERS {
         return super::embedded::single_user(&state, &headers, &auth, doc, fields.as_deref()).await;
     }

@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 use rollcall_csv::{ImportError, ImportOptions, Mode, Package, Problem, Progress};
 use rollcall_service::ServiceError;
 use rollcall_service::scope::Operation;
-use rollcall_store::StoreError;
+use rollcall_store::{Origin, StoreError, WriteContext};
 use serde_json::{Map, Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
@@ -83,7 +83,11 @@ pub async fn import(
     let (running, store, clock) = (job.clone(), state.rollcall.engine.store().clone(), state.clone());
     // The job holds the import slot until it finishes, however long the
     // request that started it lasts.
-    tokio::spawn(async move {
+    let writer = WriteContext {
+        origin: Origin::Import,
+        ..WriteContext::current()
+    };
+    tokio::spawn(WriteContext::scope(writer, async move {
         let outcome = match rollcall_csv::import(store.as_ref(), package, &options).await {
             Ok(report) => (StatusCode::OK, axum::Json(json!({ "report": report }))),
             Err(e) => {
@@ -96,7 +100,7 @@ pub async fn import(
         };
         running.finish(outcome, now(&clock));
         drop(slot);
-    });
+    }));
     // Answer (202 at the latest) before the request timeout cuts the
     // request off, however long the upload and the unzip took.
     let left = crate::REQUEST_TIMEOUT.saturating_sub(started.elapsed() + ANSWER_MARGIN);

@@ -1,7 +1,9 @@
 //! Route handlers, one file per concern. Handlers only adapt HTTP to the
 //! service layer: extract, call, render.
 
+pub mod audit;
 pub mod capabilities;
+pub mod changes;
 pub mod collection;
 pub mod credentials;
 pub mod embedded;

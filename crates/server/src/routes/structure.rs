@@ -28,6 +28,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Write, &COURSES)?;
     let planned = course_structure::plan(body).map_err(|e| ApiError::Unprocessable(e.to_string()))?;
+    rollcall_store::WriteContext::set_origin(rollcall_store::Origin::Bulk);
     let mut pairs = state.rollcall.engine.create_all(planned).await?;
     Ok(created(&state, pairs.remove(0)))
 }

@@ -4,7 +4,10 @@
 mod helpers;
 
 mod access;
+mod audit;
 mod auth;
+mod changes;
+mod changes_race;
 mod collections;
 mod conditional;
 mod contract;

@@ -326,25 +326,31 @@ pub fn backoff(config: &DeliveryConfig, attempts: i64) -> Duration {
     full.mul_f64(0.5 + fraction / 2.0)
 }
 
-/// The body of one delivery: its id, its event, and the change as the
-/// feed gives it.
+/// The body of one delivery: its id, its event, and the change in the
+/// shape `GET …/changes` gives it (the record for a create, the changed
+/// fields otherwise; a write-only field only as changed).
 fn payload(delivery: &str, event: &str, change: &Change) -> Value {
-    json!({
-        "id": delivery,
-        "event": event,
-        "change": {
-            "cursor": change.position.as_str(),
-            "resource": change.resource,
-            "sourcedId": change.sourced_id,
-            "operation": change.operation.as_str(),
-            "at": change.at,
-            "actor": change.actor,
-            "requestId": change.request_id,
-            "origin": change.origin.as_str(),
-            "record": change.record,
-            "fields": change.fields,
-        },
-    })
+    let mut entry = json!({
+        "cursor": change.position.as_str(),
+        "type": change.resource,
+        "sourcedId": change.sourced_id,
+        "operation": change.operation.as_str(),
+        "dateTime": change.at,
+        "origin": change.origin.as_str(),
+        "client": change.actor,
+        "requestId": change.request_id,
+    });
+    if let Some(record) = &change.record {
+        entry["record"] = record.clone();
+    }
+    if change.record.is_none() || !change.fields.is_empty() {
+        let fields = change.fields.iter().map(|f| match f.write_only {
+            true => json!({ "field": f.path, "changed": true }),
+            false => json!({ "field": f.path, "before": f.before, "after": f.after }),
+        });
+        entry["fields"] = fields.collect();
+    }
+    json!({ "id": delivery, "event": event, "change": entry })
 }
 
 /// A transport error with its causes (reqwest's own message is terse).
