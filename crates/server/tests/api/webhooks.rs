@@ -376,7 +376,7 @@ async fn the_admin_api_refuses_what_it_cannot_do_and_changes_nothing() {
         (json!({"url": "http://x/", "secret": "mine"}), "unknown field 'secret'"),
     ] {
         let r = app.post("/admin/webhooks", body.clone()).await;
-        r.assert_imsx(400, "invalid_data");
+        r.assert_imsx(400, "invaliddata");
         assert!(
             r.body["imsx_description"].as_str().unwrap().contains(says),
             "{body}: {}",

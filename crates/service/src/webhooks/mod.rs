@@ -151,7 +151,7 @@ impl Webhooks {
             },
         };
         self.store.insert_webhook(webhook.clone()).await?;
-        tracing::info!(webhook = %webhook.id, url = %webhook.url, "webhook subscribed");
+        tracing::debug!(webhook = %webhook.id, url = %webhook.url, "webhook subscribed");
         Ok(Created { webhook, secret })
     }
 
@@ -179,7 +179,7 @@ impl Webhooks {
         if !self.store.delete_webhook(id).await? {
             return Err(ServiceError::NotFound(format!("webhook '{id}' not found")));
         }
-        tracing::info!(webhook = %id, "webhook removed");
+        tracing::debug!(webhook = %id, "webhook removed");
         Ok(())
     }
 
@@ -213,7 +213,7 @@ impl Webhooks {
             ..current.state
         };
         self.store.set_webhook_status(id, &state).await?;
-        tracing::info!(webhook = %id, status = status.as_str(), "webhook status set");
+        tracing::debug!(webhook = %id, status = status.as_str(), "webhook status set");
         self.get(id).await
     }
 
@@ -224,7 +224,7 @@ impl Webhooks {
         if !self.store.reseal_webhook(id, &key_id, sealed).await? {
             return Err(ServiceError::NotFound(format!("webhook '{id}' not found")));
         }
-        tracing::info!(webhook = %id, "webhook secret rotated");
+        tracing::debug!(webhook = %id, "webhook secret rotated");
         Ok(secret)
     }
 
