@@ -25,7 +25,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server.
-    Serve(config::ServeArgs),
+    // Boxed: its many settings would make every command as large.
+    Serve(Box<config::ServeArgs>),
     /// Manage OAuth clients in the database.
     Clients(clients::ClientsArgs),
     /// Manage webhook subscriptions to the change feed, and see where their deliveries stand.
@@ -56,7 +57,7 @@ async fn main() -> Result<()> {
         )
         .init();
     match Cli::parse().command {
-        Command::Serve(args) => config::serve(args).await,
+        Command::Serve(args) => config::serve(*args).await,
         Command::Clients(args) => clients::run(args).await,
         Command::Users(args) => users::run(args).await,
         Command::Webhooks(args) => webhooks::run(args).await,
