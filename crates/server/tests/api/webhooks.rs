@@ -412,6 +412,9 @@ async fn the_admin_api_refuses_what_it_cannot_do_and_changes_nothing() {
     let shown = admin_get(&app, &format!("/{id}")).await;
     assert_eq!(shown.body["webhook"]["status"], "active");
     assert!(!shown.body.to_string().contains(&secret), "the secret is shown once");
+    let stored = app.rollcall.engine.store().webhook(&id).await.unwrap().unwrap();
+    assert!(!stored.sealed.windows(secret.len()).any(|w| w == secret.as_bytes()), "stored sealed");
+    assert!(!format!("{stored:?}").contains(&secret));
     assert_eq!(app.delete(&format!("/admin/webhooks/{id}")).await.status, 204);
     admin_get(&app, &format!("/{id}"))
         .await
