@@ -10,8 +10,8 @@
 //! Within a transaction the sequence orders its entries.
 //!
 //! The cost is latency, never loss: a long transaction anywhere on the
-//! cluster (an import is one transaction) holds the horizon back, and the
-//! feed waits for it to end before going past it.
+//! server (an import is one; the horizon counts every database's) holds the
+//! horizon back, and the feed waits for it to end before going past it.
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
@@ -44,6 +44,17 @@ CREATE TABLE IF NOT EXISTS change_log_state (
 INSERT INTO change_log_state (id, epoch)
     VALUES (1, substr(md5(random()::text || clock_timestamp()::text), 1, 16)) ON CONFLICT DO NOTHING;
 ";
+
+/// The oldest transaction id that may still add entries: the horizon of a
+/// snapshot taken by a statement of its own *before* the snapshot that
+/// reads entries below it, so a transaction that ends between the two is
+/// visible to the read.
+const HORIZON: &str = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
+
+async fn horizon(c: &impl GenericClient) -> Result<i64, StoreError> {
+    let row = c.query_one(HORIZON, &[]).await.map_err(backend)?;
+    Ok(row.get(0))
+}
 
 const COLUMNS: &str = "xid::text::bigint, seq, resource, sourced_id, operation, at, actor, request_id, origin, \
                        record, fields";
@@ -153,8 +164,10 @@ fn change(epoch: &str, r: &tokio_postgres::Row) -> Change {
 impl ChangeStore for PgStore {
     async fn changes_after(&self, after: Option<&ChangePosition>, limit: usize) -> Result<ChangePage, StoreError> {
         let mut client = self.conn().await?;
-        // One snapshot for the state and the page: a prune between them
-        // could otherwise remove entries the page was about to hand out.
+        let horizon = horizon(&client).await?;
+        // One snapshot for the state and the page, taken after the horizon
+        // was read: a prune between them could otherwise remove entries
+        // the page was about to hand out.
         let tx = client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
@@ -168,9 +181,9 @@ impl ChangeStore for PgStore {
             .query(
                 &format!(
                     "SELECT {COLUMNS} FROM change_log WHERE (xid, seq) > ($1::text::xid8, $2) \
-                     AND xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY xid, seq LIMIT $3"
+                     AND xid < $4::text::xid8 ORDER BY xid, seq LIMIT $3"
                 ),
-                &[&from.0.to_string(), &from.1, &(limit as i64)],
+                &[&from.0.to_string(), &from.1, &(limit as i64), &horizon.to_string()],
             )
             .await
             .map_err(|e| self.fail(e))?;
@@ -214,16 +227,16 @@ impl ChangeStore for PgStore {
     /// declared pruned.
     async fn prune_changes(&self, before: &str) -> Result<u64, StoreError> {
         let mut client = self.conn().await?;
+        let horizon = horizon(&client).await?;
         let tx = client.transaction().await.map_err(backend)?;
         tx.batch_execute(crate::resources::UNBUDGETED).await.map_err(backend)?;
         let last = tx
             .query_opt(
                 "WITH kept AS (SELECT xid, seq FROM change_log WHERE at >= $1 ORDER BY xid, seq LIMIT 1) \
-                 SELECT c.xid::text::bigint, c.seq FROM change_log c \
-                 WHERE c.xid < pg_snapshot_xmin(pg_current_snapshot()) \
+                 SELECT c.xid::text::bigint, c.seq FROM change_log c WHERE c.xid < $2::text::xid8 \
                  AND NOT EXISTS (SELECT 1 FROM kept WHERE (kept.xid, kept.seq) <= (c.xid, c.seq)) \
                  ORDER BY c.xid DESC, c.seq DESC LIMIT 1",
-                &[&before],
+                &[&before, &horizon.to_string()],
             )
             .await
             .map_err(backend)?;

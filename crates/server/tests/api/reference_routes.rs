@@ -47,6 +47,18 @@ const EXTENSIONS: &[(&str, &str, &str)] = &[
         "/ims/oneroster/rostering/v1p2/capabilities",
         "capabilities discovery",
     ),
+    // History (issue 18): the change feed and every resource's audit trail.
+    ("GET", "/ims/oneroster/rostering/v1p2/changes", "change feed"),
+    (
+        "GET",
+        "/ims/oneroster/rostering/v1p2/*/{}/audit",
+        "audit trail of a resource",
+    ),
+    (
+        "GET",
+        "/ims/oneroster/rostering/v1p2/courses/*/{}/audit",
+        "audit trail of a course component or component resource",
+    ),
 ];
 
 /// Rollcall serves one route table in every profile (profiles change
