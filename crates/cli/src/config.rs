@@ -11,6 +11,7 @@ use oneroster::SystemClock;
 use rollcall_server::{AppState, ConnectionLimits, Profile, RateLimits, ServerConfig};
 use rollcall_service::credentials::{CredentialKey, KeyConfig};
 use rollcall_service::idp::IdpConfig;
+use rollcall_service::webhooks::{DeliveryConfig, Worker};
 use rollcall_service::{Credentials, Rollcall, SigningKey, secret};
 use rollcall_store::Store;
 
@@ -170,6 +171,16 @@ pub struct ServeArgs {
     /// API requests one OAuth client may have in flight at once; 0 = unlimited.
     #[arg(long, env = "ROLLCALL_CLIENT_IN_FLIGHT", default_value_t = 4)]
     client_in_flight: u32,
+    /// Seconds a webhook receiver may take to answer one delivery.
+    #[arg(long, env = "ROLLCALL_WEBHOOK_TIMEOUT", default_value = "10", value_parser = positive_seconds)]
+    webhook_timeout: Duration,
+    /// Seconds before a failed webhook delivery is first retried (doubling
+    /// with each further failure, up to an hour).
+    #[arg(long, env = "ROLLCALL_WEBHOOK_BACKOFF", default_value = "5", value_parser = positive_seconds)]
+    webhook_backoff: Duration,
+    /// Failed attempts at one change before a webhook is `failed` (until resumed).
+    #[arg(long, env = "ROLLCALL_WEBHOOK_MAX_ATTEMPTS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..))]
+    webhook_max_attempts: u32,
     /// Days the change log (the change feed, audit trails, `asOf`) keeps a
     /// change; older ones are pruned hourly and their cursors answered 410.
     /// 0 keeps every change.
@@ -278,7 +289,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     let store = open_store(&args.db).await?;
     let key = signing_key(args.signing_key, store.as_ref()).await?;
     let mut rollcall = Rollcall::new(store.clone(), Arc::new(SystemClock), &key);
-    rollcall.credentials = args.credential_keys.credentials(store.clone())?;
+    rollcall = rollcall.with_credentials(args.credential_keys.credentials(store.clone())?);
     if let (Some(issuer), Some(audience), Some(jwks_url)) = (args.idp_issuer, args.idp_audience, args.idp_jwks_url) {
         tracing::info!(%issuer, "also accepting tokens from an external identity provider");
         rollcall.auth = rollcall.auth.with_external_idp(IdpConfig {
@@ -315,6 +326,14 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             max_ratio: args.import_max_ratio,
         },
     };
+    let deliveries = DeliveryConfig {
+        timeout: args.webhook_timeout,
+        backoff_base: args.webhook_backoff,
+        max_attempts: args.webhook_max_attempts,
+        ..DeliveryConfig::default()
+    };
+    // Runs beside the server, off the request path, until `serve` returns.
+    let _deliveries = Worker::new(rollcall.webhooks.clone(), deliveries)?.spawn();
     if args.change_retention > 0 {
         let days = std::time::Duration::from_secs(args.change_retention * 86_400);
         let _pruning = rollcall.engine.prune_in_background(days);

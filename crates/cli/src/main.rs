@@ -8,6 +8,7 @@ mod credentials;
 mod csv;
 mod table;
 mod users;
+mod webhooks;
 
 use std::io::IsTerminal;
 
@@ -24,9 +25,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server.
-    Serve(config::ServeArgs),
+    // Boxed: its many settings would make every command as large.
+    Serve(Box<config::ServeArgs>),
     /// Manage OAuth clients in the database.
     Clients(clients::ClientsArgs),
+    /// Manage webhook subscriptions to the change feed, and see where their deliveries stand.
+    Webhooks(webhooks::WebhooksArgs),
     /// Manage users on a running server (over HTTP, as an OAuth client).
     Users(users::UsersArgs),
     /// Manage the sealed third-party credentials (key rotation).
@@ -53,9 +57,10 @@ async fn main() -> Result<()> {
         )
         .init();
     match Cli::parse().command {
-        Command::Serve(args) => config::serve(args).await,
+        Command::Serve(args) => config::serve(*args).await,
         Command::Clients(args) => clients::run(args).await,
         Command::Users(args) => users::run(args).await,
+        Command::Webhooks(args) => webhooks::run(args).await,
         Command::Credentials(args) => credentials::run(args).await,
         Command::Import(args) => {
             allocator::keep_freed_memory();

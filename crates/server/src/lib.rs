@@ -82,6 +82,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::users::routes())
         .merge(routes::relations::routes())
         .merge(routes::credentials::routes())
+        .merge(routes::webhooks::routes())
         .merge(routes::structure::routes())
         .merge(routes::changes::routes());
     for decl in resource::all() {

@@ -44,6 +44,11 @@ pub fn document() -> Value {
     };
     paths.insert("/admin/import".into(), admin(import_path(), "post"));
     paths.insert("/admin/import/jobs/{id}".into(), admin(import_job_path(), "get"));
+    crate::routes::webhooks::openapi_paths(
+        &mut paths,
+        &|r, read| errors(r, if read { GET_ERRORS } else { CREATE_ERRORS }),
+        &admin,
+    );
     paths.insert(
         format!("{API_PREFIX}/capabilities"),
         json!({ "get": { "operationId": "getCapabilities", "tags": ["discovery"], "security": [],

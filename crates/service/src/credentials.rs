@@ -131,6 +131,18 @@ impl Keyring {
         &self.current
     }
 
+    /// Seals a secret of another kind (a webhook's signing secret) under
+    /// the current key, bound to `aad`; returns the key's id and the bytes.
+    pub fn seal(&self, aad: &[u8], secret: &str) -> (String, Vec<u8>) {
+        (self.current.id.clone(), self.current.seal(aad, secret))
+    }
+
+    /// Opens what [`Keyring::seal`] sealed; `None` when no key here sealed
+    /// it or the bytes or `aad` differ.
+    pub fn open_sealed(&self, key_id: &str, aad: &[u8], sealed: &[u8]) -> Option<Password> {
+        self.key(key_id)?.open(aad, sealed)
+    }
+
     fn key(&self, id: &str) -> Option<&CredentialKey> {
         std::iter::once(&self.current).chain(&self.older).find(|k| k.id == id)
     }

@@ -12,6 +12,7 @@
 //! - [`rules`]: the write rules every write path shares (stamping, soft delete).
 //! - [`scope`]: the OneRoster OAuth scopes.
 //! - [`secret`]: argon2 hashing of passwords and client secrets.
+//! - [`webhooks`]: subscriptions to the change feed and their delivery worker.
 
 pub mod auth;
 pub mod credentials;
@@ -26,6 +27,7 @@ mod relations;
 pub mod rules;
 pub mod scope;
 pub mod secret;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -37,6 +39,7 @@ pub use auth::{Auth, AuthError, Claims, SigningKey};
 pub use credentials::Credentials;
 pub use engine::Engine;
 pub use idempotency::Idempotency;
+pub use webhooks::Webhooks;
 
 /// The service layer's one error type; the server maps each variant to one
 /// HTTP status and imsx code.
@@ -100,16 +103,27 @@ pub struct Rollcall {
     /// Signs the keyset cursors in `next` links, derived from the signing
     /// key so every instance sharing it accepts the others' cursors.
     pub cursor_key: CursorKey,
+    /// Holds `credentials`' keys: [`Rollcall::with_credentials`] replaces both.
+    pub webhooks: Webhooks,
 }
 
 impl Rollcall {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, signing_key: &SigningKey) -> Self {
+        let credentials = Credentials::new(store.clone(), credentials::KeyConfig::default());
         Self {
             engine: Engine::new(store.clone(), clock.clone()),
             idempotency: Idempotency::new(store.clone(), clock.clone()),
             cursor_key: CursorKey::derive(signing_key.as_bytes()),
-            credentials: Credentials::new(store.clone(), credentials::KeyConfig::default()),
+            webhooks: Webhooks::new(store.clone(), clock.clone(), credentials.clone()),
+            credentials,
             auth: Auth::new(store, clock, signing_key),
         }
+    }
+
+    /// Seals with `credentials`' keys: registered credentials and webhook secrets.
+    pub fn with_credentials(mut self, credentials: Credentials) -> Self {
+        self.webhooks = self.webhooks.with_credentials(credentials.clone());
+        self.credentials = credentials;
+        self
     }
 }

@@ -16,7 +16,7 @@
 //! - [`testing`]: a throwaway database per test (for this and other crates' tests).
 //! - `migrate`: creates and upgrades the schema under an advisory lock.
 //! - `list`: pages and totals, remembered while the database's snapshot is unchanged.
-//! - `resources`, `clients`, `credentials`: the trait implementations.
+//! - `resources`, `clients`, `credentials`, `webhooks`: the trait implementations.
 
 mod changes;
 mod clients;
@@ -26,6 +26,7 @@ mod list;
 mod migrate;
 mod resources;
 pub mod testing;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -61,6 +61,7 @@ pub async fn run(client: &mut Object) -> Result<(), StoreError> {
         tx.batch_execute(statement).await.map_err(backend)?;
     }
     tx.batch_execute(crate::credentials::TABLE).await.map_err(backend)?;
+    tx.batch_execute(&crate::webhooks::table()).await.map_err(backend)?;
     tx.batch_execute(crate::changes::TABLES).await.map_err(backend)?;
     // Clients from before tokens carried a generation start at 0; their
     // tokens, which carry none, are refused and must be fetched again.

@@ -15,7 +15,7 @@
 //! - [`apply`]: many writes (an import, a generated dataset) in one transaction.
 //! - [`backup`]: online backup and checked restore of the file.
 //! - [`changes`]: the change log, appended to inside every write's transaction.
-//! - [`resources`], [`clients`], [`credentials`]: the trait
+//! - [`resources`], [`clients`], [`credentials`], [`webhooks`]: the trait
 //!   implementations; [`write`]: one record's document, field columns and
 //!   terms rows.
 
@@ -31,6 +31,7 @@ mod memo;
 mod migrate;
 mod pool;
 mod resources;
+mod webhooks;
 mod write;
 
 use std::path::Path;

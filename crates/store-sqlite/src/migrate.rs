@@ -53,6 +53,7 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
         tx.execute_batch(statement).map_err(backend)?;
     }
     tx.execute_batch(crate::credentials::TABLE).map_err(backend)?;
+    tx.execute_batch(&crate::webhooks::table()).map_err(backend)?;
     tx.execute_batch(crate::changes::TABLES).map_err(backend)?;
     if !columns(&tx, "oauth_clients")?.contains("token_generation") {
         tx.execute_batch(CLIENT_TOKEN_GENERATION).map_err(backend)?;

@@ -9,6 +9,8 @@
 //!   sealed in a table of their own.
 //! - [`memo`]: list totals and deep-offset positions a backend remembers
 //!   between writes, each valid in the epoch the backend computed it in.
+//! - [`webhooks`]: `WebhookStore`, webhook subscriptions and their delivery
+//!   state, leased so one instance delivers each.
 //! - [`error`]: `StoreError`; unique-constraint violations become `Conflict` here.
 //! - [`sql`]: compiles a validated `ListQuery` into SQL for a [`sql::Dialect`].
 //! - [`schema`]: tables, field columns and indexes derived from the
@@ -27,6 +29,7 @@ pub mod schema;
 pub mod sql;
 pub mod terms;
 pub mod traits;
+pub mod webhooks;
 
 pub use changes::{
     Change, ChangeOperation, ChangePage, ChangePosition, ChangeStore, FieldChange, History, Origin, WriteContext,
@@ -37,3 +40,4 @@ pub use traits::{
     Batches, ClientRecord, ClientStore, IdempotencyStore, KeyClaim, KeyTimes, Page, RawPage, ResourceStore,
     SettingsStore, Store, Update, Write, Writes, parse_record,
 };
+pub use webhooks::{WebhookRecord, WebhookState, WebhookStatus, WebhookStore};

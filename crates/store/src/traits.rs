@@ -6,7 +6,7 @@ use oneroster::resource::ModelError;
 use oneroster::{FieldDecl, ResourceDecl};
 use serde_json::Value;
 
-use crate::{ChangeStore, CredentialStore, StoreError};
+use crate::{ChangeStore, CredentialStore, StoreError, WebhookStore};
 
 /// One page of a collection and the size of the whole filtered collection.
 #[derive(Debug, Clone, PartialEq)]
@@ -229,11 +229,14 @@ pub trait SettingsStore: Send + Sync {
 
 /// Everything a backend provides.
 pub trait Store:
-    ResourceStore + ClientStore + SettingsStore + CredentialStore + IdempotencyStore + ChangeStore
+    ResourceStore + ClientStore + SettingsStore + CredentialStore + IdempotencyStore + ChangeStore + WebhookStore
 {
 }
 
-impl<T: ResourceStore + ClientStore + SettingsStore + CredentialStore + IdempotencyStore + ChangeStore> Store for T {}
+impl<T> Store for T where
+    T: ResourceStore + ClientStore + SettingsStore + CredentialStore + IdempotencyStore + ChangeStore + WebhookStore
+{
+}
 
 /// One record of [`Batches`], parsed.
 pub fn parse_record(text: &str) -> Result<Value, StoreError> {

@@ -15,6 +15,7 @@ pub mod relations;
 pub mod structure;
 pub mod users;
 pub mod views;
+pub mod webhooks;
 
 use std::collections::HashMap;
 

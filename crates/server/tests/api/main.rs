@@ -32,3 +32,4 @@ mod schemas;
 mod shapes;
 mod users;
 mod views;
+mod webhooks;

@@ -33,6 +33,14 @@ const EXTENSIONS: &[(&str, &str, &str)] = &[
     // Bulk CSV import and its job status: administration, not rostering.
     ("POST", "/admin/import", "CSV import"),
     ("GET", "/admin/import/jobs/{}", "CSV import job status"),
+    // Webhook subscriptions to the change feed: administration.
+    ("POST", "/admin/webhooks", "subscribe a webhook"),
+    ("GET", "/admin/webhooks", "list webhooks"),
+    ("GET", "/admin/webhooks/{}", "a webhook's state"),
+    ("DELETE", "/admin/webhooks/{}", "remove a webhook"),
+    ("POST", "/admin/webhooks/{}/resume", "resume a webhook"),
+    ("POST", "/admin/webhooks/{}/pause", "pause a webhook"),
+    ("POST", "/admin/webhooks/{}/secret", "rotate a webhook's secret"),
     // What each collection filters, sorts and selects by.
     (
         "GET",
