@@ -170,6 +170,9 @@ pub struct ServeArgs {
     /// API requests one OAuth client may have in flight at once; 0 = unlimited.
     #[arg(long, env = "ROLLCALL_CLIENT_IN_FLIGHT", default_value_t = 4)]
     client_in_flight: u32,
+    /// Bearer token GET /metrics requires; when unset /metrics is open.
+    #[arg(long, env = "ROLLCALL_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
 }
 
 /// Opens the store named by the database URL: the backend is chosen by
@@ -309,8 +312,11 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             max_unpacked_bytes: args.import_max_unpacked_bytes,
             max_ratio: args.import_max_ratio,
         },
+        metrics_token: args.metrics_token,
     };
-    let app = rollcall_server::app(AppState::new(rollcall, config));
+    let state = AppState::new(rollcall, config);
+    let readiness = state.readiness.clone();
+    let app = rollcall_server::app(state);
     let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| {
         let hint = match e.kind() {
             std::io::ErrorKind::AddrInUse => "another program is listening there: stop it, or choose another",
@@ -330,6 +336,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     let (stopping, stopped) = tokio::sync::oneshot::channel();
     let draining = async move {
         shutdown_signal().await;
+        readiness.drain();
         tracing::info!("shutting down: no new connections, finishing requests in flight");
         let _ = stopping.send(());
     };

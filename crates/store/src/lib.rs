@@ -11,6 +11,8 @@
 //! - [`sql`]: compiles a validated `ListQuery` into SQL for a [`sql::Dialect`].
 //! - [`schema`]: tables, field columns and indexes derived from the
 //!   resource declarations, so adding a resource needs no hand-written DDL.
+//! - [`stats`]: what a backend reports to `/metrics` (queue waits, pool
+//!   fill, commit grouping), recorded in atomics.
 //! - [`terms`]: the multi-valued field values (`roles.role`) kept in a side
 //!   table per resource so "any element matches" filters use an index.
 
@@ -18,6 +20,7 @@ pub mod credentials;
 pub mod error;
 pub mod schema;
 pub mod sql;
+pub mod stats;
 pub mod terms;
 pub mod traits;
 

@@ -18,6 +18,7 @@ mod idp;
 mod import;
 mod logs;
 mod nulls;
+mod operations;
 mod query;
 mod reference;
 mod reference_bodies;
