@@ -57,7 +57,7 @@ fn init_logs() -> Result<(), String> {
     // plain text (and NO_COLOR is honoured).
     let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     logs.with_ansi(colour).init();
-    match format.as_str() {
+    match format.to_ascii_lowercase().as_str() {
         "" | "text" => Ok(()),
         _ => Err(format),
     }

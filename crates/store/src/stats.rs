@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Upper bounds of the buckets for waits and latencies, in microseconds:
-/// from a tenth of a millisecond (an idle queue) to past the request timeout.
+/// from an idle queue's wait to past the request timeout.
 pub const DURATION_BUCKETS_US: &[u64] = &[
     100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000,
     5_000_000, 10_000_000, 30_000_000,

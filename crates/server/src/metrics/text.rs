@@ -10,7 +10,7 @@ use crate::state::AppState;
 
 /// Microseconds per second: durations are recorded in microseconds and
 /// exposed in seconds, as Prometheus names them (dividing by a power of ten
-/// prints bounds such as `0.0001` exactly; multiplying by `1e-6` would not).
+/// prints the bounds exactly; multiplying by its inverse would not).
 const MICROS: f64 = 1e6;
 
 pub fn render(state: &AppState) -> String {
