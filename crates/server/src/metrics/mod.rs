@@ -30,7 +30,8 @@ use series::Table;
 /// rather than guessing from status codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rejection {
-    /// 429: a client over its request rate, requests in flight or token rate.
+    /// 429: a client over its request rate, requests in flight or token
+    /// rate, or the token endpoint's secret checks all taken.
     RateLimited,
     /// 503 `server_busy`: the database held by another writer, or the
     /// import slot taken.
