@@ -186,6 +186,9 @@ pub struct ServeArgs {
     /// 0 keeps every change.
     #[arg(long, env = "ROLLCALL_CHANGE_RETENTION", default_value_t = 30)]
     change_retention: u64,
+    /// Bearer token GET /metrics requires; when unset /metrics is open.
+    #[arg(long, env = "ROLLCALL_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
 }
 
 /// Opens the store named by the database URL: the backend is chosen by
@@ -325,6 +328,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
             max_unpacked_bytes: args.import_max_unpacked_bytes,
             max_ratio: args.import_max_ratio,
         },
+        metrics_token: args.metrics_token,
     };
     let deliveries = DeliveryConfig {
         timeout: args.webhook_timeout,
@@ -338,7 +342,9 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         let days = std::time::Duration::from_secs(args.change_retention * 86_400);
         let _pruning = rollcall.engine.prune_in_background(days);
     }
-    let app = rollcall_server::app(AppState::new(rollcall, config));
+    let state = AppState::new(rollcall, config);
+    let readiness = state.readiness.clone();
+    let app = rollcall_server::app(state);
     let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| {
         let hint = match e.kind() {
             std::io::ErrorKind::AddrInUse => "another program is listening there: stop it, or choose another",
@@ -358,6 +364,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     let (stopping, stopped) = tokio::sync::oneshot::channel();
     let draining = async move {
         shutdown_signal().await;
+        readiness.drain();
         tracing::info!("shutting down: no new connections, finishing requests in flight");
         let _ = stopping.send(());
     };

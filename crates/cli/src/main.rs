@@ -45,17 +45,33 @@ enum Command {
     Restore(backup::RestoreArgs),
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
+/// Logs as `ROLLCALL_LOG_FORMAT` asks: `json` (one object per line, with
+/// the request span's fields, for log collectors) or human text, the
+/// default. An unknown format falls back to text and is returned.
+fn init_logs() -> Result<(), String> {
+    let logs = tracing_subscriber::fmt().with_env_filter(
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=info".into()),
+    );
+    let format = std::env::var("ROLLCALL_LOG_FORMAT").unwrap_or_default();
+    if format.eq_ignore_ascii_case("json") {
+        logs.json().init();
+        return Ok(());
+    }
     // Colour only for a person at a terminal: files and log collectors get
     // plain text (and NO_COLOR is honoured).
     let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    tracing_subscriber::fmt()
-        .with_ansi(colour)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=info".into()),
-        )
-        .init();
+    logs.with_ansi(colour).init();
+    match format.to_ascii_lowercase().as_str() {
+        "" | "text" => Ok(()),
+        _ => Err(format),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    if let Err(unknown) = init_logs() {
+        anyhow::bail!("ROLLCALL_LOG_FORMAT must be `text` or `json`, not {unknown:?}");
+    }
     match Cli::parse().command {
         Command::Serve(args) => config::serve(*args).await,
         Command::Clients(args) => clients::run(args).await,

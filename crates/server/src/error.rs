@@ -7,6 +7,8 @@ use oneroster::query::{QueryError, QueryErrorKind};
 use oneroster::wire::{CodeMinor, StatusInfo};
 use rollcall_service::{AuthError, ServiceError};
 
+use crate::metrics::Rejection;
+
 /// An API failure. Each variant documents its status and code.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -159,6 +161,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs()));
+            let rejection = match self {
+                Self::TooManyRequests { .. } => Rejection::RateLimited,
+                _ => Rejection::Busy,
+            };
+            response.extensions_mut().insert(rejection);
         }
         if let Self::PreconditionFailed { current: Some(tag), .. } = &self
             && let Ok(tag) = HeaderValue::from_str(tag)

@@ -27,6 +27,30 @@ pub type Outcome = (StatusCode, Json<Value>);
 #[derive(Clone, Default)]
 pub struct Jobs {
     registry: Arc<Mutex<Registry>>,
+    tally: Arc<Tally>,
+}
+
+/// Jobs started and finished, for `/metrics` (kept past the registry,
+/// which forgets old jobs).
+#[derive(Default)]
+struct Tally {
+    started: AtomicU64,
+    succeeded: AtomicU64,
+    failed: AtomicU64,
+}
+
+/// Jobs counted since the start, as read at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobCounts {
+    pub started: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+}
+
+impl JobCounts {
+    pub fn running(&self) -> u64 {
+        self.started.saturating_sub(self.succeeded + self.failed)
+    }
 }
 
 #[derive(Default)]
@@ -47,7 +71,9 @@ impl Jobs {
             outcome: OnceLock::new(),
             done,
             jobs: Arc::downgrade(&self.registry),
+            tally: self.tally.clone(),
         });
+        self.tally.started.fetch_add(1, Ordering::Relaxed);
         let mut registry = self.registry.lock().expect("jobs lock");
         registry.jobs.insert(job.id.clone(), job.clone());
         job
@@ -55,6 +81,17 @@ impl Jobs {
 
     pub fn get(&self, id: &str) -> Option<Arc<Job>> {
         self.registry.lock().expect("jobs lock").jobs.get(id).cloned()
+    }
+
+    pub fn counts(&self) -> JobCounts {
+        // Finished before started: a job between the two reads counts as running.
+        let succeeded = self.tally.succeeded.load(Ordering::Relaxed);
+        let failed = self.tally.failed.load(Ordering::Relaxed);
+        JobCounts {
+            started: self.tally.started.load(Ordering::Relaxed),
+            succeeded,
+            failed,
+        }
     }
 }
 
@@ -66,6 +103,7 @@ pub struct Job {
     outcome: OnceLock<(String, Outcome)>,
     done: watch::Sender<bool>,
     jobs: std::sync::Weak<Mutex<Registry>>,
+    tally: Arc<Tally>,
 }
 
 impl Job {
@@ -77,7 +115,13 @@ impl Job {
 
     /// Records the final answer and lets waiters go.
     pub fn finish(&self, outcome: Outcome, finished_at: String) {
-        let _ = self.outcome.set((finished_at, outcome));
+        let finished = match outcome.0.is_success() {
+            true => &self.tally.succeeded,
+            false => &self.tally.failed,
+        };
+        if self.outcome.set((finished_at, outcome)).is_ok() {
+            finished.fetch_add(1, Ordering::Relaxed);
+        }
         self.done.send_replace(true);
         if let Some(registry) = self.jobs.upgrade() {
             let mut registry = registry.lock().expect("jobs lock");

@@ -14,6 +14,7 @@
 //!   (split by `json_text`).
 //! - [`paging`]: body totals and the `Link` header.
 //! - [`jobs`]: remote imports that outlive their request.
+//! - [`metrics`]: Prometheus `/metrics`, recorded lock-free by a layer.
 //! - [`openapi`], [`docs`]: the generated contract and its interactive reference (vendored Swagger UI).
 //! - [`testing`]: a real server on a random port, for tests here and in other crates.
 
@@ -24,6 +25,7 @@ pub mod idempotency;
 pub mod jobs;
 mod json_text;
 pub mod limits;
+pub mod metrics;
 pub mod openapi;
 pub mod paging;
 pub mod raw_json;
@@ -40,7 +42,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -60,6 +62,10 @@ pub use limits::RateLimits;
 pub use render::Profile;
 pub use state::{AppState, ServerConfig};
 
+/// The header carrying each request's id, accepted from the client (or a
+/// proxy) or else generated, and returned on the response.
+const REQUEST_ID: &str = "x-request-id";
+
 /// How long one request may take before it is answered with an error.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -67,6 +73,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(routes::meta::healthz))
+        .route("/readyz", get(routes::meta::readyz))
+        .route("/metrics", get(metrics::scrape))
         .route("/openapi.json", get(routes::meta::openapi))
         .merge(docs::routes())
         .route("/oauth2/token", post(routes::oauth::token))
@@ -99,7 +107,7 @@ pub fn app(state: AppState) -> Router {
 /// The cross-cutting layers every route runs inside, and the imsx 404 for
 /// unknown routes.
 fn with_layers(router: Router<AppState>, state: AppState) -> Router {
-    let request_id = HeaderName::from_static("x-request-id");
+    let request_id = HeaderName::from_static(REQUEST_ID);
     router
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .layer(axum::middleware::from_fn(write_context::layer))
@@ -113,10 +121,31 @@ fn with_layers(router: Router<AppState>, state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(axum::middleware::map_response(ensure_imsx))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
+}
+
+/// Every request's span, at info level so that its fields reach info logs:
+/// the request id (set or accepted by the outer layer) ties each line to the
+/// response's `X-Request-Id`; the route template, never the path or query,
+/// which may hold personal data.
+fn request_span(request: &Request) -> tracing::Span {
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(metrics::UNMATCHED, MatchedPath::as_str);
+    tracing::info_span!("request", request_id = %id, method = %request.method(), route)
 }
 
 /// Errors produced below the handlers (405 from routing, 413 from the body

@@ -1,12 +1,14 @@
 //! What every handler can reach.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rollcall_csv::ZipLimits;
 use rollcall_service::Rollcall;
 
 use crate::jobs::Jobs;
 use crate::limits::{Limiters, RateLimits};
+use crate::metrics::Metrics;
 use crate::render::Profile;
 
 /// Server settings that shape responses.
@@ -24,6 +26,9 @@ pub struct ServerConfig {
     pub import_wait: std::time::Duration,
     /// What a package sent to `POST /admin/import` may unpack to.
     pub import_limits: ZipLimits,
+    /// When set, `GET /metrics` answers only requests bearing it
+    /// (`Authorization: Bearer …`); when unset it is open, like `/healthz`.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -38,6 +43,7 @@ impl Default for ServerConfig {
                 max_unpacked_bytes: 2 << 30,
                 ..ZipLimits::default()
             },
+            metrics_token: None,
         }
     }
 }
@@ -48,6 +54,27 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub limiters: Arc<Limiters>,
     pub import_jobs: Jobs,
+    pub metrics: Arc<Metrics>,
+    pub readiness: Readiness,
+}
+
+/// Whether this instance wants new requests (`/readyz`): from the start
+/// (its store was migrated when it was opened) until it begins to shut
+/// down, so a load balancer moves traffic away before connections close.
+#[derive(Clone, Default)]
+pub struct Readiness {
+    draining: Arc<AtomicBool>,
+}
+
+impl Readiness {
+    /// From now on `/readyz` answers 503.
+    pub fn drain(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
 }
 
 impl AppState {
@@ -58,6 +85,8 @@ impl AppState {
             config: Arc::new(config),
             limiters,
             import_jobs: Jobs::default(),
+            metrics: Arc::default(),
+            readiness: Readiness::default(),
         }
     }
 }

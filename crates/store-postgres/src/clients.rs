@@ -1,6 +1,7 @@
 //! `ClientStore` and `SettingsStore` on PostgreSQL.
 
 use async_trait::async_trait;
+use rollcall_store::stats::StoreStats;
 use rollcall_store::{ClientRecord, ClientStore, SettingsStore, StoreError};
 use tokio_postgres::Row;
 
@@ -107,5 +108,9 @@ impl SettingsStore for PgStore {
         let client = self.conn().await?;
         client.simple_query("SELECT 1").await.map_err(backend)?;
         Ok(())
+    }
+
+    fn stats(&self) -> StoreStats {
+        PgStore::stats(self)
     }
 }

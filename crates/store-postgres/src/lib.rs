@@ -29,12 +29,13 @@ pub mod testing;
 mod webhooks;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod};
 use rollcall_store::StoreError;
 use rollcall_store::error::DEFAULT_QUERY_BUDGET;
 use rollcall_store::sql::Dialect;
+use rollcall_store::stats::{Connections, Histogram, StoreStats};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
@@ -91,16 +92,20 @@ pub struct PgStore {
     /// Totals and deep-offset positions, valid while the database's
     /// snapshot is unchanged (see `list`).
     memo: Arc<list::PgMemo>,
+    /// How long taking a connection from the pool waited, in microseconds.
+    waits: Arc<Histogram>,
 }
 
 impl PgStore {
     /// A pooled connection. Waits while all are busy: requests queue here
     /// rather than open more connections than the database serves well.
     async fn conn(&self) -> Result<Object, StoreError> {
+        let queued = Instant::now();
         let conn = self.pool.get().await.map_err(|e| match e {
             PoolError::Backend(e) => backend(e),
             e => StoreError::Backend(format!("no database connection: {e}")),
         })?;
+        self.waits.observe_duration(queued.elapsed());
         if conn.statement_cache.size() > STATEMENTS_PER_CONNECTION {
             conn.statement_cache.clear();
         }
@@ -117,6 +122,22 @@ impl PgStore {
             .await
             .map_err(|_| StoreError::Backend("the store is closed".into()))?;
         Ok((permit, self.conn().await?))
+    }
+
+    /// Pool waits and fill so far.
+    fn stats(&self) -> StoreStats {
+        let status = self.pool.status();
+        let count = |n: usize| n as u64;
+        StoreStats {
+            waits: vec![("pool", self.waits.snapshot())],
+            connections: Some(Connections {
+                open: count(status.size),
+                idle: count(status.available),
+                max: count(status.max_size),
+                waiting: count(status.waiting),
+            }),
+            group_sizes: None,
+        }
     }
 
     /// As [`backend`], naming a statement that PostgreSQL cancelled at the
@@ -174,6 +195,7 @@ pub async fn open_with(url: &str, pool_size: usize, budget: Duration) -> Result<
         lists,
         budget,
         memo: Arc::default(),
+        waits: Arc::new(Histogram::durations()),
     };
     migrate::run(&mut store.conn().await?).await?;
     Ok(store)

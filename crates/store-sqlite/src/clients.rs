@@ -1,6 +1,7 @@
 //! `ClientStore` and `SettingsStore` on SQLite.
 
 use async_trait::async_trait;
+use rollcall_store::stats::StoreStats;
 use rollcall_store::{ClientRecord, ClientStore, SettingsStore, StoreError};
 use rusqlite::{OptionalExtension, Row};
 
@@ -104,6 +105,10 @@ impl SettingsStore for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
             .await
+    }
+
+    fn stats(&self) -> StoreStats {
+        SqliteStore::stats(self)
     }
 }
 

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Receiver;
 
 use rollcall_store::StoreError;
+use rollcall_store::stats::{GROUP_SIZE_BUCKETS, Histogram, HistogramSnapshot};
 use rusqlite::Connection;
 
 use crate::backend;
@@ -42,17 +43,33 @@ pub(crate) type Answer = Box<dyn FnOnce(Result<(), String>) + Send>;
 const MAX_GROUP: usize = 256;
 
 /// How many groups were committed (or failed) and how many writes they
-/// held: their ratio is the mean group size.
-#[derive(Debug, Default)]
+/// held: their ratio is the mean group size, `sizes` their spread.
+#[derive(Debug)]
 pub struct CommitStats {
     groups: AtomicU64,
     writes: AtomicU64,
+    sizes: Histogram,
+}
+
+impl Default for CommitStats {
+    fn default() -> Self {
+        Self {
+            groups: AtomicU64::default(),
+            writes: AtomicU64::default(),
+            sizes: Histogram::new(GROUP_SIZE_BUCKETS),
+        }
+    }
 }
 
 impl CommitStats {
     /// `(groups, writes)` so far.
     pub fn get(&self) -> (u64, u64) {
         (self.groups.load(Ordering::Relaxed), self.writes.load(Ordering::Relaxed))
+    }
+
+    /// Writes per group so far.
+    pub fn sizes(&self) -> HistogramSnapshot {
+        self.sizes.snapshot()
     }
 }
 
@@ -109,6 +126,7 @@ fn group(conn: &Connection, queue: &Receiver<Work>, first: Grouped, stats: &Comm
     }
     stats.groups.fetch_add(1, Ordering::Relaxed);
     stats.writes.fetch_add(answers.len() as u64, Ordering::Relaxed);
+    stats.sizes.observe(answers.len() as u64);
     for answer in answers {
         answer(committed.clone());
     }

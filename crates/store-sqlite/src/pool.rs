@@ -9,6 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rollcall_store::StoreError;
+use rollcall_store::stats::{Histogram, StoreStats};
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 
@@ -74,6 +75,44 @@ pub struct SqliteStore {
     budget: Duration,
     pub(crate) memo: Arc<SqliteMemo>,
     commits: Arc<CommitStats>,
+    waits: Arc<Waits>,
+}
+
+/// How long work waited for its thread, per queue: the time a request spends
+/// queued behind others, which no query plan shows.
+#[derive(Debug)]
+struct Waits {
+    lookup: Histogram,
+    list: Histogram,
+    writer: Histogram,
+}
+
+/// The queue a piece of work waits in.
+#[derive(Clone, Copy)]
+enum Lane {
+    Lookup,
+    List,
+    Writer,
+}
+
+impl Waits {
+    fn new() -> Self {
+        Self {
+            lookup: Histogram::durations(),
+            list: Histogram::durations(),
+            writer: Histogram::durations(),
+        }
+    }
+
+    /// Records that work queued at `queued` in `lane` has its turn now.
+    fn started(&self, lane: Lane, queued: Instant) {
+        let histogram = match lane {
+            Lane::Lookup => &self.lookup,
+            Lane::List => &self.list,
+            Lane::Writer => &self.writer,
+        };
+        histogram.observe_duration(queued.elapsed());
+    }
 }
 
 /// The two queues of reader connections.
@@ -106,12 +145,27 @@ impl SqliteStore {
             budget,
             memo: Arc::default(),
             commits,
+            waits: Arc::new(Waits::new()),
         })
     }
 
     /// Group commits so far (see `group`).
     pub fn commit_stats(&self) -> &CommitStats {
         &self.commits
+    }
+
+    /// Queue waits and commit grouping so far.
+    pub(crate) fn stats(&self) -> StoreStats {
+        let waits = &self.waits;
+        let mut queues = vec![("writer", waits.writer.snapshot())];
+        if self.readers.is_some() {
+            queues.extend([("lookup", waits.lookup.snapshot()), ("list", waits.list.snapshot())]);
+        }
+        StoreStats {
+            waits: queues,
+            connections: None,
+            group_sizes: Some(self.commits.sizes()),
+        }
     }
 
     /// Whether this store's one connection is all it has open.
@@ -126,7 +180,7 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let queue = self.readers.as_ref().map(|r| &r.lookups);
-        self.read_on(queue, f).await
+        self.read_on(queue, Lane::Lookup, f).await
     }
 
     /// Runs `f`, a list, on a reader connection within the budget.
@@ -136,16 +190,20 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let queue = self.readers.as_ref().map(|r| &r.lists);
-        self.read_on(queue, f).await
+        self.read_on(queue, Lane::List, f).await
     }
 
-    async fn read_on<T, F>(&self, queue: Option<&Sender<Job>>, f: F) -> Result<T, StoreError>
+    async fn read_on<T, F>(&self, queue: Option<&Sender<Job>>, lane: Lane, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let budget = self.budget;
-        let read = move |c: &mut Connection| within_budget(c, budget, f);
+        let (budget, waits, queued) = (self.budget, self.waits.clone(), Instant::now());
+        let lane = if queue.is_some() { lane } else { Lane::Writer };
+        let read = move |c: &mut Connection| {
+            waits.started(lane, queued);
+            within_budget(c, budget, f)
+        };
         match queue {
             Some(queue) => submit(queue, read).await,
             None => submit_alone(&self.writer, read).await,
@@ -161,8 +219,9 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let memo = self.memo.clone();
+        let (memo, waits, queued) = (self.memo.clone(), self.waits.clone(), Instant::now());
         submit_alone(&self.writer, move |c| {
+            waits.started(Lane::Writer, queued);
             let written = f(c);
             memo.forget();
             written
@@ -179,8 +238,9 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        let memo = self.memo.clone();
+        let (memo, waits, queued) = (self.memo.clone(), self.waits.clone(), Instant::now());
         let work = Work::Grouped(Box::new(move |c| {
+            waits.started(Lane::Writer, queued);
             // A request gone by its turn is not run (see `submit`).
             if tx.is_closed() {
                 return Written {

@@ -17,6 +17,8 @@
 //!   resource declarations, so adding a resource needs no hand-written DDL.
 //! - [`changes`]: the change log every write appends to (feed, audit,
 //!   `asOf`), who is writing ([`WriteContext`]); [`diff`]: what a write changed.
+//! - [`stats`]: what a backend reports to `/metrics` (queue waits, pool
+//!   fill, commit grouping), recorded in atomics.
 //! - [`terms`]: the multi-valued field values (`roles.role`) kept in a side
 //!   table per resource so "any element matches" filters use an index.
 
@@ -27,6 +29,7 @@ pub mod error;
 pub mod memo;
 pub mod schema;
 pub mod sql;
+pub mod stats;
 pub mod terms;
 pub mod traits;
 pub mod webhooks;

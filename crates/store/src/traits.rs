@@ -225,6 +225,11 @@ pub trait SettingsStore: Send + Sync {
     async fn setting_or_insert(&self, key: &str, value: &str) -> Result<String, StoreError>;
     /// Cheap round trip, for health checks.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Queue waits, pool fill and commit grouping so far, for `/metrics`;
+    /// a backend that records none reports none.
+    fn stats(&self) -> crate::stats::StoreStats {
+        crate::stats::StoreStats::default()
+    }
 }
 
 /// Everything a backend provides.

@@ -22,6 +22,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 use crate::extract::{Authenticated, QueryPairs};
+use crate::metrics::Rejection;
 use crate::routes::IdParam;
 use crate::state::AppState;
 
@@ -174,6 +175,7 @@ fn busy() -> Response {
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(BUSY_RETRY_AFTER.as_secs()));
+    response.extensions_mut().insert(Rejection::Busy);
     response
 }
 

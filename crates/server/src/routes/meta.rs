@@ -23,6 +23,26 @@ pub async fn healthz(State(state): State<AppState>) -> Result<(StatusCode, Json<
     Ok((StatusCode::OK, Json(json!({"status": "ok"}))))
 }
 
+/// 200 while this instance wants traffic: its database answers (opening the
+/// store migrated it, before the server listened) and it is not shutting
+/// down; 503 with the reason otherwise. For load balancers; `/healthz` is
+/// the liveness check.
+pub async fn readyz(State(state): State<AppState>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let not_ready = |reason: String| ApiError::Status {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        message: format!("not ready: {reason}"),
+    };
+    if state.readiness.is_draining() {
+        return Err(not_ready("shutting down".into()));
+    }
+    let store = state.rollcall.engine.store();
+    store
+        .ping()
+        .await
+        .map_err(|e| not_ready(format!("database unavailable: {e}")))?;
+    Ok((StatusCode::OK, Json(json!({"status": "ready"}))))
+}
+
 pub async fn openapi() -> Json<Value> {
     Json(crate::openapi::document())
 }

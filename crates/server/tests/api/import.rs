@@ -15,7 +15,7 @@ fn cases() -> std::path::PathBuf {
 }
 
 /// The files of a case folder, zipped at the root as the binding requires.
-fn zip_case(name: &str) -> Vec<u8> {
+pub(crate) fn zip_case(name: &str) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for entry in std::fs::read_dir(cases().join("valid").join(name)).unwrap() {
         let path = entry.unwrap().path();
@@ -28,7 +28,7 @@ fn zip_case(name: &str) -> Vec<u8> {
     zip.finish().unwrap().into_inner()
 }
 
-async fn post(app: &TestApp, token: &str, query: &str, body: Vec<u8>, content_type: &str) -> Reply {
+pub(crate) async fn post(app: &TestApp, token: &str, query: &str, body: Vec<u8>, content_type: &str) -> Reply {
     let req = app
         .http
         .post(app.url(&format!("/admin/import{query}")))
@@ -132,7 +132,7 @@ async fn a_long_import_becomes_a_job_with_a_status_url() {
 
 /// Sends an import's head and the first bytes of a body said to be much
 /// longer, and leaves the connection open.
-async fn start_upload(app: &TestApp, token: &str, length: u64) -> tokio::net::TcpStream {
+pub(crate) async fn start_upload(app: &TestApp, token: &str, length: u64) -> tokio::net::TcpStream {
     use tokio::io::AsyncWriteExt;
     let mut stream = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
         .await

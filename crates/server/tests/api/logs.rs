@@ -92,3 +92,46 @@ async fn info_logs_hold_no_personal_data() {
         assert!(!logs.contains(pii), "info logs contain personal data ({pii}):\n{logs}");
     }
 }
+
+/// Every line logged inside a request carries its id, whether the client
+/// sent one (`X-Request-Id`) or the server made it (and returned it), so a
+/// response can be matched to its log lines.
+#[tokio::test(flavor = "current_thread")]
+async fn every_line_logged_in_a_request_carries_its_id() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let app = TestApp::spawn().await;
+    let given = app
+        .send(
+            app.http
+                .get(app.url("users/someone"))
+                .bearer_auth(&app.token)
+                .header("x-request-id", "req-given-4711"),
+        )
+        .await;
+    assert_eq!(given.header("x-request-id"), Some("req-given-4711"));
+    let made = app.get("users").await;
+    let made_id = made.header("x-request-id").expect("a generated id").to_owned();
+    let logs = captured.text();
+    for id in ["req-given-4711", made_id.as_str()] {
+        let lines: Vec<&str> = logs.lines().filter(|l| l.contains(id)).collect();
+        assert!(
+            lines.iter().any(|l| l.contains("finished processing request")),
+            "no line inside the request names its id {id}:\n{logs}"
+        );
+    }
+    let in_requests: Vec<&str> = logs.lines().filter(|l| l.contains("processing request")).collect();
+    assert!(in_requests.len() >= 4, "{logs}");
+    for line in in_requests {
+        assert!(
+            line.contains("request_id="),
+            "a line inside a request without its id: {line}"
+        );
+    }
+}

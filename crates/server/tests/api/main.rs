@@ -21,6 +21,7 @@ mod idp;
 mod import;
 mod logs;
 mod nulls;
+mod operations;
 mod query;
 mod reference;
 mod reference_bodies;
