@@ -34,6 +34,9 @@ pub(super) fn keys(item: &mut Value, decl: &ResourceDecl) {
             p["description"] = description.clone().into();
         }
         parameters.push(by.clone());
+        if op["responses"].get("409").is_none() {
+            op["responses"]["409"] = json!({ "$ref": "#/components/responses/Error" });
+        }
     }
 }
 

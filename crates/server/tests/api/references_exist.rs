@@ -150,7 +150,7 @@ async fn the_reference_check_header_lets_an_admin_send_children_first() {
     )
     .await;
     assert_eq!(r.status, 201, "{}", r.body);
-    app.seed_school().await;
+    app.add_school().await;
     let r = app.get("users/u1").await;
     assert_eq!(r.body["user"]["roles"][0]["org"]["sourcedId"], "school-1", "{}", r.body);
 }
