@@ -405,6 +405,7 @@ async fn emails_are_compared_on_the_stores_key() {
         let mut doc = user(&store, "user-t1").await;
         doc["sourcedId"] = id.into();
         doc["email"] = email.into();
+        doc["username"] = id.into();
         store.insert(users_decl, doc).await.unwrap();
     }
     let stamp = "2026-03-02T08:00:00.000Z";
