@@ -26,7 +26,7 @@ pub struct Stored {
     json: Box<str>,
     pub active: bool,
     /// The users' unique fields (see `unique::values`).
-    pub uniques: Box<[Option<Box<str>>]>,
+    pub uniques: crate::unique::Values,
 }
 
 impl Stored {

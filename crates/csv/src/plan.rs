@@ -53,7 +53,7 @@ pub struct Acc {
     pub deleted: Vec<String>,
     /// The sourcedId and unique values of every user written (for the
     /// check that they stay unique).
-    pub uniques: Vec<(String, Box<[Option<Box<str>>]>)>,
+    pub uniques: Vec<crate::unique::Written>,
     /// Where records are serialised before being copied out at their size:
     /// a `String` grown while serialising reallocates a few times per record.
     scratch: Vec<u8>,

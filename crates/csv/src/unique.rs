@@ -22,9 +22,15 @@ use crate::spec::FileKind;
 /// Keys per store query.
 const PER_QUERY: usize = 500;
 
-/// The values of the users' unique fields in `doc`, in the order of
-/// `unique_fields(&USERS)` (as `Stored` and the planner keep them).
-pub fn values(doc: &Value) -> Box<[Option<Box<str>>]> {
+/// A user's unique values, in the order of `unique_fields(&USERS)`.
+pub type Values = Box<[Option<Box<str>>]>;
+
+/// A written user: its sourcedId and unique values.
+pub type Written = (String, Values);
+
+/// The values of the users' unique fields in `doc` (as `Stored` and the
+/// planner keep them).
+pub fn values(doc: &Value) -> Values {
     unique_fields(&USERS)
         .map(|f| doc.get(f.name).and_then(Value::as_str).map(Into::into))
         .collect()
@@ -51,7 +57,7 @@ pub async fn check(
     store: &dyn ResourceStore,
     parsed: &Parsed,
     existing: &Existing,
-    written: &[(String, Box<[Option<Box<str>>]>)],
+    written: &[Written],
     problems: &mut Problems,
 ) -> Result<(), StoreError> {
     for (at, field) in unique_fields(&USERS).enumerate() {
@@ -66,7 +72,7 @@ async fn check_field(
     parsed: &Parsed,
     existing: &Existing,
     (at, field): (usize, &'static FieldDecl),
-    written: &[(String, Box<[Option<Box<str>>]>)],
+    written: &[Written],
     problems: &mut Problems,
 ) -> Result<(), StoreError> {
     let name = field.name;

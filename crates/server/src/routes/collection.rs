@@ -34,8 +34,8 @@ pub fn routes(decl: &'static ResourceDecl) -> Router<AppState> {
     let list_create =
         get(move |s, a, q, h, u| list(decl, None, s, a, q, h, u)).post(move |s, a, h, b| create(decl, s, a, h, b));
     let item = get(move |s, a, i, q, h| get_one(decl, None, s, a, i, q, h))
-        .put(move |s, a, i, q, h, b| update(decl, UpdateKind::Replace, s, a, i, q, h, b))
-        .patch(move |s, a, i, q, h, b| update(decl, UpdateKind::Patch, s, a, i, q, h, b))
+        .put(move |s, a, i, q, h, b| update((decl, UpdateKind::Replace), s, a, i, q, h, b))
+        .patch(move |s, a, i, q, h, b| update((decl, UpdateKind::Patch), s, a, i, q, h, b))
         .delete(move |s, a, i, q, h| delete(decl, s, a, i, q, h));
     Router::new()
         .route(&collection, list_create.clone())
@@ -309,8 +309,7 @@ enum UpdateKind {
 }
 
 async fn update(
-    decl: &'static ResourceDecl,
-    kind: UpdateKind,
+    (decl, kind): (&'static ResourceDecl, UpdateKind),
     State(state): State<AppState>,
     auth: Authenticated,
     IdParam(key): IdParam,
