@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::{Dir, Server, create_user, integrity, rollcall, user_ids};
+use common::{Dir, Server, create_school, create_user, integrity, rollcall, user_ids};
 use tokio::sync::Mutex;
 
 const WRITERS: usize = 8;
@@ -20,6 +20,7 @@ async fn a_backup_under_concurrent_writes_holds_every_write_acknowledged_before_
     let (db, copy, restored) = (dir.0.join("live.db"), dir.0.join("copy.db"), dir.0.join("restored.db"));
     let server = Server::start(&db);
     let token = server.token().await;
+    create_school(&server.http, &server.base, &token).await;
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let mut writers = Vec::new();
@@ -91,6 +92,7 @@ async fn restore_checks_what_it_installs_and_keeps_what_it_replaces() {
     let (db, copy) = (dir.0.join("live.db"), dir.0.join("copy.db"));
     let mut server = Server::start(&db);
     let token = server.token().await;
+    create_school(&server.http, &server.base, &token).await;
     assert!(create_user(&server.http, &server.base, &token, "kept").await);
     assert!(rollcall(&db, &["backup", copy.to_str().unwrap()]).status.success());
     let again = rollcall(&db, &["backup", copy.to_str().unwrap()]);

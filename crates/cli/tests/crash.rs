@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Dir, Server, create_user, ids, integrity, user_ids};
+use common::{Dir, Server, create_school, create_user, ids, integrity, user_ids};
 use rollcall_store_postgres::testing::TestDb;
 use tokio::sync::Mutex;
 
@@ -130,6 +130,7 @@ async fn kill_rounds(backend: &Backend) {
     for round in 0..ROUNDS {
         let mut server = backend.start();
         let token = server.token().await;
+        create_school(&server.http, &server.base, &token).await;
         let acked = Arc::new(Mutex::new(Vec::<String>::new()));
         for w in 0..WRITERS {
             let (http, base, token, acked) = (server.http.clone(), server.base.clone(), token.clone(), acked.clone());

@@ -36,6 +36,15 @@ async fn two_instances_on_one_database_act_as_one_service() {
     let http = reqwest::Client::new();
     let token_a = a.token().await;
 
+    let school = json!({"org": {"sourcedId": "s1", "name": "North High", "type": "school", "identifier": "NH"}});
+    let r = http
+        .post(format!("{}{API}/orgs", a.base))
+        .bearer_auth(&token_a)
+        .json(&school)
+        .send()
+        .await;
+    assert_eq!(r.unwrap().status(), 201);
+
     // A token from A works on B; a write through A is read through B.
     let user = json!({"user": {"sourcedId": "u1", "enabledUser": true, "givenName": "Ann", "familyName": "Lee",
         "roles": [{"roleType": "primary", "role": "student", "org": {"sourcedId": "s1"}}]}});

@@ -41,6 +41,14 @@ impl Server {
                     .put_admin_client(CLIENT_ID, "cli", CLIENT_SECRET)
                     .await
                     .unwrap();
+                // The org the test users belong to (references must point somewhere).
+                let school =
+                    json!({"sourcedId": "school-1", "name": "North High", "type": "school", "identifier": "NH"});
+                rollcall
+                    .engine
+                    .create(&oneroster::model::org::ORGS, school)
+                    .await
+                    .unwrap();
                 let app = rollcall_server::app(AppState::new(rollcall, ServerConfig::default()));
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 base_tx

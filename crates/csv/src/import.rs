@@ -25,7 +25,7 @@ use crate::read::{self, Parsed};
 use crate::report::{ImportError, ImportOptions, ImportReport, Mode, OrgShare};
 use crate::spec::FileKind;
 use crate::write::{self, ResourceWrites, Tally};
-use crate::{emails, guard, refs, users};
+use crate::{guard, refs, unique, users};
 
 /// Imports `package` into `store` (see the crate documentation).
 pub async fn import(
@@ -147,7 +147,7 @@ fn reject_on(problems: Problems) -> Result<(), ImportError> {
     })
 }
 
-/// The users' checks against the store: unique emails (into `problems`),
+/// The users' checks against the store: unique emails and usernames (into `problems`),
 /// and the orgs where the mass-change guard refuses the users' soft deletes
 /// (not looked for once there is a problem: a rejection says more).
 async fn check_users(
@@ -158,7 +158,7 @@ async fn check_users(
     problems: &mut Problems,
     options: &ImportOptions,
 ) -> Result<Vec<OrgShare>, ImportError> {
-    emails::check(store, parsed, existing, &users.emails, problems)
+    unique::check(store, parsed, existing, &users.uniques, problems)
         .await
         .map_err(ImportError::Store)?;
     if options.force || users.deleted.is_empty() || !problems.is_empty() {

@@ -36,9 +36,9 @@
 //! - `refs`: references between files and to stored records.
 //! - `view`, `extension`: an export's rows (the conformant view and the
 //!   `metadata.rollcall` fields), formula neutralisation.
-//! - `load`, `plan`, `users`, `passwords`, `emails`, `guard`, `write`:
+//! - `load`, `plan`, `users`, `passwords`, `unique`, `guard`, `write`:
 //!   reading what is stored, deciding every write, the user assembly,
-//!   password hashing, unique emails, the mass-change guard, writing
+//!   password hashing, unique emails and usernames, the mass-change guard, writing
 //!   (the whole package in one `ResourceStore::apply` transaction). `par`
 //!   spreads row work over the cores.
 //!
@@ -53,7 +53,6 @@
 
 mod cell;
 mod convert;
-mod emails;
 mod export;
 mod extension;
 mod guard;
@@ -70,6 +69,7 @@ mod refs;
 mod report;
 mod spec;
 mod table;
+mod unique;
 mod users;
 mod view;
 mod write;

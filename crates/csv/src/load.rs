@@ -25,7 +25,8 @@ const IDS_PER_READ: usize = 5_000;
 pub struct Stored {
     json: Box<str>,
     pub active: bool,
-    pub email: Option<Box<str>>,
+    /// The users' unique fields (see `unique::values`).
+    pub uniques: crate::unique::Values,
 }
 
 impl Stored {
@@ -33,7 +34,7 @@ impl Stored {
         Self {
             json: doc.to_string().into(),
             active: is_active(doc),
-            email: doc.get("email").and_then(Value::as_str).map(Into::into),
+            uniques: crate::unique::values(doc),
         }
     }
 

@@ -51,8 +51,9 @@ pub struct Acc {
     pub problems: Problems,
     /// Users this import soft-deletes (for the mass-change guard).
     pub deleted: Vec<String>,
-    /// (sourcedId, email) of every user written (for the email check).
-    pub emails: Vec<(String, Option<String>)>,
+    /// The sourcedId and unique values of every user written (for the
+    /// check that they stay unique).
+    pub uniques: Vec<crate::unique::Written>,
     /// Where records are serialised before being copied out at their size:
     /// a `String` grown while serialising reallocates a few times per record.
     scratch: Vec<u8>,
@@ -72,7 +73,7 @@ impl Acc {
         self.counts.add(other.counts);
         self.problems.merge(other.problems);
         self.deleted.extend(other.deleted);
-        self.emails.extend(other.emails);
+        self.uniques.extend(other.uniques);
     }
 
     /// `doc` as JSON text, allocated once at its length.
@@ -84,8 +85,7 @@ impl Acc {
 
     fn written(&mut self, kind: FileKind, doc: &Value) {
         if kind == FileKind::Users {
-            let email = doc.get("email").and_then(Value::as_str).map(str::to_owned);
-            self.emails.push((id_of(doc).to_owned(), email));
+            self.uniques.push((id_of(doc).to_owned(), crate::unique::values(doc)));
         }
     }
 

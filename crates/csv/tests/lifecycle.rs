@@ -307,6 +307,55 @@ async fn emails_taken_in_the_store_are_rejected_before_writing() {
     );
 }
 
+/// Usernames are unique as emails are: one a stored user holds (under the
+/// key) and one two rows of the package share are both reported, nothing
+/// written.
+#[tokio::test]
+async fn usernames_taken_in_the_store_or_the_package_are_rejected_before_writing() {
+    let (_tmp, store) = store("usernames");
+    import_dir(&store, &cases().join("valid/V01"), &options(1))
+        .await
+        .unwrap();
+    let stamp = "2026-03-02T08:00:00.000Z";
+    let header = FileKind::Users.header();
+    let row = |id: &str, username: &str| format!("{id},active,{stamp},true,{username},,X,Y,,,{id}@x.org,,,,,,,,,,,\n");
+    let role = |id: &str| format!("role-{id},active,{stamp},{id},primary,student,,,org-school-1,\n");
+    let users = format!(
+        "{header}{}{}{}",
+        row("user-x", "TJones "),
+        row("user-y", "new.name"),
+        row("user-z", "NEW.NAME"),
+    );
+    let roles = format!(
+        "{}{}{}{}",
+        FileKind::Roles.header(),
+        role("user-x"),
+        role("user-y"),
+        role("user-z")
+    );
+    let package = package_of(
+        &[("users", "delta"), ("roles", "delta")],
+        &[("users.csv", &users), ("roles.csv", &roles)],
+    );
+    let found = rejected(import(&store, package, &options(2)).await);
+    for (rule, line) in [("store.username_taken", 2), ("semantic.duplicate_username", 4)] {
+        assert!(
+            found
+                .iter()
+                .any(|p| p.rule == rule && p.line == Some(line) && p.column.as_deref() == Some("username")),
+            "no {rule} on line {line}: {found:?}"
+        );
+    }
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        store
+            .get(&oneroster::model::user::USERS, "user-y")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
 /// The server can run an import inside a request handler or a spawned task.
 #[test]
 fn the_import_future_is_send() {
@@ -356,6 +405,7 @@ async fn emails_are_compared_on_the_stores_key() {
         let mut doc = user(&store, "user-t1").await;
         doc["sourcedId"] = id.into();
         doc["email"] = email.into();
+        doc["username"] = id.into();
         store.insert(users_decl, doc).await.unwrap();
     }
     let stamp = "2026-03-02T08:00:00.000Z";

@@ -116,6 +116,11 @@ pub struct RefDecl {
     pub ref_type: &'static str,
     /// TimeBack adds the target's `name` to this reference (e.g. `primaryOrg.name`).
     pub with_name: bool,
+    /// Whether a write naming a record that does not exist is refused.
+    /// False for an org's or session's `children`: each child's `parent`
+    /// points back, is checked on the child's own write, and a parent is
+    /// written before its children.
+    pub checked: bool,
 }
 
 /// A whole OneRoster resource.
@@ -131,6 +136,11 @@ pub struct ResourceDecl {
     pub fields: &'static [FieldDecl],
     /// Legacy names accepted in queries: `(alias, field)`.
     pub aliases: &'static [(&'static str, &'static str)],
+    /// Fields that also name one record in the path (`/users/{username}`):
+    /// a key that is no record's sourcedId is looked up as the first one;
+    /// `?by=` picks any. Unique fields compare on their key
+    /// ([`unique_key`](crate::unique_key)), others exactly.
+    pub keys: &'static [&'static str],
     /// Top-level keys a client may select with `fields`.
     pub selectable: &'static [&'static str],
     pub refs: &'static [RefDecl],
@@ -160,6 +170,34 @@ impl ResourceDecl {
             .find(|(alias, _)| *alias == name)
             .map_or(name, |(_, target)| target);
         self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// What `?by=` asks the path's key to be: `sourcedId`, one of the
+    /// declared [`keys`](Self::keys), or (absent) a sourcedId and, failing
+    /// that, the first key. The error lists the names that are valid.
+    pub fn key_by(&self, by: Option<&str>) -> Result<KeyBy, String> {
+        let Some(by) = by else {
+            return Ok(KeyBy::Any);
+        };
+        if by == "sourcedId" {
+            return Ok(KeyBy::SourcedId);
+        }
+        match self.keys.iter().find(|k| **k == by).and_then(|k| self.field(k)) {
+            Some(field) => Ok(KeyBy::Field(field)),
+            None => Err(format!(
+                "by: '{by}' is not a key of {}; valid: {}",
+                self.collection,
+                std::iter::once("sourcedId")
+                    .chain(self.keys.iter().copied())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+
+    /// The field a key that is no record's sourcedId is looked up as.
+    pub fn default_key(&self) -> Option<&'static FieldDecl> {
+        self.keys.first().and_then(|k| self.field(k))
     }
 
     pub fn field_names(&self) -> Vec<&'static str> {
@@ -207,6 +245,15 @@ impl ResourceDecl {
             .find(|(c, ..)| *c == self.collection)
             .map_or("patch", |(.., verb)| verb)
     }
+}
+
+/// How the path's key names a record (`?by=`, see [`ResourceDecl::key_by`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyBy {
+    /// A sourcedId, or else the resource's first declared key.
+    Any,
+    SourcedId,
+    Field(&'static FieldDecl),
 }
 
 /// TimeBack's operationId verbs where they are not `create…`/`update…`/
@@ -377,6 +424,29 @@ mod tests {
         let e = schools.confine(&mut body).unwrap_err();
         assert!(e.0.starts_with("type: must be 'school'"), "{e}");
         assert!(!schools.holds(&body));
+    }
+
+    #[test]
+    fn keys_are_declared_fields_and_by_lists_the_valid_ones() {
+        let users = &model::user::USERS;
+        assert_eq!(users.key_by(None), Ok(KeyBy::Any));
+        assert_eq!(users.key_by(Some("sourcedId")), Ok(KeyBy::SourcedId));
+        assert_eq!(
+            users.key_by(Some("email")),
+            Ok(KeyBy::Field(users.field("email").unwrap()))
+        );
+        assert_eq!(users.default_key().map(|f| f.name), Some("username"));
+        let e = users.key_by(Some("givenName")).unwrap_err();
+        assert_eq!(
+            e,
+            "by: 'givenName' is not a key of users; valid: sourcedId, username, email, identifier"
+        );
+        for decl in all() {
+            for key in decl.keys {
+                assert!(decl.field(key).is_some_and(|f| !f.many), "{}.{key}", decl.collection);
+            }
+        }
+        assert!(model::org::ORGS.key_by(Some("identifier")).is_err());
     }
 
     #[test]

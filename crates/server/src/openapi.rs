@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use crate::routes::API_PREFIX;
 
+mod addressing;
 mod history;
 mod relations;
 
@@ -112,9 +113,7 @@ fn collection_paths(paths: &mut Map<String, Value>, decl: &ResourceDecl) {
             "post": op_write(decl, decl.singular, &format!("{}{one}", decl.create_verb()), tag, "201", "Created; the allocated sourcedId is returned in sourcedIdPairs"),
         }),
     );
-    paths.insert(
-        format!("{API_PREFIX}/{}/{{sourcedId}}", decl.path()),
-        json!({
+    let mut item = json!({
             "get": op_get(decl, decl.singular, &format!("get{one}"), tag),
             "put": op_write(decl, decl.singular, &format!("{verb}{one}"), tag, "200", "Replaced; the stored record. Always 200 (TimeBack's documents say 200 for some updates and 201 for others); the body may be wrapped or bare. A top-level `FieldsToNull` array beside the wrapper clears the named fields (dotted paths reach into nested objects). `If-Match` makes it conditional, `If-None-Match: *` creates only"),
             "patch": op_write(decl, decl.singular, &format!("{}{one}", decl.patch_verb()), tag, "200", "Only the fields sent changed: a JSON Merge Patch (RFC 7396; `application/merge-patch+json` or JSON, wrapped or bare), where nested objects merge member by member and null removes a field; a top-level `FieldsToNull` array clears the named fields. `If-Match` makes it conditional"),
@@ -122,8 +121,9 @@ fn collection_paths(paths: &mut Map<String, Value>, decl: &ResourceDecl) {
                 "parameters": [id_param()],
                 "responses": errors(json!({ "204": { "description": "Soft-deleted: status is now tobedeleted" } }), DELETE_ERRORS) }),
                 Operation::Delete, decl),
-        }),
-    );
+    });
+    addressing::keys(&mut item, decl);
+    paths.insert(format!("{API_PREFIX}/{}/{{sourcedId}}", decl.path()), item);
 }
 
 fn user_relation_paths(paths: &mut Map<String, Value>) {
@@ -323,13 +323,14 @@ fn op_write(decl: &ResourceDecl, wrapper: &str, id: &str, tag: &str, status: &st
         let example = if patches { patch_example(&example) } else { example };
         content["example"] = json!({ decl.singular: example });
     }
-    let op = json!({
+    let mut op = json!({
         "operationId": id, "tags": [tag], "parameters": parameters,
         "requestBody": { "required": true, "content": { "application/json": content } },
         "responses": errors(json!({ status: { "description": description,
             "content": { "application/json": { "schema": answer } } } }),
             if creates { CREATE_ERRORS } else { UPDATE_ERRORS }),
     });
+    addressing::reference_check(&mut op, decl);
     scoped(op, Operation::Write, decl)
 }
 

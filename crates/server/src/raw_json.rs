@@ -234,6 +234,7 @@ mod tests {
         collection: "orgs",
         ref_type: "org",
         with_name: false,
+        checked: true,
     };
 
     fn edited(text: &str, rules: &[Rule<'_>]) -> Option<String> {

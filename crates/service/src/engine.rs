@@ -10,7 +10,7 @@
 //! current record first, then hash, then stamp and validate again inside the
 //! store's write transaction (the record may have changed in between).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use oneroster::model::course_structure::Planned;
@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 
 use crate::embedded::Demographics;
 use crate::precondition::Precondition;
-use crate::{ServiceError, rules};
+use crate::{ServiceError, references, rules};
 
 /// What `create` reports: the id the client supplied (if any) and the one stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,11 +36,31 @@ pub struct SourcedIdPair {
 pub struct Engine {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    /// Whether writes refuse references to records that do not exist
+    /// (see `references`).
+    check_references: bool,
 }
 
 impl Engine {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self {
+            store,
+            clock,
+            check_references: true,
+        }
+    }
+
+    /// This engine, writing references whether or not their targets exist
+    /// (a bulk loader sending children before parents).
+    pub fn without_reference_check(&self) -> Self {
+        Self {
+            check_references: false,
+            ..self.clone()
+        }
+    }
+
+    pub(crate) fn checks_references(&self) -> bool {
+        self.check_references
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -68,6 +88,7 @@ impl Engine {
     /// client supplies no sourcedId.
     pub async fn create(&self, decl: &'static ResourceDecl, input: Value) -> Result<SourcedIdPair, ServiceError> {
         let (pair, doc, demographics) = self.prepare(decl, input).await?;
+        self.check_references(decl, &doc, None).await?;
         self.store.insert(decl, doc).await?;
         if let Some(d) = demographics {
             self.put_demographics(&pair.allocated, d).await?;
@@ -81,13 +102,23 @@ impl Engine {
     pub async fn create_all(&self, records: Vec<Planned>) -> Result<Vec<SourcedIdPair>, ServiceError> {
         let mut pairs = Vec::with_capacity(records.len());
         let mut writes = Vec::with_capacity(records.len());
+        let mut references = Vec::new();
+        let mut written = HashSet::new();
         for Planned { at, decl, body } in records {
             let (pair, doc, _) = self.prepare(decl, body).await.map_err(|e| match e {
                 ServiceError::Invalid(message) => ServiceError::Invalid(format!("{at}: {message}")),
                 other => other,
             })?;
+            references.extend(references::named(decl, &doc).into_iter().map(|mut n| {
+                n.at = format!("{at}: {}", n.at);
+                n
+            }));
+            written.insert((decl.collection, pair.allocated.clone()));
             writes.push(Ok(Write::Insert(decl, vec![doc.to_string()])));
             pairs.push(pair);
+        }
+        if self.check_references {
+            references::refuse(self.missing(references, &written).await?)?;
         }
         self.store.apply(Box::new(writes.into_iter())).await?;
         Ok(pairs)
@@ -138,7 +169,8 @@ impl Engine {
         let demographics = self.take_demographics(decl, &mut object, id)?;
         self.fill_school(decl, &mut object).await?;
         self.keep_unsent(decl, id, &mut object).await?;
-        self.stamp(decl, object.clone(), id)?;
+        let stamped = self.stamp(decl, object.clone(), id)?;
+        self.check_references(decl, &stamped, None).await?;
         hash_object(decl, &mut object).await?;
         let (engine, id_owned) = (self.clone(), id.to_owned());
         let (check, failed) = expect.checker();
@@ -176,7 +208,8 @@ impl Engine {
         let mut changes = into_object(decl, input)?;
         check_body_id(&changes, id)?;
         let current = self.get(decl, id).await?;
-        self.stamp(decl, merge(current, changes.clone()), id)?;
+        let stamped = self.stamp(decl, merge(current.clone(), changes.clone()), id)?;
+        self.check_references(decl, &stamped, Some(&current)).await?;
         hash_object(decl, &mut changes).await?;
         let (engine, id_owned) = (self.clone(), id.to_owned());
         let (check, failed) = expect.checker();

@@ -9,6 +9,8 @@
 //! - [`auth`]: OAuth clients, token issue and verification.
 //! - [`known_clients`]: which clients' tokens still hold, kept in memory.
 //! - [`idp`]: tokens from an external OAuth server, checked against its JWKS.
+//! - `keys`: alternate keys (`/users/{username}`); `references`: writes
+//!   refuse references to records that do not exist.
 //! - [`rules`]: the write rules every write path shares (stamping, soft delete).
 //! - [`scope`]: the OneRoster OAuth scopes.
 //! - [`secret`]: argon2 hashing of passwords and client secrets.
@@ -21,8 +23,10 @@ pub mod engine;
 pub mod history;
 pub mod idempotency;
 pub mod idp;
+mod keys;
 pub mod known_clients;
 pub mod precondition;
+mod references;
 mod relations;
 pub mod rules;
 pub mod scope;

@@ -517,6 +517,42 @@ async fn a_database_from_before_the_email_key_is_filled_or_its_duplicates_named(
     }
 }
 
+/// Usernames became unique after databases held users: one whose users
+/// share a username (under the key) is refused on start, naming them, and
+/// starts once they differ.
+#[tokio::test]
+async fn a_database_with_users_sharing_a_username_names_them() {
+    let Some(db) = TestDb::create().await else { return };
+    let store = db.open().await;
+    store.insert(&USERS, user("u1", "a@x.org", "student")).await.unwrap();
+    store.insert(&USERS, user("u2", "b@x.org", "student")).await.unwrap();
+    drop(store);
+    let sql = db.sql().await;
+    sql.batch_execute(
+        "ALTER TABLE users DROP COLUMN k_username;
+         UPDATE users SET doc = jsonb_set(doc, '{username}', '\"Ann\"') WHERE sourced_id = 'u1';
+         UPDATE users SET doc = jsonb_set(doc, '{username}', '\"ann \"') WHERE sourced_id = 'u2';",
+    )
+    .await
+    .unwrap();
+    let message = match rollcall_store_postgres::open(&db.url, 2).await {
+        Ok(_) => panic!("a database with duplicate usernames opened"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        message.contains("'ann': u1, u2") && message.contains("username must be unique"),
+        "{message}"
+    );
+    sql.batch_execute("UPDATE users SET doc = jsonb_set(doc, '{username}', '\"ann2\"') WHERE sourced_id = 'u2'")
+        .await
+        .unwrap();
+    let store = db.open().await;
+    let mut third = user("u3", "c@x.org", "student");
+    third["username"] = "ANN".into();
+    let e = store.insert(&USERS, third).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Conflict(m) if m.contains("username")), "{e:?}");
+}
+
 /// An unreachable server fails the test instead of passing it unrun; only
 /// `ROLLCALL_SKIP_POSTGRES=1` skips (checked by `TestDb::create`).
 #[tokio::test]

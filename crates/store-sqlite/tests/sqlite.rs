@@ -247,6 +247,43 @@ async fn opening_a_file_from_before_the_email_key_fills_it_or_names_duplicates()
     }
 }
 
+/// Usernames became unique after files held users: a file whose users
+/// share a username (under the key) is refused on open, naming them and
+/// what to do, and changes nothing; it opens once they differ.
+#[tokio::test]
+async fn opening_a_file_with_users_sharing_a_username_names_them() {
+    let db = TempDb::new();
+    {
+        let store = rollcall_store_sqlite::open(&db.path()).unwrap();
+        store.insert(&USERS, user("u1", "a@x.org", "student")).await.unwrap();
+        store.insert(&USERS, user("u2", "b@x.org", "student")).await.unwrap();
+    }
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    conn.execute_batch(
+        "DROP INDEX users__unique__f_username; ALTER TABLE users DROP COLUMN k_username;
+         UPDATE users SET doc = json_set(doc, '$.username', 'Ann'), f_username = 'Ann' WHERE sourced_id = 'u1';
+         UPDATE users SET doc = json_set(doc, '$.username', 'ann '), f_username = 'ann ' WHERE sourced_id = 'u2';",
+    )
+    .unwrap();
+    let message = match rollcall_store_sqlite::open(&db.path()) {
+        Ok(_) => panic!("a file with duplicate usernames opened"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        message.contains("'ann': u1, u2") && message.contains("username must be unique"),
+        "{message}"
+    );
+    conn.execute_batch(
+        "UPDATE users SET doc = json_set(doc, '$.username', 'ann2'), f_username = 'ann2' WHERE sourced_id = 'u2';",
+    )
+    .unwrap();
+    let store = rollcall_store_sqlite::open(&db.path()).unwrap();
+    let mut third = user("u3", "c@x.org", "student");
+    third["username"] = "ANN".into();
+    let e = store.insert(&USERS, third).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Conflict(m) if m.contains("username")), "{e:?}");
+}
+
 /// The file holds the token signing key: a new database, its WAL and its
 /// shared-memory index are readable by their owner alone, whatever the umask.
 #[tokio::test]

@@ -110,6 +110,25 @@ impl Drop for Server {
     }
 }
 
+/// Creates the org `school-1` that [`create_user`]'s users belong to
+/// (writes refuse references to records that do not exist), unless it
+/// exists already (a restarted server on the same database).
+pub async fn create_school(http: &reqwest::Client, base: &str, token: &str) {
+    let body = json!({"org": {"sourcedId": "school-1", "name": "North High", "type": "school", "identifier": "NH"}});
+    let r = http
+        .post(format!("{base}{API}/orgs"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("the server answers");
+    assert!(
+        matches!(r.status().as_u16(), 201 | 409),
+        "creating school-1: {}",
+        r.status()
+    );
+}
+
 /// Creates one user; `true` once the server acknowledged it (201).
 pub async fn create_user(http: &reqwest::Client, base: &str, token: &str, id: &str) -> bool {
     let body = json!({"user": {"sourcedId": id, "enabledUser": true, "givenName": "Ann", "familyName": id,

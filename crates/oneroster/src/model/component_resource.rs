@@ -51,6 +51,7 @@ pub static COMPONENT_RESOURCES: ResourceDecl = ResourceDecl {
         FieldDecl::text("lessonType"),
     ],
     aliases: &[],
+    keys: &[],
     selectable: &[
         "sourcedId",
         "status",
@@ -68,12 +69,14 @@ pub static COMPONENT_RESOURCES: ResourceDecl = ResourceDecl {
             collection: "courses/components",
             ref_type: "courseComponent",
             with_name: false,
+            checked: true,
         },
         RefDecl {
             path: "resource",
             collection: "resources",
             ref_type: "resource",
             with_name: false,
+            checked: true,
         },
     ],
     extensions: &[],

@@ -68,6 +68,7 @@ pub static DEMOGRAPHICS: ResourceDecl = ResourceDecl {
         FieldDecl::plain("publicSchoolResidenceStatus"),
     ],
     aliases: &[],
+    keys: &[],
     selectable: &[
         "sourcedId",
         "status",

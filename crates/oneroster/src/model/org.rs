@@ -47,6 +47,7 @@ pub static ORGS: ResourceDecl = ResourceDecl {
         FieldDecl::many("children.sourcedId"),
     ],
     aliases: &[],
+    keys: &[],
     selectable: &[
         "sourcedId",
         "status",
@@ -64,12 +65,14 @@ pub static ORGS: ResourceDecl = ResourceDecl {
             collection: "orgs",
             ref_type: "org",
             with_name: false,
+            checked: true,
         },
         RefDecl {
             path: "children",
             collection: "orgs",
             ref_type: "org",
             with_name: false,
+            checked: false,
         },
     ],
     extensions: &[],

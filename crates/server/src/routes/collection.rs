@@ -10,7 +10,9 @@ use axum::routing::get;
 use oneroster::ResourceDecl;
 use oneroster::model::user::USERS;
 use oneroster::query::{self, Condition, ListQuery, Scope};
+use oneroster::resource::KeyBy;
 use oneroster::resource::ViewDecl;
+use rollcall_service::Engine;
 use rollcall_service::engine::SourcedIdPair;
 use rollcall_service::precondition::Precondition;
 use rollcall_service::rules;
@@ -30,11 +32,11 @@ use crate::state::AppState;
 pub fn routes(decl: &'static ResourceDecl) -> Router<AppState> {
     let collection = format!("{API_PREFIX}/{}", decl.path());
     let list_create =
-        get(move |s, a, q, h, u| list(decl, None, s, a, q, h, u)).post(move |s, a, b| create(decl, s, a, b));
+        get(move |s, a, q, h, u| list(decl, None, s, a, q, h, u)).post(move |s, a, h, b| create(decl, s, a, h, b));
     let item = get(move |s, a, i, q, h| get_one(decl, None, s, a, i, q, h))
-        .put(move |s, a, i, h, b| update(decl, UpdateKind::Replace, s, a, i, h, b))
-        .patch(move |s, a, i, h, b| update(decl, UpdateKind::Patch, s, a, i, h, b))
-        .delete(move |s, a, i, h| delete(decl, s, a, i, h));
+        .put(move |s, a, i, q, h, b| update((decl, UpdateKind::Replace), s, a, i, q, h, b))
+        .patch(move |s, a, i, q, h, b| update((decl, UpdateKind::Patch), s, a, i, q, h, b))
+        .delete(move |s, a, i, q, h| delete(decl, s, a, i, q, h));
     Router::new()
         .route(&collection, list_create.clone())
         .route(&format!("{collection}/"), list_create)
@@ -150,9 +152,11 @@ pub async fn get_one(
     auth.require(Operation::Read, decl)?;
     let fields = query::fields_from_pairs(decl, pairs.iter())?;
     let as_of = super::audit::as_of(&pairs)?;
-    let mut doc = in_view(&state, decl, view, &id).await?;
+    let mut doc = in_view(&state, decl, view, &id, key_by(decl, &pairs)?).await?;
     if let Some(at) = as_of {
-        doc = state.rollcall.engine.as_of(decl, &id, at).await?;
+        // The key may be a username: the log is kept by sourcedId.
+        let sourced_id = doc["sourcedId"].as_str().unwrap_or(&id).to_owned();
+        doc = state.rollcall.engine.as_of(decl, &sourced_id, at).await?;
     }
     if decl == &USERS {
         return super::embedded::single_user(&state, &headers, &auth, doc, fields.as_deref()).await;
@@ -168,18 +172,59 @@ pub async fn get_one(
     .await
 }
 
-/// The stored record `id`, which must belong to the view (if any):
-/// `/schools/{id}` is not any org. Outside the view is not found.
+/// The stored record `id` names (a sourcedId or an alternate key, see
+/// [`key_by`]), which must belong to the view (if any): `/schools/{id}` is
+/// not any org. Outside the view is not found.
 pub async fn in_view(
     state: &AppState,
     decl: &'static ResourceDecl,
     view: ViewScope,
     id: &str,
+    by: KeyBy,
 ) -> Result<Value, ApiError> {
-    let doc = state.rollcall.engine.get(decl, id).await?;
+    let doc = state.rollcall.engine.find(decl, id, by).await?;
     match view {
         Some(view) if !view.holds(&doc) => Err(ApiError::NotFound(format!("{} '{id}' not found", view.one))),
         _ => Ok(doc),
+    }
+}
+
+/// How the path's key names the record: `?by=sourcedId|username|…` (the
+/// declaration's keys), or a sourcedId and, failing that, the first key.
+/// An unknown `by` is 400, listing the valid ones.
+pub fn key_by(decl: &'static ResourceDecl, pairs: &QueryPairs) -> Result<KeyBy, ApiError> {
+    let mut given = pairs.iter().filter(|(name, _)| *name == "by").map(|(_, value)| value);
+    let by = given.next();
+    if given.next().is_some() {
+        return Err(ApiError::bad_request("query parameter 'by' given more than once"));
+    }
+    decl.key_by(by).map_err(ApiError::bad_request)
+}
+
+/// The request header with which a bulk loader that sends children
+/// before their parents writes references whether or not their targets
+/// exist yet: `off` (or `on`, the default). Only for the `admin` scope:
+/// the check keeps a roster consistent, and lifting it is an operator's
+/// decision, not any writer's.
+pub const REFERENCE_CHECK: &str = "rollcall-reference-check";
+
+/// The engine a write goes through: without the reference check when the
+/// request asks (see [`REFERENCE_CHECK`]).
+pub fn writer(state: &AppState, auth: &Authenticated, headers: &HeaderMap) -> Result<Engine, ApiError> {
+    let engine = &state.rollcall.engine;
+    let Some(value) = headers.get(REFERENCE_CHECK) else {
+        return Ok(engine.clone());
+    };
+    match value.to_str().map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        Ok("on") => Ok(engine.clone()),
+        Ok("off") => {
+            auth.require(Operation::Admin, &USERS)
+                .map_err(|_| ApiError::Forbidden(format!("{REFERENCE_CHECK}: off needs the admin scope")))?;
+            Ok(engine.without_reference_check())
+        }
+        _ => Err(ApiError::bad_request(format!(
+            "{REFERENCE_CHECK} must be 'on' or 'off'"
+        ))),
     }
 }
 
@@ -237,11 +282,13 @@ async fn create(
     decl: &'static ResourceDecl,
     State(state): State<AppState>,
     auth: Authenticated,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Write, decl)?;
+    let engine = writer(&state, &auth, &headers)?;
     let object = unwrap_body(body, decl.singular)?;
-    let pair = state.rollcall.engine.create(decl, object).await?;
+    let pair = engine.create(decl, object).await?;
     Ok(created(&state, pair))
 }
 
@@ -268,23 +315,30 @@ enum UpdateKind {
 }
 
 async fn update(
-    decl: &'static ResourceDecl,
-    kind: UpdateKind,
+    (decl, kind): (&'static ResourceDecl, UpdateKind),
     State(state): State<AppState>,
     auth: Authenticated,
-    IdParam(id): IdParam,
+    IdParam(key): IdParam,
+    pairs: QueryPairs,
     headers: HeaderMap,
     JsonBody(mut body): JsonBody,
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Write, decl)?;
+    let by = key_by(decl, &pairs)?;
+    let engine = &writer(&state, &auth, &headers)?;
     let to_null = super::nulls::take(decl, &mut body)?;
     let mut object = unwrap_update_body(body, decl.singular)?;
     super::nulls::apply(&mut object, &to_null, matches!(kind, UpdateKind::Patch));
-    let engine = &state.rollcall.engine;
     if matches!(kind, UpdateKind::Replace) && create_only(&headers) {
-        return create_at(&state, &headers, decl, &id, object).await;
+        if !matches!(by, KeyBy::SourcedId | KeyBy::Any) {
+            return Err(ApiError::bad_request(
+                "If-None-Match: * creates the record at the sourcedId in the path; by= cannot name a new record",
+            ));
+        }
+        return create_at(&state, engine, &headers, decl, &key, object).await;
     }
     let expect = precondition(&headers)?;
+    let id = engine.resolve(decl, &key, by).await?;
     let doc = match kind {
         UpdateKind::Replace => engine.replace_checked(decl, &id, object, &expect).await?,
         UpdateKind::Patch => engine.patch_checked(decl, &id, object, &expect).await?,
@@ -299,6 +353,7 @@ async fn update(
 /// (201 with the record); 412 if one exists, even soft-deleted.
 async fn create_at(
     state: &AppState,
+    engine: &Engine,
     headers: &HeaderMap,
     decl: &'static ResourceDecl,
     id: &str,
@@ -317,7 +372,6 @@ async fn create_at(
             }
         }
     }
-    let engine = &state.rollcall.engine;
     match engine.create(decl, object).await {
         Err(rollcall_service::ServiceError::Conflict(_)) if engine.get(decl, id).await.is_ok() => {
             Err(ApiError::PreconditionFailed {
@@ -341,11 +395,15 @@ async fn delete(
     decl: &'static ResourceDecl,
     State(state): State<AppState>,
     auth: Authenticated,
-    IdParam(id): IdParam,
+    IdParam(key): IdParam,
+    pairs: QueryPairs,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     auth.require(Operation::Delete, decl)?;
+    let by = key_by(decl, &pairs)?;
     let expect = precondition(&headers)?;
-    state.rollcall.engine.delete_checked(decl, &id, &expect).await?;
+    let engine = &state.rollcall.engine;
+    let id = engine.resolve(decl, &key, by).await?;
+    engine.delete_checked(decl, &id, &expect).await?;
     Ok(StatusCode::NO_CONTENT)
 }

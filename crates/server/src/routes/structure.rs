@@ -4,6 +4,7 @@
 
 use axum::Router;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
 use oneroster::model::course::COURSES;
@@ -11,7 +12,7 @@ use oneroster::model::course_structure;
 use rollcall_service::scope::Operation;
 
 use super::API_PREFIX;
-use super::collection::created;
+use super::collection::{created, writer};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
 use crate::state::AppState;
@@ -24,11 +25,13 @@ pub fn routes() -> Router<AppState> {
 async fn create(
     State(state): State<AppState>,
     auth: Authenticated,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Write, &COURSES)?;
+    let engine = writer(&state, &auth, &headers)?;
     let planned = course_structure::plan(body).map_err(|e| ApiError::Unprocessable(e.to_string()))?;
     rollcall_store::WriteContext::set_origin(rollcall_store::Origin::Bulk);
-    let mut pairs = state.rollcall.engine.create_all(planned).await?;
+    let mut pairs = engine.create_all(planned).await?;
     Ok(created(&state, pairs.remove(0)))
 }

@@ -14,11 +14,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use oneroster::resource::{ViewDecl, view};
+use oneroster::resource::{KeyBy, ViewDecl, view};
 use rollcall_service::scope::Operation;
 use serde_json::{Value, json};
 
-use super::collection::{created, get_one, in_view, list, single_as, wrappers};
+use super::collection::{created, get_one, in_view, list, single_as, wrappers, writer};
 use super::{API_PREFIX, IdParam};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
@@ -31,7 +31,7 @@ pub fn routes(view: &'static ViewDecl) -> Router<AppState> {
     let mut list_route = get(move |s, a, q, h, u| list(decl, Some(view), s, a, q, h, u));
     let mut item = get(move |s, a, i, q, h| get_one(decl, Some(view), s, a, i, q, h));
     if view.writable {
-        list_route = list_route.post(move |s, a, b| create(view, s, a, b));
+        list_route = list_route.post(move |s, a, h, b| create(view, s, a, h, b));
         item = item
             .put(move |s, a, i, h, b| replace(view, s, a, i, h, b))
             .delete(move |s, a, i| delete(view, s, a, i));
@@ -75,11 +75,13 @@ async fn create(
     view: &'static ViewDecl,
     State(state): State<AppState>,
     auth: Authenticated,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Write, view.base)?;
+    let engine = writer(&state, &auth, &headers)?;
     let object = confined_body(view, body)?;
-    let pair = state.rollcall.engine.create(view.base, object).await?;
+    let pair = engine.create(view.base, object).await?;
     Ok(created(&state, pair))
 }
 
@@ -93,8 +95,8 @@ async fn replace(
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Write, view.base)?;
     let object = confined_body(view, body)?;
-    in_view(&state, view.base, Some(view), &id).await?;
-    let doc = state.rollcall.engine.replace(view.base, &id, object).await?;
+    in_view(&state, view.base, Some(view), &id, KeyBy::SourcedId).await?;
+    let doc = writer(&state, &auth, &headers)?.replace(view.base, &id, object).await?;
     let wrapper = wrappers(&state, view.base, Some(view)).1;
     single_as(&state, &headers, view.base, wrapper, doc, None).await
 }
@@ -106,7 +108,7 @@ async fn delete(
     IdParam(id): IdParam,
 ) -> Result<StatusCode, ApiError> {
     auth.require(Operation::Delete, view.base)?;
-    in_view(&state, view.base, Some(view), &id).await?;
+    in_view(&state, view.base, Some(view), &id, KeyBy::SourcedId).await?;
     state.rollcall.engine.delete(view.base, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -126,7 +128,7 @@ async fn grading_period_for_term(
         view("gradingPeriods").expect("declared"),
     );
     auth.require(Operation::Write, periods.base)?;
-    in_view(&state, terms.base, Some(terms), &term_id).await?;
+    in_view(&state, terms.base, Some(terms), &term_id, KeyBy::SourcedId).await?;
     let mut object = confined_body(periods, body)?;
     let parent = json!({ "sourcedId": term_id });
     match object.get("parent") {
@@ -139,7 +141,7 @@ async fn grading_period_for_term(
         }
     }
     object["parent"] = parent;
-    let engine = &state.rollcall.engine;
+    let engine = &writer(&state, &auth, &headers)?;
     let pair = engine.create(periods.base, object).await?;
     let doc = engine.get(periods.base, &pair.allocated).await?;
     let response = single_as(&state, &headers, periods.base, periods.base.singular, doc, None).await?;

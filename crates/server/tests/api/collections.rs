@@ -36,12 +36,33 @@ fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
 
+/// The records a case's record refers to (writes refuse references to
+/// nothing), in other collections than its own.
+async fn create_parents(app: &TestApp, collection: &str) {
+    match collection {
+        "courses" => app.add_school().await,
+        "classes" => {
+            app.add_school().await;
+            app.create("academicSessions", "academicSession", term("term-1", "term"))
+                .await;
+            let course = json!({"sourcedId": "course-1", "title": "Algebra", "org": {"sourcedId": "school-1"}});
+            app.create("courses", "course", course).await;
+        }
+        "enrollments" => {
+            app.seed_school().await;
+            app.create("users", "user", user("stu-1", "Stu", "Dent")).await;
+        }
+        _ => {}
+    }
+}
+
 /// Runs the cycle on a fresh server and returns it for further checks.
 async fn round_trip(case: Case) -> TestApp {
     let app = TestApp::spawn().await;
     let Case {
         collection, singular, ..
     } = case;
+    create_parents(&app, collection).await;
     let id = case.record["sourcedId"].as_str().unwrap().to_owned();
     let item = format!("{collection}/{id}");
 
@@ -346,6 +367,8 @@ async fn terms_view_lists_only_terms() {
 #[tokio::test]
 async fn students_and_teachers_views_list_users_by_role() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
+    app.create("orgs", "org", org("school-2", "South High")).await;
     app.create("users", "user", user("stu-1", "Ada", "Lovelace")).await;
     app.create("users", "user", user("stu-2", "Alan", "Turing")).await;
     let mut teacher = user("tea-1", "Grace", "Hopper");

@@ -12,6 +12,14 @@ fn course() -> Value {
            "org": {"sourcedId": "school-1"}})
 }
 
+/// A server holding `course-1` in `school-1`, which components refer to.
+async fn with_course() -> TestApp {
+    let app = TestApp::spawn().await;
+    app.add_school().await;
+    app.create("courses", "course", course()).await;
+    app
+}
+
 fn component(id: &str, title: &str) -> Value {
     json!({"sourcedId": id, "status": "active", "course": {"sourcedId": "course-1"},
            "parent": null, "title": title, "sortOrder": 1, "prerequisites": ["unit-0"],
@@ -26,7 +34,7 @@ fn component_resource(id: &str) -> Value {
 
 #[tokio::test]
 async fn course_components_have_the_five_operations() {
-    let app = TestApp::spawn().await;
+    let app = with_course().await;
     let r = app
         .post(
             "courses/components",
@@ -73,7 +81,7 @@ async fn course_components_have_the_five_operations() {
 
 #[tokio::test]
 async fn a_component_without_an_unlock_date_is_unlocked_from_when_it_was_written() {
-    let app = TestApp::spawn().await;
+    let app = with_course().await;
     let mut body = component("unit-1", "Fractions");
     body.as_object_mut().unwrap().remove("unlockDate");
     body.as_object_mut().unwrap().remove("sortOrder");
@@ -109,7 +117,13 @@ async fn a_bad_component_is_refused_precisely_and_nothing_is_stored() {
 
 #[tokio::test]
 async fn component_resources_have_the_five_operations() {
-    let app = TestApp::spawn().await;
+    let app = with_course().await;
+    app.create(
+        "courses/components",
+        "courseComponent",
+        component("unit-1", "Fractions"),
+    )
+    .await;
     let r = app
         .post(
             "courses/component-resources",
@@ -188,6 +202,7 @@ fn structure() -> Value {
 #[tokio::test]
 async fn a_course_structure_creates_the_course_and_its_components() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     let r = app.post("courses/structure", structure()).await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["sourcedIdPairs"]["allocatedSourcedId"], "course-1");
@@ -241,8 +256,12 @@ async fn a_course_structure_with_a_bad_lesson_stores_nothing() {
 #[tokio::test]
 async fn a_course_structure_with_a_taken_lesson_id_stores_nothing() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     let mut taken = component("course-1.lesson.l3", "Already here");
     taken["course"] = json!({"sourcedId": "other-course"});
+    let mut other = course();
+    other["sourcedId"] = json!("other-course");
+    app.create("courses", "course", other).await;
     app.create("courses/components", "courseComponent", taken).await;
     let r = app.post("courses/structure", structure()).await;
     r.assert_imsx(409, "invaliddata");
@@ -258,6 +277,7 @@ async fn a_course_structure_with_a_taken_lesson_id_stores_nothing() {
 #[tokio::test]
 async fn a_course_structure_whose_course_is_taken_stores_nothing() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     app.create("courses", "course", course()).await;
     let r = app.post("courses/structure", structure()).await;
     assert_eq!(r.status, 409, "{}", r.body);

@@ -30,6 +30,7 @@ async fn user_count(app: &TestApp) -> u64 {
 /// An app holding one user, `u1`, and the user as served.
 async fn app_with_one_user() -> (TestApp, Value) {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     app.create("users", "user", user("u1", "Ann", "Lee")).await;
     let before = app.get("users/u1").await.body;
     (app, before)

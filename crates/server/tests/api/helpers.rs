@@ -256,9 +256,15 @@ impl TestApp {
             .to_owned()
     }
 
+    /// The org `school-1`, which the `user`, `class` and `enrollment`
+    /// fixtures refer to (writes refuse references to nothing).
+    pub async fn add_school(&self) {
+        self.create("orgs", "org", org("school-1", "North High")).await;
+    }
+
     /// A small district: an org, a term, a course, a class, and users.
     pub async fn seed_school(&self) {
-        self.create("orgs", "org", org("school-1", "North High")).await;
+        self.add_school().await;
         self.create(
             "academicSessions",
             "academicSession",

@@ -30,6 +30,7 @@ async fn count_family(app: &TestApp) -> u64 {
 #[tokio::test]
 async fn a_retried_create_runs_once_and_replays_its_answer() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     let first = post_keyed(&app, &app.token, "create-ann-1", &new_user("Ann")).await;
     assert_eq!(first.status, 201, "{}", first.body);
     assert!(first.header("idempotent-replayed").is_none());
@@ -58,6 +59,7 @@ async fn a_retried_create_runs_once_and_replays_its_answer() {
 #[tokio::test]
 async fn refusals_are_replayed_and_keys_belong_to_their_client() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     let bad = json!({"user": {"givenName": "No roles"}});
     let first = post_keyed(&app, &app.token, "k", &bad).await;
     assert_eq!(first.status, 422);
@@ -79,6 +81,7 @@ async fn refusals_are_replayed_and_keys_belong_to_their_client() {
 #[tokio::test]
 async fn concurrent_retries_write_once() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     let body = new_user("Dee");
     let tries = (0..8).map(|_| post_keyed(&app, &app.token, "burst", &body));
     let replies = futures_util::future::join_all(tries).await;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Reply, TestApp, user};
+use crate::helpers::{Reply, TestApp, org, user};
 
 /// 25 people as `id given family roles` (s = student, t = teacher; the first
 /// is primary): ties on familyName, names with `'`, `%` and `_`, and one
@@ -91,6 +91,10 @@ fn metadata_group(p: &Person) -> usize {
 async fn seed(app: &TestApp) -> String {
     let people = people();
     assert_eq!(people.len(), 25);
+    let schools = people.iter().map(|p| p.roles.len()).max().unwrap_or(0);
+    for n in 1..=schools {
+        app.create("orgs", "org", org(&format!("school-{n}"), "A school")).await;
+    }
     for (i, person) in people.iter().enumerate() {
         if i == BEFORE_CUTOFF {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -425,6 +429,7 @@ async fn trailing_slash_gives_the_same_result() {
 #[tokio::test]
 async fn case_insensitive_matching_covers_non_ascii_letters() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     app.create("users", "user", user("x1", "Élodie", "Ødegård")).await;
     app.create("users", "user", user("x2", "Eloise", "Odell")).await;
     let cases = [

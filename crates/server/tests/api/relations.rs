@@ -186,6 +186,11 @@ async fn the_strict_profile_uses_the_official_array_names() {
         ("orgs", "org", org("school-1", "North High")),
         ("academicSessions", "academicSession", term_1),
         ("academicSessions", "academicSession", gp),
+        (
+            "courses",
+            "course",
+            json!({"sourcedId": "course-1", "title": "Algebra", "org": {"sourcedId": "school-1"}}),
+        ),
         ("classes", "class", class("class-1", "Algebra 1A")),
         ("users", "user", user("s1", "Ann", "Lee")),
         ("enrollments", "enrollment", enrollment("e1", "s1", "class-1")),

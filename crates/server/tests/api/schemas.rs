@@ -93,11 +93,12 @@ async fn users_validate_and_drop_timeback_extras() {
     let app = TestApp::spawn_with(Profile::OneRoster).await;
     let c = rostering();
     make(&app, "orgs", "org", org("school-1", "North High")).await;
-    make(&app, "users", "user", timeback_user()).await;
+    // The teacher first: the student names her as an agent.
     let teacher = json!({"sourcedId": "tea-1", "enabledUser": "false", "givenName": "Grace",
         "familyName": "Hopper", "roles": [{"roleType": "primary", "role": "teacher",
         "org": {"sourcedId": "school-1"}}]});
     make(&app, "users", "user", teacher).await;
+    make(&app, "users", "user", timeback_user()).await;
 
     check(&app, &c, "users", "UserSetDType").await;
     check(&app, &c, "users/", "UserSetDType").await;
@@ -329,6 +330,7 @@ async fn timeback_2025_04_profile_sends_boolean_enabled_user() {
 
     // The default TimeBack profile keeps 1.2's string.
     let dec = TestApp::spawn().await;
+    dec.add_school().await;
     dec.create("users", "user", crate::helpers::user("u1", "A", "B")).await;
     assert_eq!(dec.get("users/u1").await.body["user"]["enabledUser"], "true");
 }

@@ -44,6 +44,7 @@ fn assert_no_password(body: &Value) {
 #[tokio::test]
 async fn create_without_sourced_id_allocates_a_uuid() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     for path in ["users/", "users"] {
         let mut body = user("x", "Ann", "Lee");
         body.as_object_mut().unwrap().remove("sourcedId");
@@ -59,6 +60,7 @@ async fn create_without_sourced_id_allocates_a_uuid() {
 #[tokio::test]
 async fn create_with_sourced_id_keeps_it() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     let r = app.post("users/", json!({"user": user("u-1", "Ann", "Lee")})).await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["sourcedIdPairs"]["allocatedSourcedId"], "u-1");
@@ -97,6 +99,7 @@ async fn get_renders_the_timeback_shape() {
 #[tokio::test]
 async fn enabled_user_accepts_the_string_false() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     let mut body = user("u1", "Ann", "Lee");
     body["enabledUser"] = json!("false");
     app.create("users", "user", body).await;
@@ -106,6 +109,7 @@ async fn enabled_user_accepts_the_string_false() {
 #[tokio::test]
 async fn passwords_are_hashed_and_never_returned() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     let mut body = user("u1", "Ann", "Lee");
     body["password"] = json!("hunter2");
     app.create("users", "user", body.clone()).await;
@@ -138,6 +142,7 @@ async fn passwords_are_hashed_and_never_returned() {
 #[tokio::test]
 async fn put_replaces_the_record() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     let mut body = user("u1", "Ann", "Lee");
     body["middleName"] = json!("May");
     app.create("users", "user", body).await;
@@ -164,6 +169,7 @@ async fn put_to_an_unknown_user_is_404() {
 #[tokio::test]
 async fn put_with_another_sourced_id_in_the_body_is_422() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     app.create("users", "user", user("u1", "Ann", "Lee")).await;
     let before = get_user(&app, "u1").await;
     let r = app.put("users/u1", json!({"user": user("u2", "Bob", "Lee")})).await;
@@ -175,6 +181,7 @@ async fn put_with_another_sourced_id_in_the_body_is_422() {
 #[tokio::test]
 async fn put_without_a_password_keeps_the_stored_hash() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     let mut body = user("u1", "Ann", "Lee");
     body["password"] = json!("hunter2");
     app.create("users", "user", body).await;
@@ -189,6 +196,7 @@ async fn put_without_a_password_keeps_the_stored_hash() {
 #[tokio::test]
 async fn patch_changes_only_the_fields_sent() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     let mut body = user("u1", "Ann", "Lee");
     body["middleName"] = json!("May");
     app.create("users", "user", body).await;
@@ -213,6 +221,7 @@ async fn patch_changes_only_the_fields_sent() {
 #[tokio::test]
 async fn patch_nulling_a_required_field_is_422_and_changes_nothing() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     app.create("users", "user", user("u1", "Ann", "Lee")).await;
     let before = get_user(&app, "u1").await;
     let r = app
@@ -225,6 +234,7 @@ async fn patch_nulling_a_required_field_is_422_and_changes_nothing() {
 #[tokio::test]
 async fn delete_is_a_soft_delete() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     app.create("users", "user", user("u1", "Ann", "Lee")).await;
     app.create("users", "user", user("u2", "Bob", "Lee")).await;
     let before = get_user(&app, "u1").await;
@@ -259,6 +269,7 @@ async fn delete_is_a_soft_delete() {
 #[tokio::test]
 async fn a_taken_sourced_id_is_409_and_changes_nothing() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     app.create("users", "user", user("u1", "Ann", "Lee")).await;
     let before = get_user(&app, "u1").await;
     let mut dup = user("u1", "Bob", "Ray");
@@ -273,6 +284,7 @@ async fn a_taken_sourced_id_is_409_and_changes_nothing() {
 #[tokio::test]
 async fn a_taken_email_is_409_in_any_case() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     let mut first = user("u1", "Ann", "Lee");
     first["email"] = json!("ann@x.org");
     app.create("users", "user", first).await;
@@ -292,6 +304,7 @@ async fn a_taken_email_is_409_in_any_case() {
 #[tokio::test]
 async fn demographics_are_embedded_in_the_user() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     app.create("users", "user", user("u1", "Ann", "Lee")).await;
     let r = app.get("users/u1/demographics").await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -353,6 +366,7 @@ async fn classes_for_a_user_come_from_enrollments() {
 #[tokio::test]
 async fn fields_selects_only_the_named_keys() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     app.create("users", "user", user("u1", "Ann", "Lee")).await;
     let r = app.get("users/u1?fields=sourcedId,givenName").await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -373,6 +387,7 @@ fn profiles_with_credentials(n: usize) -> Value {
 #[tokio::test]
 async fn an_invalid_body_is_refused_before_its_passwords_are_hashed() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     app.create("users", "user", user("u1", "Ann", "Lee")).await;
     let before = stored(&app, "u1").await;
     let mut body = user("u2", "Bob", "Ray");
@@ -407,6 +422,7 @@ async fn an_invalid_body_is_refused_before_its_passwords_are_hashed() {
 #[tokio::test]
 async fn credentials_per_user_are_capped() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     let cap = oneroster::model::user::MAX_CREDENTIALS;
     let mut body = user("u1", "Ann", "Lee");
     body["userProfiles"] = profiles_with_credentials(cap + 1);
@@ -441,6 +457,7 @@ async fn credentials_per_user_are_capped() {
 #[tokio::test]
 async fn emails_are_unique_once_trimmed_normalised_and_case_folded() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     let pairs = [
         ("élodie@x.org", "ÉLODIE@x.org"),
         ("jos\u{e9}@x.org", "jose\u{301}@x.org"),

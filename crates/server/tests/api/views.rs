@@ -134,6 +134,7 @@ async fn deleting_a_school_leaves_its_classes_alone() {
 #[tokio::test]
 async fn grading_periods_round_trip_through_their_view() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     app.create("academicSessions", "academicSession", session("term-1", "term"))
         .await;
     let r = app
@@ -191,6 +192,7 @@ async fn a_grading_period_of_another_type_is_refused() {
 #[tokio::test]
 async fn a_grading_period_is_created_for_a_term() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     app.create("academicSessions", "academicSession", session("term-1", "term"))
         .await;
     let mut body = grading_period("gp-1", "Q1");
