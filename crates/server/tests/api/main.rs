@@ -5,6 +5,7 @@ mod helpers;
 
 mod access;
 mod auth;
+mod bulk;
 mod collections;
 mod conditional;
 mod contract;
@@ -18,6 +19,7 @@ mod idp;
 mod import;
 mod logs;
 mod nulls;
+mod problems;
 mod query;
 mod reference;
 mod reference_bodies;
