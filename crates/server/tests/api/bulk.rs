@@ -172,3 +172,23 @@ async fn a_record_named_bulk_stays_reachable() {
     assert_eq!(app.get("orgs/bulk").await.body["org"]["name"], "Bulk Academy");
     assert_eq!(app.delete("orgs/bulk").await.status, 204);
 }
+
+/// A bulk body past the ordinary request limit (the tests' is 64 KiB) is
+/// taken, also when an `Idempotency-Key` layer reads it first, and a retry
+/// with the same key gets the first answer without writing again.
+#[tokio::test]
+async fn a_large_bulk_body_is_taken_and_a_keyed_retry_replays() {
+    let app = TestApp::spawn().await;
+    let body = json!({ "users": users(0..400) });
+    assert!(body.to_string().len() > 64 * 1024);
+    let send = || {
+        let request = app.http.post(app.url("users/bulk")).bearer_auth(&app.token);
+        app.send(request.header("Idempotency-Key", "bulk-1").json(&body))
+    };
+    let first = send().await;
+    assert_eq!(first.body["created"], 400, "{}", first.body);
+    let again = send().await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.body, first.body);
+    assert_eq!(total(&app, "users").await, 400);
+}
