@@ -623,7 +623,9 @@ fn status_info() -> Value {
         "imsx_error_details": {"type": "array", "items": {"type": "object", "additionalProperties": {"type": "string"}}},
         "imsx_CodeMinor": {"type": "object", "properties": {"imsx_codeMinorField": {"type": "array", "items": {
             "type": "object", "required": ["imsx_codeMinorFieldName", "imsx_codeMinorFieldValue"],
-            "properties": {"imsx_codeMinorFieldName": {"type": "string"}, "imsx_codeMinorFieldValue": {"type": "string"}}}}}}
+            "properties": {"imsx_codeMinorFieldName": {"type": "string",
+                "description": "TargetEndSystem; after it, for a refused body, the JSON path of each problem (user.roles[0].role)"},
+                "imsx_codeMinorFieldValue": {"type": "string"}}}}}}
     }})
 }
 
