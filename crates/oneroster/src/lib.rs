@@ -13,6 +13,7 @@
 //! - [`relation`]: collections reached through another record (the students
 //!   of a class) and TimeBack's roster writes, declared once.
 //! - [`cursor`]: keyset cursors for following `next` links without OFFSET.
+//! - [`problems`]: every problem of a record at once, each at its JSON path.
 //! - [`wire`]: the `imsx_StatusInfo` error body and other envelopes shared with clients.
 //! - [`clock`]: time is injected, never read directly.
 
@@ -22,6 +23,7 @@ pub mod filter;
 pub mod model;
 pub mod path;
 pub mod primitives;
+pub mod problems;
 pub mod query;
 pub mod relation;
 pub mod resource;

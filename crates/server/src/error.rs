@@ -3,6 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use oneroster::problems::Problem;
 use oneroster::query::{QueryError, QueryErrorKind};
 use oneroster::wire::{CodeMinor, StatusInfo};
 use rollcall_service::{AuthError, ServiceError};
@@ -56,6 +57,17 @@ pub enum ApiError {
         message: String,
         details: Vec<serde_json::Map<String, serde_json::Value>>,
     },
+    /// 422: every problem of a body at once: listed in the description, and
+    /// one `imsx_codeMinorField` per problem after `TargetEndSystem`, named
+    /// by its JSON path (`user.roles[0].role`), which both the 1.2 and the
+    /// TimeBack schemas allow. `details` (a bulk write's per-item report)
+    /// goes in TimeBack's `imsx_error_details` when there is any.
+    #[error("{message}")]
+    Problems {
+        message: String,
+        paths: Vec<String>,
+        details: Vec<serde_json::Map<String, serde_json::Value>>,
+    },
     /// 500. The cause is logged here and never sent to the client.
     #[error("internal error")]
     Internal(String),
@@ -74,6 +86,22 @@ impl ApiError {
         Self::BadRequest {
             code: CodeMinor::InvalidData,
             message: message.into(),
+        }
+    }
+
+    /// 422 for `problems` (see [`ApiError::Problems`]).
+    pub fn problems(problems: &[Problem], details: Vec<serde_json::Map<String, serde_json::Value>>) -> Self {
+        let shown: Vec<String> = problems.iter().take(MAX_DESCRIBED).map(Problem::to_string).collect();
+        let more = problems.len().saturating_sub(MAX_DESCRIBED);
+        let message = match (problems.len(), more) {
+            (1, _) => shown.join(""),
+            (n, 0) => format!("{n} problems: {}", shown.join("; ")),
+            (n, more) => format!("{n} problems: {}; and {more} more", shown.join("; ")),
+        };
+        Self::Problems {
+            message,
+            paths: problems.iter().map(|p| p.path.clone()).collect(),
+            details,
         }
     }
 
@@ -105,6 +133,7 @@ impl ApiError {
                 ),
             ),
             Self::Detailed { status, message, .. } => (*status, code_for_status(*status), message.clone()),
+            Self::Problems { message, .. } => (S::UNPROCESSABLE_ENTITY, CodeMinor::InvalidData, message.clone()),
             Self::Internal(_) => (
                 S::INTERNAL_SERVER_ERROR,
                 CodeMinor::InternalServerError,
@@ -124,6 +153,17 @@ impl ApiError {
         if let Self::Detailed { details, .. } = self {
             body["imsx_error_details"] = details.clone().into();
         }
+        if let Self::Problems { paths, details, .. } = self {
+            let fields = &mut body["imsx_CodeMinor"]["imsx_codeMinorField"];
+            if let Some(fields) = fields.as_array_mut() {
+                fields.extend(paths.iter().map(
+                    |path| serde_json::json!({ "imsx_codeMinorFieldName": path, "imsx_codeMinorFieldValue": code }),
+                ));
+            }
+            if !details.is_empty() {
+                body["imsx_error_details"] = details.clone().into();
+            }
+        }
         if let Self::OAuth { error, message, .. } = self {
             body["error"] = (*error).into();
             body["error_description"] = message.clone().into();
@@ -131,6 +171,10 @@ impl ApiError {
         (status, axum::Json(body))
     }
 }
+
+/// The problems the description spells out; the codeMinor fields (and a
+/// bulk write's details) name every one.
+const MAX_DESCRIBED: usize = 20;
 
 fn code_for_status(status: StatusCode) -> CodeMinor {
     match status {
@@ -191,6 +235,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound(m) => Self::NotFound(m),
             ServiceError::Conflict(m) => Self::Conflict(m),
             ServiceError::Invalid(m) => Self::Unprocessable(m),
+            ServiceError::Problems(problems) => Self::problems(&problems, Vec::new()),
             ServiceError::PreconditionFailed { current } => Self::PreconditionFailed {
                 message: format!(
                     "the record was changed by someone else; its current version is {current}: read it again, \

@@ -55,12 +55,20 @@ async fn keyed(state: AppState, key: HeaderValue, request: Request, next: Next) 
     };
     let client = format!("{}|{}", claims.iss, claims.sub);
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, state.config.body_limit)
-        .await
-        .map_err(|_| ApiError::Status {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            message: "request body too large".into(),
-        })?;
+    // A bulk write's body may be larger than other requests' (see `routes::bulk`).
+    let limit = if parts
+        .uri
+        .path()
+        .ends_with(&format!("/{}", crate::routes::bulk::SEGMENT))
+    {
+        state.config.body_limit.max(crate::routes::bulk::BODY_LIMIT)
+    } else {
+        state.config.body_limit
+    };
+    let body = axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::Status {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        message: "request body too large".into(),
+    })?;
     let idempotency = &state.rollcall.idempotency;
     match idempotency.claim(&client, &key, &fingerprint(&parts, &body)).await? {
         Claim::Run => {}

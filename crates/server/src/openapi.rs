@@ -11,6 +11,7 @@ use crate::routes::API_PREFIX;
 
 mod addressing;
 mod history;
+mod bulk;
 mod relations;
 
 /// The whole document.
@@ -19,6 +20,7 @@ pub fn document() -> Value {
     let mut schemas = Map::new();
     for decl in resource::all() {
         collection_paths(&mut paths, decl);
+        bulk::paths(&mut paths, decl);
         schemas.insert(decl.schema.to_owned(), resource_schema(decl));
         schemas.insert(partial_name(decl), partial_schema(decl));
     }
@@ -632,9 +634,12 @@ fn status_info() -> Value {
         "imsx_codeMajor": {"enum": ["success", "processing", "failure", "unsupported"]},
         "imsx_severity": {"enum": ["status", "warning", "error"]},
         "imsx_description": {"type": "string"},
+        "imsx_error_details": {"type": "array", "items": {"type": "object", "additionalProperties": {"type": "string"}}},
         "imsx_CodeMinor": {"type": "object", "properties": {"imsx_codeMinorField": {"type": "array", "items": {
             "type": "object", "required": ["imsx_codeMinorFieldName", "imsx_codeMinorFieldValue"],
-            "properties": {"imsx_codeMinorFieldName": {"type": "string"}, "imsx_codeMinorFieldValue": {"type": "string"}}}}}}
+            "properties": {"imsx_codeMinorFieldName": {"type": "string",
+                "description": "TargetEndSystem; after it, for a refused body, the JSON path of each problem (user.roles[0].role)"},
+                "imsx_codeMinorFieldValue": {"type": "string"}}}}}}
     }})
 }
 

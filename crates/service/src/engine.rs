@@ -16,6 +16,7 @@ use std::sync::Arc;
 use oneroster::model::course_structure::Planned;
 use oneroster::model::demographics::DEMOGRAPHICS;
 use oneroster::model::user::USERS;
+use oneroster::problems::Problem;
 use oneroster::query::ListQuery;
 use oneroster::{Clock, ResourceDecl, SourcedId, Timestamp};
 use rollcall_store::{Page, RawPage, Store, StoreError, Write};
@@ -107,6 +108,9 @@ impl Engine {
         for Planned { at, decl, body } in records {
             let (pair, doc, _) = self.prepare(decl, body).await.map_err(|e| match e {
                 ServiceError::Invalid(message) => ServiceError::Invalid(format!("{at}: {message}")),
+                ServiceError::Problems(problems) => {
+                    ServiceError::Invalid(format!("{at}: {}", oneroster::problems::describe(&problems)))
+                }
                 other => other,
             })?;
             references.extend(references::named(decl, &doc).into_iter().map(|mut n| {
@@ -128,19 +132,16 @@ impl Engine {
     /// body embeds: server-owned fields set, validated, secrets hashed.
     async fn prepare(&self, decl: &'static ResourceDecl, input: Value) -> Result<Prepared, ServiceError> {
         let mut object = into_object(decl, input)?;
-        let supplied = match object.get("sourcedId") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(parse_id(s)?.to_string()),
-            Some(other) => {
-                return Err(ServiceError::Invalid(format!(
-                    "sourcedId: expected a string, found {other}"
-                )));
-            }
-        };
+        let mut found = Vec::new();
+        let supplied = supplied_id(&object).unwrap_or_else(|p| {
+            found.push(p);
+            None
+        });
         let id = supplied.clone().unwrap_or_else(|| SourcedId::allocate().to_string());
         let demographics = self.take_demographics(decl, &mut object, &id)?;
         self.fill_school(decl, &mut object).await?;
-        let mut doc = self.stamp(decl, object, &id)?;
+        let mut doc = rules::checked(decl, object, &id, &self.now(), found, true)
+            .map_err(|p| invalid_record(decl.singular, p))?;
         rules::protect(decl, &mut doc, None).await?;
         let pair = SourcedIdPair {
             supplied,
@@ -289,14 +290,15 @@ impl Engine {
         self.stamp(decl, object, id)
     }
 
-    /// Sets the server-owned fields and validates into the stored form.
+    /// Sets the server-owned fields and validates into the stored form;
+    /// refused, it reports every problem of the body at once.
     pub(crate) fn stamp(
         &self,
         decl: &ResourceDecl,
         object: Map<String, Value>,
         id: &str,
     ) -> Result<Value, ServiceError> {
-        rules::stamp(decl, object, id, &self.now()).map_err(|e| ServiceError::Invalid(e.0))
+        rules::checked(decl, object, id, &self.now(), Vec::new(), true).map_err(|p| invalid_record(decl.singular, p))
     }
 
     /// The stamp of a write over `current` (see `rules::stamp_after`).
@@ -304,7 +306,7 @@ impl Engine {
         rules::stamp_after(&self.now(), current)
     }
 
-    fn now(&self) -> String {
+    pub(crate) fn now(&self) -> String {
         Timestamp::new(self.clock.now()).to_wire()
     }
 }
@@ -345,8 +347,26 @@ fn map_missing(e: StoreError, decl: &ResourceDecl, id: &str) -> ServiceError {
     }
 }
 
-fn parse_id(raw: &str) -> Result<SourcedId, ServiceError> {
-    SourcedId::parse(raw).map_err(|e| ServiceError::Invalid(format!("sourcedId: {e}")))
+/// The sourcedId a new record's body supplies, if any, or what is wrong
+/// with it.
+pub(crate) fn supplied_id(object: &Map<String, Value>) -> Result<Option<String>, Problem> {
+    let problem = |message: String| Problem {
+        path: "sourcedId".into(),
+        message,
+    };
+    match object.get("sourcedId") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => match SourcedId::parse(s) {
+            Ok(id) => Ok(Some(id.to_string())),
+            Err(e) => Err(problem(e.to_string())),
+        },
+        Some(other) => Err(problem(format!("expected a string, found {other}"))),
+    }
+}
+
+/// A refused record's problems, their paths under the body's wrapper.
+pub(crate) fn invalid_record(wrapper: &str, problems: Vec<Problem>) -> ServiceError {
+    ServiceError::Problems(problems.into_iter().map(|p| p.under(wrapper)).collect())
 }
 
 fn into_object(decl: &ResourceDecl, input: Value) -> Result<Map<String, Value>, ServiceError> {
@@ -381,7 +401,7 @@ async fn hash_object(decl: &ResourceDecl, object: &mut Map<String, Value>) -> Re
     Ok(())
 }
 
-fn kind_of(v: &Value) -> &'static str {
+pub(crate) fn kind_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -5,6 +5,7 @@
 //! # Layout
 //! - [`engine`]: the generic resource engine (create, replace, patch, soft
 //!   delete, get, list, relations) driven by `ResourceDecl`s.
+//! - [`bulk`]: many records of one resource written in one transaction.
 //! - [`credentials`]: third-party credentials users register, sealed.
 //! - [`auth`]: OAuth clients, token issue and verification.
 //! - [`known_clients`]: which clients' tokens still hold, kept in memory.
@@ -17,6 +18,7 @@
 //! - [`webhooks`]: subscriptions to the change feed and their delivery worker.
 
 pub mod auth;
+pub mod bulk;
 pub mod credentials;
 mod embedded;
 pub mod engine;
@@ -58,6 +60,9 @@ pub enum ServiceError {
     /// 422: well-formed JSON that breaks the model.
     #[error("{0}")]
     Invalid(String),
+    /// 422: every problem of a body, each at its JSON path (`user.givenName`).
+    #[error("{}", oneroster::problems::describe(.0))]
+    Problems(Vec<oneroster::problems::Problem>),
     /// 412: the stored version is not the one the client's `If-Match`
     /// names; `current` is its entity tag.
     #[error("the record was changed by someone else; its current version is {current}")]

@@ -4,6 +4,7 @@
 //! fields are written here once; the places that write records call these
 //! rather than spell them again.
 
+use oneroster::problems::{self, Problem};
 use oneroster::resource::ModelError;
 use oneroster::{ResourceDecl, Status, Timestamp, path};
 use serde_json::{Map, Value};
@@ -13,13 +14,50 @@ use crate::{ServiceError, secret};
 /// A record as stored: `sourcedId` and `dateLastModified` set by the server,
 /// `status` `active` unless given, then the declaration's `normalize` (which
 /// validates it and gives the canonical form).
-pub fn stamp(decl: &ResourceDecl, mut object: Map<String, Value>, id: &str, now: &str) -> Result<Value, ModelError> {
+pub fn stamp(decl: &ResourceDecl, object: Map<String, Value>, id: &str, now: &str) -> Result<Value, ModelError> {
+    (decl.normalize)(Value::Object(with_stamp(object, id, now)))
+}
+
+fn with_stamp(mut object: Map<String, Value>, id: &str, now: &str) -> Map<String, Value> {
     object.insert("sourcedId".into(), Value::String(id.to_owned()));
     object.insert("dateLastModified".into(), Value::String(now.to_owned()));
     if object.get("status").is_none_or(Value::is_null) {
         object.insert("status".into(), Value::String(Status::Active.as_str().into()));
     }
-    (decl.normalize)(Value::Object(object))
+    object
+}
+
+/// [`stamp`], or every problem of the record when it fails (paths relative
+/// to the record), after the ones the caller already found (`found`, e.g.
+/// its sourcedId's). Without `detailed` only the model's first complaint
+/// is reported, which costs no further trial runs of the model.
+pub fn checked(
+    decl: &ResourceDecl,
+    object: Map<String, Value>,
+    id: &str,
+    now: &str,
+    mut found: Vec<Problem>,
+    detailed: bool,
+) -> Result<Value, Vec<Problem>> {
+    let stamped = Value::Object(with_stamp(object, id, now));
+    let first = match (decl.normalize)(stamped.clone()) {
+        Ok(doc) if found.is_empty() => return Ok(doc),
+        Ok(_) => return Err(found),
+        Err(e) => e,
+    };
+    let all = if detailed {
+        problems::collect(decl.normalize, stamped)
+    } else {
+        Vec::new()
+    };
+    if all.is_empty() {
+        found.push(Problem {
+            path: String::new(),
+            message: first.0,
+        });
+    }
+    found.extend(all);
+    Err(found)
 }
 
 /// The stamp for a write over `current`: `now`, or one millisecond past the

@@ -28,7 +28,7 @@ use crate::render::Profile;
 use crate::state::AppState;
 
 /// Routes for one resource, under its collection path (with and without
-/// the trailing slash TimeBack clients send).
+/// the trailing slash TimeBack clients send), and its bulk write.
 pub fn routes(decl: &'static ResourceDecl) -> Router<AppState> {
     let collection = format!("{API_PREFIX}/{}", decl.path());
     let list_create =
@@ -37,9 +37,11 @@ pub fn routes(decl: &'static ResourceDecl) -> Router<AppState> {
         .put(move |s, a, i, q, h, b| update((decl, UpdateKind::Replace), s, a, i, q, h, b))
         .patch(move |s, a, i, q, h, b| update((decl, UpdateKind::Patch), s, a, i, q, h, b))
         .delete(move |s, a, i, q, h| delete(decl, s, a, i, q, h));
+    let bulk = item.clone().merge(super::bulk::route(decl));
     Router::new()
         .route(&collection, list_create.clone())
         .route(&format!("{collection}/"), list_create)
+        .route(&format!("{collection}/{}", super::bulk::SEGMENT), bulk)
         .route(&format!("{collection}/{{sourcedId}}"), item)
 }
 

@@ -2,6 +2,7 @@
 //! service layer: extract, call, render.
 
 pub mod audit;
+pub mod bulk;
 pub mod capabilities;
 pub mod changes;
 pub mod collection;
@@ -40,10 +41,12 @@ impl<S: Send + Sync> FromRequestParts<S> for IdParam {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let Path(id) = Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|e| ApiError::bad_request(e.body_text()))?;
-        Ok(Self(id))
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(Self(id)),
+            // The bulk route's other methods reach the record named `bulk`.
+            Err(_) if parts.uri.path().ends_with(&format!("/{}", bulk::SEGMENT)) => Ok(Self(bulk::SEGMENT.into())),
+            Err(e) => Err(ApiError::bad_request(e.body_text())),
+        }
     }
 }
 

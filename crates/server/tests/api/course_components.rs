@@ -108,7 +108,10 @@ async fn a_bad_component_is_refused_precisely_and_nothing_is_stored() {
     let r = app.post("courses/components", json!({"courseComponent": body})).await;
     r.assert_imsx(422, "invaliddata");
     assert!(
-        r.body["imsx_description"].as_str().unwrap().starts_with("unlockDate"),
+        r.body["imsx_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("courseComponent.unlockDate"),
         "{}",
         r.body
     );
@@ -172,7 +175,10 @@ async fn component_resources_have_the_five_operations() {
         .await;
     r.assert_imsx(422, "invaliddata");
     assert!(
-        r.body["imsx_description"].as_str().unwrap().starts_with("lessonType"),
+        r.body["imsx_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("componentResource.lessonType"),
         "{}",
         r.body
     );

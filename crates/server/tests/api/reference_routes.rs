@@ -28,6 +28,9 @@ const EXTENSIONS: &[(&str, &str, &str)] = &[
         "/ims/oneroster/rostering/v1p2/courses/*/{}",
         "merge-patch of a course component or component resource",
     ),
+    // Bulk writes of any collection (and of the nested course collections).
+    ("POST", "/ims/oneroster/rostering/v1p2/*/bulk", "bulk write"),
+    ("POST", "/ims/oneroster/rostering/v1p2/courses/*/bulk", "bulk write"),
     // The OAuth 2.0 client-credentials token endpoint every client starts at.
     ("POST", "/oauth2/token", "OAuth token endpoint"),
     // Bulk CSV import and its job status: administration, not rostering.
