@@ -6,6 +6,7 @@ mod clients;
 mod config;
 mod credentials;
 mod csv;
+mod extensions;
 mod table;
 mod users;
 
@@ -27,6 +28,8 @@ enum Command {
     Serve(config::ServeArgs),
     /// Manage OAuth clients in the database.
     Clients(clients::ClientsArgs),
+    /// Declare typed extension fields in the database.
+    Extensions(extensions::ExtensionsArgs),
     /// Manage users on a running server (over HTTP, as an OAuth client).
     Users(users::UsersArgs),
     /// Manage the sealed third-party credentials (key rotation).
@@ -55,6 +58,7 @@ async fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => config::serve(args).await,
         Command::Clients(args) => clients::run(args).await,
+        Command::Extensions(args) => extensions::run(args).await,
         Command::Users(args) => users::run(args).await,
         Command::Credentials(args) => credentials::run(args).await,
         Command::Import(args) => {

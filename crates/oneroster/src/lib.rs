@@ -14,10 +14,12 @@
 //!   of a class) and TimeBack's roster writes, declared once.
 //! - [`cursor`]: keyset cursors for following `next` links without OFFSET.
 //! - [`wire`]: the `imsx_StatusInfo` error body and other envelopes shared with clients.
+//! - [`extension`]: typed extension fields an administrator declares at run time.
 //! - [`clock`]: time is injected, never read directly.
 
 pub mod clock;
 pub mod cursor;
+pub mod extension;
 pub mod filter;
 pub mod model;
 pub mod path;

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use crate::routes::API_PREFIX;
 
+pub mod extensions;
 mod relations;
 
 /// The whole document.
@@ -42,6 +43,7 @@ pub fn document() -> Value {
     };
     paths.insert("/admin/import".into(), admin(import_path(), "post"));
     paths.insert("/admin/import/jobs/{id}".into(), admin(import_job_path(), "get"));
+    extensions::admin_paths(&mut paths);
     paths.insert(
         format!("{API_PREFIX}/capabilities"),
         json!({ "get": { "operationId": "getCapabilities", "tags": ["discovery"], "security": [],
@@ -523,6 +525,9 @@ fn property_schema(decl: &ResourceDecl, key: &str) -> Value {
             FieldKind::DateTime => json!({ "type": "string", "format": "date-time" }),
             FieldKind::Date => json!({ "type": ["string", "null"], "format": "date" }),
             FieldKind::Text => json!({ "type": ["string", "null"] }),
+            FieldKind::Integer => json!({ "type": ["integer", "null"] }),
+            FieldKind::Number => json!({ "type": ["number", "null"] }),
+            FieldKind::Boolean => json!({ "type": ["boolean", "null"] }),
         },
         None if key == "metadata" => json!({ "type": "object" }),
         None => json!({}),

@@ -22,6 +22,7 @@ use rollcall_store::{Page, RawPage, Store, StoreError, Write};
 use serde_json::{Map, Value};
 
 use crate::embedded::Demographics;
+use crate::extensions::Extensions;
 use crate::precondition::Precondition;
 use crate::{ServiceError, rules};
 
@@ -36,11 +37,22 @@ pub struct SourcedIdPair {
 pub struct Engine {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    extensions: Extensions,
 }
 
 impl Engine {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        let extensions = Extensions::new(store.clone());
+        Self {
+            store,
+            clock,
+            extensions,
+        }
+    }
+
+    /// The declared extension fields every write checks.
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -96,6 +108,7 @@ impl Engine {
     /// A new record's stored form, its id pair, and the demographics a user
     /// body embeds: server-owned fields set, validated, secrets hashed.
     async fn prepare(&self, decl: &'static ResourceDecl, input: Value) -> Result<Prepared, ServiceError> {
+        self.extensions.current().await?;
         let mut object = into_object(decl, input)?;
         let supplied = match object.get("sourcedId") {
             None | Some(Value::Null) => None,
@@ -133,6 +146,7 @@ impl Engine {
         input: Value,
         expect: &Precondition,
     ) -> Result<Value, ServiceError> {
+        self.extensions.current().await?;
         let mut object = into_object(decl, input)?;
         check_body_id(&object, id)?;
         let demographics = self.take_demographics(decl, &mut object, id)?;
@@ -142,6 +156,7 @@ impl Engine {
         hash_object(decl, &mut object).await?;
         let (engine, id_owned) = (self.clone(), id.to_owned());
         let (check, failed) = expect.checker();
+        let extensions = self.extensions.held();
         let update = Box::new(move |current: Value| {
             check(&current)?;
             for key in decl.write_only.iter().filter(|k| !k.contains('.')) {
@@ -149,7 +164,8 @@ impl Engine {
                     object.insert((*key).to_owned(), kept.clone());
                 }
             }
-            rules::stamp(decl, object, &id_owned, &engine.now_over(&current))
+            let doc = rules::stamp(decl, object, &id_owned, &engine.now_over(&current))?;
+            extensions.apply(decl.collection, doc)
         });
         let written = self.store.update(decl, id, update).await;
         let stored = written.map_err(|e| failed.explain(map_missing(e, decl, id)))?;
@@ -173,6 +189,7 @@ impl Engine {
         input: Value,
         expect: &Precondition,
     ) -> Result<Value, ServiceError> {
+        self.extensions.current().await?;
         let mut changes = into_object(decl, input)?;
         check_body_id(&changes, id)?;
         let current = self.get(decl, id).await?;
@@ -180,10 +197,12 @@ impl Engine {
         hash_object(decl, &mut changes).await?;
         let (engine, id_owned) = (self.clone(), id.to_owned());
         let (check, failed) = expect.checker();
+        let extensions = self.extensions.held();
         let update = Box::new(move |current: Value| {
             check(&current)?;
             let at = engine.now_over(&current);
-            rules::stamp(decl, merge(current, changes), &id_owned, &at)
+            let doc = rules::stamp(decl, merge(current, changes), &id_owned, &at)?;
+            extensions.apply(decl.collection, doc)
         });
         let written = self.store.update(decl, id, update).await;
         written.map_err(|e| failed.explain(map_missing(e, decl, id)))
@@ -256,14 +275,17 @@ impl Engine {
         self.stamp(decl, object, id)
     }
 
-    /// Sets the server-owned fields and validates into the stored form.
+    /// Sets the server-owned fields and validates into the stored form,
+    /// declared extension fields included.
     pub(crate) fn stamp(
         &self,
         decl: &ResourceDecl,
         object: Map<String, Value>,
         id: &str,
     ) -> Result<Value, ServiceError> {
-        rules::stamp(decl, object, id, &self.now()).map_err(|e| ServiceError::Invalid(e.0))
+        rules::stamp(decl, object, id, &self.now())
+            .and_then(|doc| self.extensions.held().apply(decl.collection, doc))
+            .map_err(|e| ServiceError::Invalid(e.0))
     }
 
     /// The stamp of a write over `current` (see `rules::stamp_after`).

@@ -5,6 +5,7 @@
 //! # Layout
 //! - [`engine`]: the generic resource engine (create, replace, patch, soft
 //!   delete, get, list, relations) driven by `ResourceDecl`s.
+//! - [`extensions`]: the declared extension fields, kept in memory.
 //! - [`credentials`]: third-party credentials users register, sealed.
 //! - [`auth`]: OAuth clients, token issue and verification.
 //! - [`known_clients`]: which clients' tokens still hold, kept in memory.
@@ -17,6 +18,7 @@ pub mod auth;
 pub mod credentials;
 mod embedded;
 pub mod engine;
+pub mod extensions;
 pub mod idempotency;
 pub mod idp;
 pub mod known_clients;
@@ -35,6 +37,7 @@ use rollcall_store::{Store, StoreError};
 pub use auth::{Auth, AuthError, Claims, SigningKey};
 pub use credentials::Credentials;
 pub use engine::Engine;
+pub use extensions::Extensions;
 pub use idempotency::Idempotency;
 
 /// The service layer's one error type; the server maps each variant to one

@@ -16,6 +16,7 @@
 
 pub mod credentials;
 pub mod error;
+pub mod extension;
 pub mod schema;
 pub mod sql;
 pub mod terms;
@@ -23,6 +24,7 @@ pub mod traits;
 
 pub use credentials::{CredentialRecord, CredentialStore};
 pub use error::StoreError;
+pub use extension::ExtensionStore;
 pub use traits::{
     Batches, ClientRecord, ClientStore, IdempotencyStore, KeyClaim, KeyTimes, Page, RawPage, ResourceStore,
     SettingsStore, Store, Update, Write, Writes, parse_record,

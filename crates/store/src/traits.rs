@@ -6,7 +6,7 @@ use oneroster::resource::ModelError;
 use oneroster::{FieldDecl, ResourceDecl};
 use serde_json::Value;
 
-use crate::{CredentialStore, StoreError};
+use crate::{CredentialStore, ExtensionStore, StoreError};
 
 /// One page of a collection and the size of the whole filtered collection.
 #[derive(Debug, Clone, PartialEq)]
@@ -228,9 +228,12 @@ pub trait SettingsStore: Send + Sync {
 }
 
 /// Everything a backend provides.
-pub trait Store: ResourceStore + ClientStore + SettingsStore + CredentialStore + IdempotencyStore {}
+pub trait Store:
+    ResourceStore + ClientStore + SettingsStore + CredentialStore + IdempotencyStore + ExtensionStore
+{
+}
 
-impl<T: ResourceStore + ClientStore + SettingsStore + CredentialStore + IdempotencyStore> Store for T {}
+impl<T: ResourceStore + ClientStore + SettingsStore + CredentialStore + IdempotencyStore + ExtensionStore> Store for T {}
 
 /// One record of [`Batches`], parsed.
 pub fn parse_record(text: &str) -> Result<Value, StoreError> {

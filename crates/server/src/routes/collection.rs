@@ -64,7 +64,14 @@ pub async fn list(
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Read, decl)?;
-    let mut query = ListQuery::from_request(decl, pairs.iter(), &state.rollcall.cursor_key)?;
+    let declared = state
+        .rollcall
+        .engine
+        .extensions()
+        .current()
+        .await?
+        .field_decls(decl.collection);
+    let mut query = ListQuery::from_request_with(decl, &declared, pairs.iter(), &state.rollcall.cursor_key)?;
     if let Some(field) = view.and_then(|v| decl.field(v.field)) {
         let value = view.map_or("", |v| v.value);
         query = query.with_scope(Scope::Where(Condition::equals(field, value)));
@@ -236,7 +243,8 @@ async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Write, decl)?;
-    let object = unwrap_body(body, decl.singular)?;
+    let mut object = unwrap_body(body, decl.singular)?;
+    super::extended::fold(&state, decl, &mut object).await?;
     let pair = state.rollcall.engine.create(decl, object).await?;
     Ok(created(&state, pair))
 }
@@ -275,6 +283,7 @@ async fn update(
     auth.require(Operation::Write, decl)?;
     let to_null = super::nulls::take(decl, &mut body)?;
     let mut object = unwrap_update_body(body, decl.singular)?;
+    super::extended::fold(&state, decl, &mut object).await?;
     super::nulls::apply(&mut object, &to_null, matches!(kind, UpdateKind::Patch));
     let engine = &state.rollcall.engine;
     if matches!(kind, UpdateKind::Replace) && create_only(&headers) {

@@ -5,6 +5,8 @@ pub mod capabilities;
 pub mod collection;
 pub mod credentials;
 pub mod embedded;
+pub mod extended;
+pub mod extensions;
 pub mod import;
 pub mod meta;
 pub mod nulls;

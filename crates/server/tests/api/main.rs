@@ -13,6 +13,7 @@ mod credentials;
 mod cursor;
 mod edge;
 mod errors;
+mod extensions;
 mod idempotency;
 mod idp;
 mod import;
