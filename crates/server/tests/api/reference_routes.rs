@@ -33,6 +33,11 @@ const EXTENSIONS: &[(&str, &str, &str)] = &[
     // Bulk CSV import and its job status: administration, not rostering.
     ("POST", "/admin/import", "CSV import"),
     ("GET", "/admin/import/jobs/{}", "CSV import job status"),
+    // Typed extension fields: administration, not rostering.
+    ("GET", "/admin/extensions", "extension fields"),
+    ("GET", "/admin/extensions/{}", "extension fields of a resource"),
+    ("POST", "/admin/extensions/{}", "declare an extension field"),
+    ("DELETE", "/admin/extensions/{}/{}", "remove an extension field"),
     // What each collection filters, sorts and selects by.
     (
         "GET",
