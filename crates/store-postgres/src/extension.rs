@@ -36,7 +36,7 @@ impl ExtensionStore for PgStore {
                 true => StoreError::Conflict(format!("{} already declares {}", field.resource, field.path())),
                 false => backend(e),
             })?;
-        if let Some(index) = ext::create_index(&Postgres, decl, &field) {
+        if let Some(index) = ext::create_index(&Postgres, &crate::migrate::PgSchema, decl, &field) {
             tx.batch_execute(&index)
                 .await
                 .map_err(|e| match is_unique_violation(&e) {

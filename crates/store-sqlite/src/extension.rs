@@ -37,7 +37,7 @@ impl ExtensionStore for SqliteStore {
                 true => StoreError::Conflict(format!("{} already declares {}", field.resource, field.path())),
                 false => backend(e),
             })?;
-            if let Some(index) = ext::create_index(&Sqlite, decl, &field) {
+            if let Some(index) = ext::create_index(&Sqlite, &crate::migrate::SqliteSchema, decl, &field) {
                 tx.execute_batch(&index).map_err(|e| match is_constraint(&e) {
                     true => ext::existing_clash(&field),
                     false => backend(e),

@@ -9,6 +9,7 @@ use oneroster::extension::{ExtensionField, field_decl};
 use oneroster::{FieldDecl, ResourceDecl};
 
 use crate::StoreError;
+use crate::schema::SchemaDialect;
 use crate::sql::{Dialect, quote};
 
 /// Lists every declaration (JSON text), oldest first.
@@ -48,8 +49,14 @@ pub fn index_name(collection: &str, name: &str) -> String {
     format!("{collection}__ext__{name}")
 }
 
-/// The field's `CREATE [UNIQUE] INDEX`, if it is indexed or unique.
-pub fn create_index(dialect: &dyn Dialect, decl: &ResourceDecl, field: &ExtensionField) -> Option<String> {
+/// The field's `CREATE [UNIQUE] INDEX`, if it is indexed or unique, in the
+/// order sorts use (`schema`'s [`sort_key`](SchemaDialect::sort_key)).
+pub fn create_index(
+    dialect: &dyn Dialect,
+    schema: &dyn SchemaDialect,
+    decl: &ResourceDecl,
+    field: &ExtensionField,
+) -> Option<String> {
     let queried: &FieldDecl = field_decl(field);
     queried.indexed.then(|| {
         format!(
@@ -57,7 +64,7 @@ pub fn create_index(dialect: &dyn Dialect, decl: &ResourceDecl, field: &Extensio
             if field.unique { "UNIQUE " } else { "" },
             quote(&index_name(decl.collection, &field.name)),
             quote(decl.collection),
-            dialect.json_at(queried.name)
+            schema.sort_key(&dialect.json_at(queried.name))
         )
     })
 }
@@ -109,6 +116,16 @@ mod tests {
     }
 
     struct D;
+    struct S;
+
+    impl SchemaDialect for S {
+        fn doc_type(&self) -> &'static str {
+            "TEXT"
+        }
+        fn field_column(&self, column: &str, _: &str) -> String {
+            column.into()
+        }
+    }
 
     #[test]
     fn filters_and_sorts_use_the_indexed_expression_with_typed_values() {
@@ -141,6 +158,7 @@ mod tests {
         );
         let index = create_index(
             &D,
+            &S,
             &USERS,
             &ExtensionField {
                 indexed: true,
@@ -173,10 +191,10 @@ mod tests {
     #[test]
     fn only_indexed_fields_get_an_index() {
         let mut field = field("lockerCode", ExtensionType::String);
-        assert_eq!(create_index(&D, &USERS, &field), None);
+        assert_eq!(create_index(&D, &S, &USERS, &field), None);
         field.unique = true;
         assert_eq!(
-            create_index(&D, &USERS, &field).unwrap(),
+            create_index(&D, &S, &USERS, &field).unwrap(),
             "CREATE UNIQUE INDEX \"users__ext__lockerCode\" ON \"users\" (at('metadata.ext.lockerCode'))"
         );
     }
