@@ -78,7 +78,8 @@ async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Write, view.base)?;
-    let object = confined_body(view, body)?;
+    let mut object = confined_body(view, body)?;
+    super::extended::fold(&state, view.base, &mut object).await?;
     let pair = state.rollcall.engine.create(view.base, object).await?;
     Ok(created(&state, pair))
 }
@@ -92,7 +93,8 @@ async fn replace(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Write, view.base)?;
-    let object = confined_body(view, body)?;
+    let mut object = confined_body(view, body)?;
+    super::extended::fold(&state, view.base, &mut object).await?;
     in_view(&state, view.base, Some(view), &id).await?;
     let doc = state.rollcall.engine.replace(view.base, &id, object).await?;
     let wrapper = wrappers(&state, view.base, Some(view)).1;

@@ -335,3 +335,23 @@ async fn capabilities_and_openapi_list_declared_fields() {
     );
     assert!(doc["paths"]["/admin/extensions/{resource}"]["post"].is_object());
 }
+
+#[tokio::test]
+async fn views_take_extended_fields_too() {
+    let app = TestApp::spawn().await;
+    let r = declare(&app, "orgs", json!({"name": "district", "type": "integer"})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let mut school = org("school-9", "West High");
+    school["extendedFields"] = json!({"district": 7});
+    let r = app.post("schools", json!({"org": school})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        app.get("orgs/school-9").await.body["org"]["metadata"]["ext"]["district"],
+        7
+    );
+    let mut school = org("school-9", "West High");
+    school["extendedFields"] = json!({"region": 1});
+    app.put("schools/school-9", json!({"org": school}))
+        .await
+        .assert_imsx(422, "invaliddata");
+}
