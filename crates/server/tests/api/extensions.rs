@@ -355,3 +355,30 @@ async fn views_take_extended_fields_too() {
         .await
         .assert_imsx(422, "invaliddata");
 }
+
+/// Another instance on the same database (here: a second service over the
+/// same store) sees a declaration once its copy is `REFRESH_AFTER` old.
+#[tokio::test]
+async fn other_instances_see_declarations_after_their_refresh_interval() {
+    use rollcall_service::extensions::REFRESH_AFTER;
+    let app = TestApp::spawn().await;
+    let store = app.rollcall.engine.store().clone();
+    let other = rollcall_service::Extensions::new(store);
+    assert!(other.current().await.unwrap().all().is_empty());
+    let r = declare(&app, "users", json!({"name": "house", "type": "string"})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(
+        other.current().await.unwrap().all().is_empty(),
+        "a fresh copy is used as it is"
+    );
+    tokio::time::sleep(REFRESH_AFTER + std::time::Duration::from_millis(200)).await;
+    let mut seen = false;
+    for _ in 0..50 {
+        if other.current().await.unwrap().field("users", "house").is_some() {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(seen, "the old copy was re-read in the background");
+}
