@@ -6,6 +6,7 @@ mod clients;
 mod config;
 mod credentials;
 mod csv;
+mod extensions;
 mod table;
 mod users;
 mod webhooks;
@@ -31,6 +32,8 @@ enum Command {
     Clients(clients::ClientsArgs),
     /// Manage webhook subscriptions to the change feed, and see where their deliveries stand.
     Webhooks(webhooks::WebhooksArgs),
+    /// Declare typed extension fields in the database.
+    Extensions(extensions::ExtensionsArgs),
     /// Manage users on a running server (over HTTP, as an OAuth client).
     Users(users::UsersArgs),
     /// Manage the sealed third-party credentials (key rotation).
@@ -75,6 +78,7 @@ async fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => config::serve(*args).await,
         Command::Clients(args) => clients::run(args).await,
+        Command::Extensions(args) => extensions::run(args).await,
         Command::Users(args) => users::run(args).await,
         Command::Webhooks(args) => webhooks::run(args).await,
         Command::Credentials(args) => credentials::run(args).await,

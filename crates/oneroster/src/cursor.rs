@@ -67,9 +67,15 @@ impl Cursor {
     /// The cursor that follows `last`, the final row of a page.
     pub fn after(last: &Value, sort: Option<SortKey>, offset: u64, query: u64) -> Option<Self> {
         let id = last.get("sourcedId")?.as_str()?.to_owned();
-        let value = sort
-            .filter(|k| k.field.name != "sourcedId")
-            .and_then(|k| path::values_at(last, k.field.name).into_iter().next());
+        let value = sort.filter(|k| k.field.name != "sourcedId").and_then(|k| {
+            if k.field.in_document() {
+                // Compared as JSON (see `ListQuery`'s typed extension values).
+                return path::value_at(last, k.field.name)
+                    .filter(|v| !v.is_null())
+                    .map(Value::to_string);
+            }
+            path::values_at(last, k.field.name).into_iter().next()
+        });
         Some(Self {
             value,
             id,

@@ -15,10 +15,12 @@
 //! - [`cursor`]: keyset cursors for following `next` links without OFFSET.
 //! - [`problems`]: every problem of a record at once, each at its JSON path.
 //! - [`wire`]: the `imsx_StatusInfo` error body and other envelopes shared with clients.
+//! - [`extension`]: typed extension fields an administrator declares at run time.
 //! - [`clock`]: time is injected, never read directly.
 
 pub mod clock;
 pub mod cursor;
+pub mod extension;
 pub mod filter;
 pub mod model;
 pub mod path;

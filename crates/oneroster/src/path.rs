@@ -11,6 +11,11 @@ pub fn values_at(doc: &Value, path: &str) -> Vec<String> {
     out
 }
 
+/// The value at a dotted path through objects only (no arrays), if any.
+pub fn value_at<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(doc, |node, key| node.get(key))
+}
+
 /// The first segment of what remains of a path, and the rest (`None` once
 /// the path is used up). Walking by slices of the path allocates nothing,
 /// which matters when every record of a page is walked per reference.

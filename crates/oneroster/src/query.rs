@@ -8,6 +8,7 @@ use crate::cursor::{self, Cursor, CursorKey};
 use crate::filter::{self, FilterExpr, FilterValue, Op};
 use crate::primitives::{Date, Timestamp};
 use crate::resource::{FieldDecl, FieldKind, ResourceDecl};
+use serde_json::Value;
 
 pub const DEFAULT_LIMIT: u32 = 100;
 /// TimeBack's documented maximum; larger pages are refused, never capped.
@@ -185,7 +186,19 @@ impl ListQuery {
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
         key: &CursorKey,
     ) -> Result<Self, QueryError> {
-        Self::parse(decl, pairs, Some(key))
+        Self::parse(decl, &[], pairs, Some(key))
+    }
+
+    /// As [`ListQuery::from_request`], where `extra` are the resource's
+    /// declared extension fields (`metadata.ext.<name>`), filtered and
+    /// sorted on like its own fields, with typed values.
+    pub fn from_request_with<'a>(
+        decl: &'static ResourceDecl,
+        extra: &[&'static FieldDecl],
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        key: &CursorKey,
+    ) -> Result<Self, QueryError> {
+        Self::parse(decl, extra, pairs, Some(key))
     }
 
     /// As [`ListQuery::from_request`], for queries the program builds
@@ -194,16 +207,17 @@ impl ListQuery {
         decl: &'static ResourceDecl,
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, QueryError> {
-        Self::parse(decl, pairs, None)
+        Self::parse(decl, &[], pairs, None)
     }
 
     fn parse<'a>(
         decl: &'static ResourceDecl,
+        extra: &[&'static FieldDecl],
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
         key: Option<&CursorKey>,
     ) -> Result<Self, QueryError> {
         let raw = RawParams::collect(pairs)?;
-        let sort = parse_sort(decl, raw.sort, raw.order_by)?;
+        let sort = parse_sort(decl, extra, raw.sort, raw.order_by)?;
         let fingerprint = cursor::fingerprint(&[
             sort.map_or("", |k| k.field.name),
             if sort.is_some_and(|k| k.descending) {
@@ -225,7 +239,7 @@ impl ListQuery {
                 None => parse_offset(raw.offset)?,
             },
             sort,
-            filter: raw.filter.map(|f| resolve_filter(decl, f)).transpose()?,
+            filter: raw.filter.map(|f| resolve_filter(decl, extra, f)).transpose()?,
             search: parse_search(decl, raw.search)?,
             fields: raw.fields.map(|f| parse_fields(decl, &f)).transpose()?,
             scope: Vec::new(),
@@ -352,6 +366,7 @@ fn parse_offset(raw: Option<&str>) -> Result<u64, QueryError> {
 
 fn parse_sort(
     decl: &'static ResourceDecl,
+    extra: &[&'static FieldDecl],
     sort: Option<&str>,
     order_by: Option<&str>,
 ) -> Result<Option<SortKey>, QueryError> {
@@ -374,12 +389,13 @@ fn parse_sort(
         let names: Vec<&str> = decl
             .fields
             .iter()
+            .chain(extra.iter().copied())
             .filter(|f| ResourceDecl::is_sortable(f))
             .map(|f| f.name)
             .collect();
         names.join(", ")
     };
-    let field = decl.field(name.trim()).ok_or_else(|| {
+    let field = lookup(decl, extra, name.trim()).ok_or_else(|| {
         QueryError::data(format!(
             "cannot sort {} by unknown field '{name}'; it sorts by: {}",
             decl.collection,
@@ -444,21 +460,32 @@ fn parse_fields(decl: &ResourceDecl, raw: &str) -> Result<Vec<String>, QueryErro
     Ok(out)
 }
 
-fn resolve_filter(decl: &'static ResourceDecl, raw: &str) -> Result<Filter, QueryError> {
-    let expr = filter::parse(raw).map_err(|e| QueryError::filter(format!("invalid filter: {e}")))?;
-    resolve_expr(decl, expr)
+/// A field of `decl` by name or alias, or one of its declared extension fields.
+fn lookup(decl: &'static ResourceDecl, extra: &[&'static FieldDecl], name: &str) -> Option<&'static FieldDecl> {
+    decl.field(name)
+        .or_else(|| extra.iter().copied().find(|f| f.name == name))
 }
 
-fn resolve_expr(decl: &'static ResourceDecl, expr: FilterExpr) -> Result<Filter, QueryError> {
+fn resolve_filter(decl: &'static ResourceDecl, extra: &[&'static FieldDecl], raw: &str) -> Result<Filter, QueryError> {
+    let expr = filter::parse(raw).map_err(|e| QueryError::filter(format!("invalid filter: {e}")))?;
+    resolve_expr(decl, extra, expr)
+}
+
+fn resolve_expr(
+    decl: &'static ResourceDecl,
+    extra: &[&'static FieldDecl],
+    expr: FilterExpr,
+) -> Result<Filter, QueryError> {
     let resolve_all = |items: Vec<FilterExpr>| -> Result<Vec<Filter>, QueryError> {
-        items.into_iter().map(|e| resolve_expr(decl, e)).collect()
+        items.into_iter().map(|e| resolve_expr(decl, extra, e)).collect()
     };
     Ok(match expr {
         FilterExpr::And(items) => Filter::And(resolve_all(items)?),
         FilterExpr::Or(items) => Filter::Or(resolve_all(items)?),
         FilterExpr::Predicate(p) => {
             let name = p.field.as_dotted();
-            if let Some(key) = metadata_key(&name) {
+            let declared = lookup(decl, extra, &name);
+            if let (None, Some(key)) = (declared, metadata_key(&name)) {
                 return Ok(Filter::Cond(Condition {
                     field: &METADATA,
                     op: p.op,
@@ -466,7 +493,7 @@ fn resolve_expr(decl: &'static ResourceDecl, expr: FilterExpr) -> Result<Filter,
                     key: Some(key.to_owned()),
                 }));
             }
-            let field = decl.field(&name).ok_or_else(|| {
+            let field = declared.ok_or_else(|| {
                 QueryError::filter(format!(
                     "unknown filter field '{name}' at position {}; {} can be filtered on: {}, metadata.<key>",
                     p.position,
@@ -493,16 +520,49 @@ fn typed_value(field: &FieldDecl, op: Op, value: FilterValue) -> Result<FilterVa
         return Ok(value);
     }
     let convert = |v: String| -> Result<String, String> {
+        if field.in_document() {
+            return document_value(field.kind, &v);
+        }
         match field.kind {
-            FieldKind::Text => Ok(v),
             FieldKind::DateTime => Timestamp::parse(&v).map(Timestamp::to_wire),
             FieldKind::Date => Date::parse(&v).map(|_| v),
+            _ => Ok(v),
         }
     };
     Ok(match value {
         FilterValue::One(v) => FilterValue::One(convert(v)?),
         FilterValue::List(vs) => FilterValue::List(vs.into_iter().map(convert).collect::<Result<_, _>>()?),
     })
+}
+
+/// A filter literal for a field read from the document, as the JSON text
+/// of the typed value it compares with (the store compares JSON values, so
+/// `5` < `10` for numbers and `'5'` is not `5`).
+fn document_value(kind: FieldKind, literal: &str) -> Result<String, String> {
+    let wrong = |what: &str| format!("'{literal}' is not {what}");
+    let value = match kind {
+        FieldKind::Integer => literal
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| wrong("an integer"))?,
+        FieldKind::Number => literal
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| wrong("a number"))?,
+        FieldKind::Boolean => match literal.trim() {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => return Err(wrong("true or false")),
+        },
+        FieldKind::DateTime => Value::String(Timestamp::parse(literal)?.to_wire()),
+        FieldKind::Date => Value::String(Date::parse(literal).map(|_| literal.to_owned())?),
+        FieldKind::Text => Value::String(literal.to_owned()),
+    };
+    Ok(value.to_string())
 }
 
 #[cfg(test)]

@@ -16,6 +16,11 @@ pub enum FieldKind {
     DateTime,
     /// `YYYY-MM-DD`, which orders correctly as text once validated.
     Date,
+    /// Typed values of declared extension fields (see
+    /// [`extension`](crate::extension)), compared as JSON numbers and booleans.
+    Integer,
+    Number,
+    Boolean,
 }
 
 /// A queryable field: anything a client may name in `filter` or `sort`.
@@ -97,6 +102,12 @@ impl FieldDecl {
             indexed: true,
             unique: true,
         }
+    }
+
+    /// True for a declared extension field: it has no column of its own and
+    /// is read from the document at its path (typed, see [`crate::extension`]).
+    pub fn in_document(&self) -> bool {
+        self.name.starts_with(crate::extension::PREFIX)
     }
 
     /// The column a scalar field lives in: its name with dots made safe.

@@ -87,6 +87,7 @@ pub fn app(state: AppState) -> Router {
             post(routes::import::import).layer(axum::Extension(routes::import::ImportGate::default())),
         )
         .route("/admin/import/jobs/{id}", get(routes::import::job))
+        .merge(routes::extensions::routes())
         .merge(routes::users::routes())
         .merge(routes::relations::routes())
         .merge(routes::credentials::routes())

@@ -12,6 +12,7 @@ use crate::routes::API_PREFIX;
 mod addressing;
 mod history;
 mod bulk;
+pub mod extensions;
 mod relations;
 
 /// The whole document.
@@ -52,6 +53,7 @@ pub fn document() -> Value {
         &|r, read| errors(r, if read { GET_ERRORS } else { CREATE_ERRORS }),
         &admin,
     );
+    extensions::admin_paths(&mut paths);
     paths.insert(
         format!("{API_PREFIX}/capabilities"),
         json!({ "get": { "operationId": "getCapabilities", "tags": ["discovery"], "security": [],
@@ -539,6 +541,9 @@ fn property_schema(decl: &ResourceDecl, key: &str) -> Value {
             FieldKind::DateTime => json!({ "type": "string", "format": "date-time" }),
             FieldKind::Date => json!({ "type": ["string", "null"], "format": "date" }),
             FieldKind::Text => json!({ "type": ["string", "null"] }),
+            FieldKind::Integer => json!({ "type": ["integer", "null"] }),
+            FieldKind::Number => json!({ "type": ["number", "null"] }),
+            FieldKind::Boolean => json!({ "type": ["boolean", "null"] }),
         },
         None if key == "metadata" => json!({ "type": "object" }),
         None => json!({}),

@@ -23,6 +23,7 @@ use rollcall_store::{Page, RawPage, Store, StoreError, Write};
 use serde_json::{Map, Value};
 
 use crate::embedded::Demographics;
+use crate::extensions::Extensions;
 use crate::precondition::Precondition;
 use crate::{ServiceError, references, rules};
 
@@ -40,14 +41,17 @@ pub struct Engine {
     /// Whether writes refuse references to records that do not exist
     /// (see `references`).
     check_references: bool,
+    extensions: Extensions,
 }
 
 impl Engine {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        let extensions = Extensions::new(store.clone());
         Self {
             store,
             clock,
             check_references: true,
+            extensions,
         }
     }
 
@@ -62,6 +66,11 @@ impl Engine {
 
     pub(crate) fn checks_references(&self) -> bool {
         self.check_references
+    }
+
+    /// The declared extension fields every write checks.
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -131,6 +140,7 @@ impl Engine {
     /// A new record's stored form, its id pair, and the demographics a user
     /// body embeds: server-owned fields set, validated, secrets hashed.
     async fn prepare(&self, decl: &'static ResourceDecl, input: Value) -> Result<Prepared, ServiceError> {
+        self.extensions.current().await?;
         let mut object = into_object(decl, input)?;
         let mut found = Vec::new();
         let supplied = supplied_id(&object).unwrap_or_else(|p| {
@@ -165,6 +175,7 @@ impl Engine {
         input: Value,
         expect: &Precondition,
     ) -> Result<Value, ServiceError> {
+        self.extensions.current().await?;
         let mut object = into_object(decl, input)?;
         check_body_id(&object, id)?;
         let demographics = self.take_demographics(decl, &mut object, id)?;
@@ -175,6 +186,7 @@ impl Engine {
         hash_object(decl, &mut object).await?;
         let (engine, id_owned) = (self.clone(), id.to_owned());
         let (check, failed) = expect.checker();
+        let extensions = self.extensions.held();
         let update = Box::new(move |current: Value| {
             check(&current)?;
             for key in decl.write_only.iter().filter(|k| !k.contains('.')) {
@@ -182,7 +194,8 @@ impl Engine {
                     object.insert((*key).to_owned(), kept.clone());
                 }
             }
-            rules::stamp(decl, object, &id_owned, &engine.now_over(&current))
+            let doc = rules::stamp(decl, object, &id_owned, &engine.now_over(&current))?;
+            extensions.apply(decl.collection, doc)
         });
         let written = self.store.update(decl, id, update).await;
         let stored = written.map_err(|e| failed.explain(map_missing(e, decl, id)))?;
@@ -206,6 +219,7 @@ impl Engine {
         input: Value,
         expect: &Precondition,
     ) -> Result<Value, ServiceError> {
+        self.extensions.current().await?;
         let mut changes = into_object(decl, input)?;
         check_body_id(&changes, id)?;
         let current = self.get(decl, id).await?;
@@ -214,10 +228,12 @@ impl Engine {
         hash_object(decl, &mut changes).await?;
         let (engine, id_owned) = (self.clone(), id.to_owned());
         let (check, failed) = expect.checker();
+        let extensions = self.extensions.held();
         let update = Box::new(move |current: Value| {
             check(&current)?;
             let at = engine.now_over(&current);
-            rules::stamp(decl, merge(current, changes), &id_owned, &at)
+            let doc = rules::stamp(decl, merge(current, changes), &id_owned, &at)?;
+            extensions.apply(decl.collection, doc)
         });
         let written = self.store.update(decl, id, update).await;
         written.map_err(|e| failed.explain(map_missing(e, decl, id)))
@@ -290,15 +306,21 @@ impl Engine {
         self.stamp(decl, object, id)
     }
 
-    /// Sets the server-owned fields and validates into the stored form;
-    /// refused, it reports every problem of the body at once.
+    /// Sets the server-owned fields and validates into the stored form,
+    /// declared extension fields included; refused, it reports every
+    /// problem of the body at once.
     pub(crate) fn stamp(
         &self,
         decl: &ResourceDecl,
         object: Map<String, Value>,
         id: &str,
     ) -> Result<Value, ServiceError> {
-        rules::checked(decl, object, id, &self.now(), Vec::new(), true).map_err(|p| invalid_record(decl.singular, p))
+        let doc = rules::checked(decl, object, id, &self.now(), Vec::new(), true)
+            .map_err(|p| invalid_record(decl.singular, p))?;
+        self.extensions
+            .held()
+            .apply(decl.collection, doc)
+            .map_err(|e| ServiceError::Invalid(e.0))
     }
 
     /// The stamp of a write over `current` (see `rules::stamp_after`).

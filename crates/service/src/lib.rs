@@ -6,6 +6,7 @@
 //! - [`engine`]: the generic resource engine (create, replace, patch, soft
 //!   delete, get, list, relations) driven by `ResourceDecl`s.
 //! - [`bulk`]: many records of one resource written in one transaction.
+//! - [`extensions`]: the declared extension fields, kept in memory.
 //! - [`credentials`]: third-party credentials users register, sealed.
 //! - [`auth`]: OAuth clients, token issue and verification.
 //! - [`known_clients`]: which clients' tokens still hold, kept in memory.
@@ -23,6 +24,7 @@ pub mod credentials;
 mod embedded;
 pub mod engine;
 pub mod history;
+pub mod extensions;
 pub mod idempotency;
 pub mod idp;
 mod keys;
@@ -44,6 +46,7 @@ use rollcall_store::{Store, StoreError};
 pub use auth::{Auth, AuthError, Claims, SigningKey};
 pub use credentials::Credentials;
 pub use engine::Engine;
+pub use extensions::Extensions;
 pub use idempotency::Idempotency;
 pub use webhooks::Webhooks;
 

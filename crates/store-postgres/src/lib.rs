@@ -21,6 +21,7 @@
 mod changes;
 mod clients;
 mod credentials;
+mod extension;
 mod idempotency;
 mod list;
 mod migrate;
@@ -62,6 +63,20 @@ impl Dialect for Postgres {
 
     fn json_text(&self, path: &str) -> String {
         format!("(doc #>> string_to_array({path}, '.'))")
+    }
+
+    /// The `jsonb` value: `jsonb` orders numbers as numbers, and its
+    /// B-tree operators let an expression index serve filters and sorts.
+    fn json_at(&self, dotted: &str) -> String {
+        format!("(doc #> '{{{}}}')", dotted.replace('.', ","))
+    }
+
+    fn json_value(&self, param: &str) -> String {
+        format!("({param}::text)::jsonb")
+    }
+
+    fn json_any_of(&self, expr: &str, list: &str) -> String {
+        format!("{expr} IN (SELECT jsonb_array_elements(({list}::text)::jsonb))")
     }
 
     fn any_of(&self, column: &str, list: &str) -> String {

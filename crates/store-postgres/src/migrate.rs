@@ -24,7 +24,7 @@ const TEXT: &str = "TEXT COLLATE \"C\"";
 /// locks are per database, so this only serialises instances sharing one.
 const LOCK_KEY: i64 = 0x726f_6c6c_6361_6c6c;
 
-struct PgSchema;
+pub(crate) struct PgSchema;
 
 impl SchemaDialect for PgSchema {
     fn doc_type(&self) -> &'static str {

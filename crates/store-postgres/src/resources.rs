@@ -326,6 +326,12 @@ fn conflict(decl: &ResourceDecl, id: &str, e: tokio_postgres::Error) -> StoreErr
     let Some(db) = e.as_db_error().filter(|d| *d.code() == SqlState::UNIQUE_VIOLATION) else {
         return backend(e);
     };
+    if let Some(clash) = db
+        .constraint()
+        .and_then(|c| rollcall_store::extension::conflict(decl, c))
+    {
+        return clash;
+    }
     match db.constraint().and_then(|c| schema::conflict_field(decl, c)) {
         Some(field) => StoreError::Conflict(format!("another {} already has this {}", decl.singular, field.name)),
         None => {

@@ -24,6 +24,7 @@ pub mod backup;
 mod changes;
 mod clients;
 mod credentials;
+mod extension;
 mod group;
 mod idempotency;
 mod list;
@@ -67,6 +68,20 @@ impl Dialect for Sqlite {
             "CASE json_type(doc, {path}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' \
              ELSE CAST(json_extract(doc, {path}) AS TEXT) END"
         )
+    }
+
+    /// `json_extract` gives JSON numbers as numbers and strings as text,
+    /// so values compare typed; booleans are 1 and 0 on both sides.
+    fn json_at(&self, dotted: &str) -> String {
+        format!("json_extract(doc, '$.{dotted}')")
+    }
+
+    fn json_value(&self, param: &str) -> String {
+        format!("json_extract({param}, '$')")
+    }
+
+    fn json_any_of(&self, expr: &str, list: &str) -> String {
+        format!("{expr} IN (SELECT value FROM json_each({list}))")
     }
 
     /// The list is bound as a JSON array (see `list::to_sql`).

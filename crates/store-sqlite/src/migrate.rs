@@ -10,7 +10,7 @@ use rusqlite::Connection;
 
 use crate::backend;
 
-struct SqliteSchema;
+pub(crate) struct SqliteSchema;
 
 impl SchemaDialect for SqliteSchema {
     fn doc_type(&self) -> &'static str {

@@ -188,7 +188,11 @@ pub fn drop_indexes_if_empty(c: &Connection, decl: &ResourceDecl) -> Result<bool
         return Ok(false);
     }
     let names: Vec<String> = c
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (?1, ?2)")
+        // Extension fields' indexes stay: they are not the declarations' to rebuild.
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (?1, ?2) \
+             AND instr(name, '__ext__') = 0",
+        )
         .map_err(backend)?
         .query_map((decl.collection, terms::table(decl)), |r| r.get(0))
         .map_err(backend)?
@@ -215,6 +219,9 @@ fn conflict(decl: &ResourceDecl, id: &str, e: rusqlite::Error) -> StoreError {
         return backend(e);
     }
     let message = e.to_string();
+    if let Some(clash) = rollcall_store::extension::conflict(decl, &message) {
+        return clash;
+    }
     match schema::conflict_field(decl, &message) {
         Some(field) => StoreError::Conflict(format!("another {} already has this {}", decl.singular, field.name)),
         None => StoreError::Conflict(format!("a {} with sourcedId '{id}' already exists", decl.singular)),

@@ -27,6 +27,7 @@ pub mod credentials;
 pub mod diff;
 pub mod error;
 pub mod memo;
+pub mod extension;
 pub mod schema;
 pub mod sql;
 pub mod stats;
@@ -39,6 +40,7 @@ pub use changes::{
 };
 pub use credentials::{CredentialRecord, CredentialStore};
 pub use error::StoreError;
+pub use extension::ExtensionStore;
 pub use traits::{
     Batches, ClientRecord, ClientStore, IdempotencyStore, KeyClaim, KeyTimes, Page, RawPage, ResourceStore,
     SettingsStore, Store, Update, Write, Writes, parse_record,

@@ -190,9 +190,9 @@ pub fn conflict_field(decl: &ResourceDecl, message: &str) -> Option<&'static Fie
     })
 }
 
-/// Tables that are not resources: settings, OAuth clients, and the
+/// Tables that are not resources: settings, OAuth clients, the
 /// `Idempotency-Key`s clients sent (`response` is NULL while the request
-/// holding the key runs).
+/// holding the key runs), and declared extension fields (`extension`).
 pub const FIXED_TABLES: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS settings (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS oauth_clients (client_id TEXT NOT NULL PRIMARY KEY, name TEXT NOT NULL, \
@@ -200,6 +200,8 @@ pub const FIXED_TABLES: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS idempotency_keys (client_id TEXT NOT NULL, key TEXT NOT NULL, \
      fingerprint TEXT NOT NULL, created_at BIGINT NOT NULL, response TEXT, PRIMARY KEY (client_id, key))",
     "CREATE INDEX IF NOT EXISTS idempotency_keys_created_at ON idempotency_keys (created_at)",
+    "CREATE TABLE IF NOT EXISTS extension_fields (resource TEXT NOT NULL, name TEXT NOT NULL, \
+     declaration TEXT NOT NULL, PRIMARY KEY (resource, name))",
 ];
 
 /// Claims an `Idempotency-Key` (parameters: client, key, fingerprint, now);

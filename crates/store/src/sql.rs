@@ -37,6 +37,16 @@ pub trait Dialect {
     /// are, JSON booleans and numbers as written (`true`, `5`), absent or
     /// null as NULL. For the free-form `metadata.<key>` conditions.
     fn json_text(&self, path: &str) -> String;
+    /// The typed value in the document at a literal dotted path, for a
+    /// declared extension field (its name is checked when declared, so it
+    /// can be spelled into the statement): the one expression both its
+    /// filters and sorts use and its index is built on.
+    fn json_at(&self, dotted: &str) -> String;
+    /// A bound JSON text as a value that compares with [`json_at`](Self::json_at)'s.
+    fn json_value(&self, param: &str) -> String;
+    /// True when `expr` (a [`json_at`](Self::json_at)) equals any element
+    /// of the JSON array bound at `list` (one parameter, as [`any_of`](Self::any_of)).
+    fn json_any_of(&self, expr: &str, list: &str) -> String;
     /// True when `column` equals any value of the list bound at `list`.
     /// One parameter however long the list, so every `@` list of a query
     /// gives the same statement text: a statement cache keyed by the text
@@ -61,6 +71,15 @@ pub struct Compiled {
 /// Quotes an identifier (names come from declarations, never from clients).
 pub fn quote(ident: &str) -> String {
     format!("\"{ident}\"")
+}
+
+/// What a scalar field sorts and compares by: its column, or for a declared
+/// extension field its typed value in the document.
+fn sort_expr(dialect: &dyn Dialect, field: &FieldDecl) -> String {
+    match field.in_document() {
+        true => dialect.json_at(field.name),
+        false => column(field),
+    }
 }
 
 /// The column holding a scalar field.
@@ -99,7 +118,7 @@ pub fn page(dialect: &dyn Dialect, decl: &ResourceDecl, query: &ListQuery, many:
             quote(decl.collection),
             keys.column,
             keys.sql.sql,
-            order_by(query)
+            order_by(dialect, query)
         ),
         params: keys.sql.params,
     }
@@ -149,7 +168,7 @@ pub fn page_keys(dialect: &dyn Dialect, decl: &ResourceDecl, query: &ListQuery, 
             key
         }
     };
-    let order = order_by(query);
+    let order = order_by(dialect, query);
     let limit = page.param(SqlValue::Int(i64::from(query.limit)));
     // A cursor positions the page at its own offset; OFFSET skips only the
     // rows from there (none for a `Link` cursor, whose offset is the page's).
@@ -342,6 +361,9 @@ impl<'d> Builder<'d> {
     }
 
     fn condition(&mut self, decl: &ResourceDecl, cond: &Condition) -> String {
+        if cond.field.in_document() {
+            return self.document_comparison(cond);
+        }
         if let Some(key) = &cond.key {
             let path = self.dialect.json_path(&format!("{}.{key}", cond.field.name));
             let path = self.text(&path);
@@ -406,6 +428,33 @@ impl<'d> Builder<'d> {
         }
     }
 
+    /// A declared extension field compared as JSON (typed: `5 < 10`), on
+    /// the expression its index holds; the values are JSON texts.
+    /// `~` reads the value as text, as for free-form `metadata.<key>`.
+    fn document_comparison(&mut self, cond: &Condition) -> String {
+        if cond.op == Op::Contains {
+            let path = self.dialect.json_path(cond.field.name);
+            let path = self.text(&path);
+            let value = self.dialect.json_text(&path);
+            return self.comparison(&value, cond, true);
+        }
+        let expr = self.dialect.json_at(cond.field.name);
+        let values = match &cond.value {
+            FilterValue::One(v) => vec![v.clone()],
+            FilterValue::List(items) => items.clone(),
+        };
+        if cond.op == Op::In {
+            let list = self.text(&format!("[{}]", values.join(",")));
+            return self.dialect.json_any_of(&expr, &list);
+        }
+        let p = self.text(&values.concat());
+        let value = self.dialect.json_value(&p);
+        match cond.op {
+            Op::Ne => format!("({expr} IS NULL OR {expr} <> {value})"),
+            op => format!("{expr} {} {value}", sql_operator(op)),
+        }
+    }
+
     /// Rows strictly after the cursor in the `order_by` order: sort column
     /// ascending with NULLs first (descending: NULLs last), then sourcedId.
     fn keyset(&mut self, sort: Option<SortKey>, cursor: &Cursor) -> String {
@@ -414,15 +463,22 @@ impl<'d> Builder<'d> {
             let descending = sort.is_some_and(|k| k.descending);
             return format!("sourced_id {} {id}", if descending { "<" } else { ">" });
         };
-        let col = column(key.field);
+        let col = sort_expr(self.dialect, key.field);
+        let mut bind = |v: &str| match key.field.in_document() {
+            true => {
+                let p = self.text(v);
+                self.dialect.json_value(&p)
+            }
+            false => self.text(v),
+        };
         match (&cursor.value, key.descending) {
             (Some(v), false) => {
-                let v = self.text(v);
+                let v = bind(v.as_str());
                 format!("({col} > {v} OR ({col} = {v} AND sourced_id > {id}))")
             }
             (None, false) => format!("(({col} IS NULL AND sourced_id > {id}) OR {col} IS NOT NULL)"),
             (Some(v), true) => {
-                let v = self.text(v);
+                let v = bind(v.as_str());
                 format!("({col} < {v} OR ({col} = {v} AND sourced_id < {id}) OR {col} IS NULL)")
             }
             (None, true) => format!("({col} IS NULL AND sourced_id < {id})"),
@@ -432,7 +488,7 @@ impl<'d> Builder<'d> {
 
 /// ` ORDER BY …`: the sort column (ascending with NULLs first, descending
 /// with NULLs last, the same on every backend) and sourcedId as tie-breaker.
-fn order_by(query: &ListQuery) -> String {
+fn order_by(dialect: &dyn Dialect, query: &ListQuery) -> String {
     match query.sort {
         Some(key) if key.field.name != "sourcedId" => {
             let (dir, tie) = if key.descending {
@@ -440,7 +496,7 @@ fn order_by(query: &ListQuery) -> String {
             } else {
                 ("ASC NULLS FIRST", "ASC")
             };
-            format!(" ORDER BY {} {dir}, sourced_id {tie}", column(key.field))
+            format!(" ORDER BY {} {dir}, sourced_id {tie}", sort_expr(dialect, key.field))
         }
         Some(key) if key.descending => " ORDER BY sourced_id DESC".to_owned(),
         _ => " ORDER BY sourced_id ASC".to_owned(),
@@ -477,6 +533,15 @@ mod tests {
         }
         fn json_text(&self, path: &str) -> String {
             format!("json_text(doc, {path})")
+        }
+        fn json_at(&self, dotted: &str) -> String {
+            format!("json_at(doc, '{dotted}')")
+        }
+        fn json_value(&self, param: &str) -> String {
+            format!("json({param})")
+        }
+        fn json_any_of(&self, expr: &str, list: &str) -> String {
+            format!("{expr} IN json_each({list})")
         }
         fn any_of(&self, column: &str, list: &str) -> String {
             format!("{column} = ANY({list})")

@@ -6,7 +6,7 @@ use oneroster::resource::ModelError;
 use oneroster::{FieldDecl, ResourceDecl};
 use serde_json::Value;
 
-use crate::{ChangeStore, CredentialStore, StoreError, WebhookStore};
+use crate::{ChangeStore, CredentialStore, ExtensionStore, StoreError, WebhookStore};
 
 /// One page of a collection and the size of the whole filtered collection.
 #[derive(Debug, Clone, PartialEq)]
@@ -234,12 +234,26 @@ pub trait SettingsStore: Send + Sync {
 
 /// Everything a backend provides.
 pub trait Store:
-    ResourceStore + ClientStore + SettingsStore + CredentialStore + IdempotencyStore + ChangeStore + WebhookStore
+    ResourceStore
+    + ClientStore
+    + SettingsStore
+    + CredentialStore
+    + IdempotencyStore
+    + ChangeStore
+    + WebhookStore
+    + ExtensionStore
 {
 }
 
 impl<T> Store for T where
-    T: ResourceStore + ClientStore + SettingsStore + CredentialStore + IdempotencyStore + ChangeStore + WebhookStore
+    T: ResourceStore
+        + ClientStore
+        + SettingsStore
+        + CredentialStore
+        + IdempotencyStore
+        + ChangeStore
+        + WebhookStore
+        + ExtensionStore
 {
 }
 

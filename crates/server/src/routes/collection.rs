@@ -68,7 +68,14 @@ pub async fn list(
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Read, decl)?;
-    let mut query = ListQuery::from_request(decl, pairs.iter(), &state.rollcall.cursor_key)?;
+    let declared = state
+        .rollcall
+        .engine
+        .extensions()
+        .current()
+        .await?
+        .field_decls(decl.collection);
+    let mut query = ListQuery::from_request_with(decl, &declared, pairs.iter(), &state.rollcall.cursor_key)?;
     if let Some(field) = view.and_then(|v| decl.field(v.field)) {
         let value = view.map_or("", |v| v.value);
         query = query.with_scope(Scope::Where(Condition::equals(field, value)));
@@ -289,7 +296,8 @@ async fn create(
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Write, decl)?;
     let engine = writer(&state, &auth, &headers)?;
-    let object = unwrap_body(body, decl.singular)?;
+    let mut object = unwrap_body(body, decl.singular)?;
+    super::extended::fold(&state, decl, &mut object).await?;
     let pair = engine.create(decl, object).await?;
     Ok(created(&state, pair))
 }
@@ -330,6 +338,7 @@ async fn update(
     let engine = &writer(&state, &auth, &headers)?;
     let to_null = super::nulls::take(decl, &mut body)?;
     let mut object = unwrap_update_body(body, decl.singular)?;
+    super::extended::fold(&state, decl, &mut object).await?;
     super::nulls::apply(&mut object, &to_null, matches!(kind, UpdateKind::Patch));
     if matches!(kind, UpdateKind::Replace) && create_only(&headers) {
         if !matches!(by, KeyBy::SourcedId | KeyBy::Any) {

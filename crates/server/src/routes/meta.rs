@@ -43,6 +43,10 @@ pub async fn readyz(State(state): State<AppState>) -> Result<(StatusCode, Json<V
     Ok((StatusCode::OK, Json(json!({"status": "ready"}))))
 }
 
-pub async fn openapi() -> Json<Value> {
-    Json(crate::openapi::document())
+/// The document, with the extension fields declared when it is asked for.
+pub async fn openapi(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let mut doc = crate::openapi::document();
+    let set = state.rollcall.engine.extensions().current().await?;
+    crate::openapi::extensions::declared(&mut doc, &set);
+    Ok(Json(doc))
 }

@@ -8,6 +8,8 @@ pub mod changes;
 pub mod collection;
 pub mod credentials;
 pub mod embedded;
+pub mod extended;
+pub mod extensions;
 pub mod import;
 pub mod meta;
 pub mod nulls;

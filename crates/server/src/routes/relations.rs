@@ -82,7 +82,10 @@ async fn list(
     } else {
         QueryPairs(vec![("limit".into(), MAX_LIMIT.to_string())])
     };
-    let query = ListQuery::from_request(relation.target, pairs.iter(), &state.rollcall.cursor_key)?;
+    let declared = state.rollcall.engine.extensions().current().await?;
+    let declared = declared.field_decls(relation.target.collection);
+    let key = &state.rollcall.cursor_key;
+    let query = ListQuery::from_request_with(relation.target, &declared, pairs.iter(), key)?;
     let page = state
         .rollcall
         .engine

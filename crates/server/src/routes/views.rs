@@ -80,7 +80,8 @@ async fn create(
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Write, view.base)?;
     let engine = writer(&state, &auth, &headers)?;
-    let object = confined_body(view, body)?;
+    let mut object = confined_body(view, body)?;
+    super::extended::fold(&state, view.base, &mut object).await?;
     let pair = engine.create(view.base, object).await?;
     Ok(created(&state, pair))
 }
@@ -94,7 +95,8 @@ async fn replace(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Write, view.base)?;
-    let object = confined_body(view, body)?;
+    let mut object = confined_body(view, body)?;
+    super::extended::fold(&state, view.base, &mut object).await?;
     in_view(&state, view.base, Some(view), &id, KeyBy::SourcedId).await?;
     let doc = writer(&state, &auth, &headers)?.replace(view.base, &id, object).await?;
     let wrapper = wrappers(&state, view.base, Some(view)).1;

@@ -17,6 +17,7 @@ mod credentials;
 mod cursor;
 mod edge;
 mod errors;
+mod extensions;
 mod idempotency;
 mod idp;
 mod import;

@@ -44,6 +44,11 @@ const EXTENSIONS: &[(&str, &str, &str)] = &[
     ("POST", "/admin/webhooks/{}/resume", "resume a webhook"),
     ("POST", "/admin/webhooks/{}/pause", "pause a webhook"),
     ("POST", "/admin/webhooks/{}/secret", "rotate a webhook's secret"),
+    // Typed extension fields: administration, not rostering.
+    ("GET", "/admin/extensions", "extension fields"),
+    ("GET", "/admin/extensions/{}", "extension fields of a resource"),
+    ("POST", "/admin/extensions/{}", "declare an extension field"),
+    ("DELETE", "/admin/extensions/{}/{}", "remove an extension field"),
     // What each collection filters, sorts and selects by.
     (
         "GET",
