@@ -107,6 +107,7 @@ async fn serve_delivers_and_a_replacement_carries_on_after_a_kill() {
     let (receiver, hook) = Receiver::start().await;
     let mut first = common::Server::start_with(&url, &env);
     let token = first.token().await;
+    common::create_school(&first.http, &first.base, &token).await;
     let created = first
         .http
         .post(format!("{}/admin/webhooks", first.base))

@@ -192,7 +192,8 @@ fn users() -> impl Strategy<Value = Vec<(&'static ResourceDecl, Value)>> {
                 "enabledUser": enabled, "roles": roles, "grades": grades,
                 "userIds": [{"type": "SIS", "identifier": format!("{id},x")}],
                 "email": format!("{}@example.org", id.trim_start_matches(['-', '@']))});
-            put(&mut doc, "username", username);
+            // Usernames are unique keys: the user's id first keeps them apart.
+            put(&mut doc, "username", username.map(|u| format!("{id}:{u}")));
             put(&mut doc, "middleName", middle);
             put(&mut doc, "primaryOrg", primary_org.map(reference));
             put(&mut doc, "metadata", meta);

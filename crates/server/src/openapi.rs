@@ -10,9 +10,9 @@ use serde_json::{Map, Value, json};
 use crate::routes::API_PREFIX;
 
 mod addressing;
-mod history;
 mod bulk;
 pub mod extensions;
+mod history;
 mod relations;
 
 /// The whole document.

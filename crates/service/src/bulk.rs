@@ -93,6 +93,7 @@ impl Engine {
                 decl.collection
             )));
         }
+        let extensions = self.extensions().current().await?;
         let mut refused = Vec::new();
         let objects = objects(decl, records, &mut refused);
         let ids: Vec<String> = objects.iter().filter_map(|(_, _, id)| id.clone()).collect();
@@ -109,7 +110,15 @@ impl Engine {
             let at = current
                 .as_ref()
                 .map_or_else(|| now.clone(), |c| rules::stamp_after(&now, c));
-            match rules::checked(decl, object, &id, &at, found, refused.len() < DETAILED) {
+            let checked = rules::checked(decl, object, &id, &at, found, refused.len() < DETAILED).and_then(|doc| {
+                extensions.apply(decl.collection, doc).map_err(|e| {
+                    vec![Problem {
+                        path: "metadata.ext".into(),
+                        message: e.0,
+                    }]
+                })
+            });
+            match checked {
                 Ok(doc) => planned.push(Planned {
                     index,
                     id,
@@ -148,7 +157,11 @@ impl Engine {
     /// The planned records naming a record that neither is stored nor comes
     /// in this request (an org's parent may come beside it), unless this
     /// engine skips the reference check.
-    async fn unreferenced(&self, decl: &'static ResourceDecl, planned: &[Planned]) -> Result<Vec<Refused>, ServiceError> {
+    async fn unreferenced(
+        &self,
+        decl: &'static ResourceDecl,
+        planned: &[Planned],
+    ) -> Result<Vec<Refused>, ServiceError> {
         if !self.checks_references() {
             return Ok(Vec::new());
         }

@@ -150,8 +150,9 @@ impl Engine {
         let id = supplied.clone().unwrap_or_else(|| SourcedId::allocate().to_string());
         let demographics = self.take_demographics(decl, &mut object, &id)?;
         self.fill_school(decl, &mut object).await?;
-        let mut doc = rules::checked(decl, object, &id, &self.now(), found, true)
+        let doc = rules::checked(decl, object, &id, &self.now(), found, true)
             .map_err(|p| invalid_record(decl.singular, p))?;
+        let mut doc = (self.extensions.held().apply(decl.collection, doc)).map_err(|e| ServiceError::Invalid(e.0))?;
         rules::protect(decl, &mut doc, None).await?;
         let pair = SourcedIdPair {
             supplied,

@@ -44,7 +44,10 @@ async fn write(
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Write, decl)?;
     let engine = super::collection::writer(&state, &auth, &headers)?;
-    let records = parse(&body, decl.collection)?;
+    let mut records = parse(&body, decl.collection)?;
+    for record in &mut records {
+        super::extended::fold(&state, decl, record).await?;
+    }
     let total = records.len();
     rollcall_store::WriteContext::set_origin(rollcall_store::Origin::Bulk);
     match engine.bulk(decl, records).await? {

@@ -31,6 +31,7 @@ async fn moment() -> String {
 #[tokio::test]
 async fn the_audit_lists_each_field_change_newest_first_with_who_and_when() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     let mut ada = user("u-1", "Ada", "Lovelace");
     ada["metadata"] = json!({"house": "red"});
     app.create("users", "user", ada).await;
@@ -101,6 +102,7 @@ async fn the_audit_lists_each_field_change_newest_first_with_who_and_when() {
 #[tokio::test]
 async fn the_audit_refuses_bad_parameters_unknown_records_and_writes() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     app.create("users", "user", user("u-1", "Ada", "Lovelace")).await;
     app.get("users/nobody/audit").await.assert_imsx(404, "unknownobject");
     app.get("users/u-1/audit?since=yesterday")
@@ -128,6 +130,7 @@ async fn the_audit_refuses_bad_parameters_unknown_records_and_writes() {
 #[tokio::test]
 async fn as_of_shows_the_record_as_it_was_then() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     let before_it = moment().await;
     app.create("users", "user", user("u-1", "Ada", "Lovelace")).await;
     let first = moment().await;

@@ -34,6 +34,7 @@ fn details(r: &Reply) -> Vec<(String, String, String)> {
 #[tokio::test]
 async fn creates_new_records_and_replaces_stored_ones() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     app.create("users", "user", user("u1", "Old", "Name")).await;
     let mut records = users(0..3);
     records.push(json!({ "enabledUser": "true", "givenName": "No", "familyName": "Id",
@@ -61,6 +62,7 @@ async fn creates_new_records_and_replaces_stored_ones() {
 #[tokio::test]
 async fn one_bad_record_writes_nothing_and_the_report_names_it() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     let mut records = users(0..5);
     records[3]["givenName"] = Value::Null;
     records[3]["roles"][0]["role"] = json!("pupil");
@@ -88,6 +90,7 @@ async fn one_bad_record_writes_nothing_and_the_report_names_it() {
 #[tokio::test]
 async fn a_sourced_id_sent_twice_is_refused_at_its_second_place() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     let mut records = users(0..3);
     records.push(user("u1", "Again", "Twice"));
     let r = app.post("users/bulk", json!({ "users": records })).await;
@@ -112,6 +115,7 @@ async fn more_records_than_allowed_is_413_and_writes_nothing() {
 #[tokio::test]
 async fn a_unique_clash_with_a_stored_record_writes_nothing() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     app.create("users", "user", user("u9", "Taken", "Email")).await;
     let mut records = users(0..3);
     records[2]["email"] = json!("u9@example.org");
@@ -123,6 +127,7 @@ async fn a_unique_clash_with_a_stored_record_writes_nothing() {
 #[tokio::test]
 async fn passwords_are_hashed_and_a_replacement_keeps_an_unsent_one() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     let mut records = users(0..2);
     records[0]["password"] = json!("s3cret-one");
     let r = app.post("users/bulk", json!({ "users": records })).await;
@@ -179,6 +184,7 @@ async fn a_record_named_bulk_stays_reachable() {
 #[tokio::test]
 async fn a_large_bulk_body_is_taken_and_a_keyed_retry_replays() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     let body = json!({ "users": users(0..400) });
     assert!(body.to_string().len() > 64 * 1024);
     let send = || {
@@ -191,4 +197,71 @@ async fn a_large_bulk_body_is_taken_and_a_keyed_retry_replays() {
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(again.body, first.body);
     assert_eq!(total(&app, "users").await, 400);
+}
+
+/// References are checked as a single write checks them, against what is
+/// stored and what comes in the same request; each refused record is named.
+#[tokio::test]
+async fn a_reference_to_nothing_writes_nothing_and_is_named() {
+    let app = TestApp::spawn().await;
+    app.add_school().await;
+    let mut records = users(0..3);
+    records[1]["roles"][0]["org"]["sourcedId"] = json!("nowhere");
+    records[2]["agents"] = json!([{ "sourcedId": "u0", "type": "user" }, { "sourcedId": "ghost", "type": "user" }]);
+    let r = app.post("users/bulk", json!({ "users": records.clone() })).await;
+    r.assert_imsx(422, "invaliddata");
+    assert_eq!(
+        details(&r),
+        [
+            ("1".into(), "u1".into(), "users[1].roles[0].org.sourcedId".into()),
+            ("2".into(), "u2".into(), "users[2].agents[1].sourcedId".into()),
+        ]
+    );
+    let text = r.body["imsx_description"].as_str().unwrap();
+    assert!(text.contains("no org 'nowhere'"), "{text}");
+    assert_eq!(total(&app, "users").await, 0);
+
+    let request = app.http.post(app.url("users/bulk")).bearer_auth(&app.token);
+    let request = request.header("Rollcall-Reference-Check", "off");
+    let r = app.send(request.json(&json!({ "users": records }))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(total(&app, "users").await, 3);
+}
+
+#[tokio::test]
+async fn a_parent_may_come_in_the_same_bulk_request() {
+    let app = TestApp::spawn().await;
+    let mut district = org("d1", "District");
+    district["type"] = json!("district");
+    let mut school = org("school-1", "North");
+    school["parent"] = json!({ "sourcedId": "d1" });
+    let r = app.post("orgs/bulk", json!({ "orgs": [school, district] })).await;
+    assert_eq!(r.body["created"], 2, "{}", r.body);
+}
+
+/// Declared extension fields are checked on bulk writes too, and Netex's
+/// `extendedFields` is taken there as on single writes.
+#[tokio::test]
+async fn extension_fields_are_checked_in_bulk() {
+    let app = TestApp::spawn().await;
+    app.add_school().await;
+    let field = json!({ "name": "house", "type": "enum", "values": ["red", "blue"] });
+    assert_eq!(app.post("/admin/extensions/users", field).await.status, 201);
+    let mut records = users(0..2);
+    records[0]["extendedFields"] = json!({ "house": "red" });
+    records[1]["metadata"] = json!({ "ext": { "house": "purple" } });
+    let r = app.post("users/bulk", json!({ "users": records.clone() })).await;
+    r.assert_imsx(422, "invaliddata");
+    assert_eq!(details(&r)[0].0, "1");
+    assert_eq!(total(&app, "users").await, 0);
+
+    records[1]["metadata"]["ext"]["house"] = json!("blue");
+    let r = app.post("users/bulk", json!({ "users": records })).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let stored = app.get("users/u0").await;
+    assert_eq!(
+        stored.body["user"]["metadata"]["ext"]["house"], "red",
+        "{}",
+        stored.body
+    );
 }

@@ -147,6 +147,7 @@ async fn the_feed_needs_the_roster_scope_and_hides_demographics_without_theirs()
     let core = app.client_token("core", &["roster-core.readonly"]).await;
     let r = app.send(app.http.get(app.url("changes")).bearer_auth(&core)).await;
     r.assert_imsx(403, "forbidden");
+    app.add_school().await;
     app.create("users", "user", user("u-1", "Ada", "Lovelace")).await;
     app.create(
         "demographics",
@@ -154,7 +155,7 @@ async fn the_feed_needs_the_roster_scope_and_hides_demographics_without_theirs()
         json!({"sourcedId": "u-1", "sex": "female"}),
     )
     .await;
-    feed_of(&app, "", 2).await;
+    feed_of(&app, "", 3).await;
     let roster = app.client_token("roster", &["roster.readonly"]).await;
     let r = app.send(app.http.get(app.url("changes")).bearer_auth(&roster)).await;
     assert_eq!(r.status, 200);
@@ -164,24 +165,25 @@ async fn the_feed_needs_the_roster_scope_and_hides_demographics_without_theirs()
         .iter()
         .map(|c| c["type"].as_str().unwrap())
         .collect();
-    assert_eq!(types, ["users"]);
+    assert_eq!(types, ["orgs", "users"]);
     let (all, _) = feed(&app, "").await;
-    assert_eq!(all.len(), 2, "an admin sees the demographics change too");
-    assert_eq!(all[1]["type"], "demographics");
-    assert_eq!(r.body["next"], all[1]["cursor"], "the cursor moves past what is hidden");
+    assert_eq!(all.len(), 3, "an admin sees the demographics change too");
+    assert_eq!(all[2]["type"], "demographics");
+    assert_eq!(r.body["next"], all[2]["cursor"], "the cursor moves past what is hidden");
 }
 
 #[tokio::test]
 async fn a_cursor_older_than_retention_is_gone_with_a_resync_message() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     app.create("users", "user", user("u-1", "Ada", "Lovelace")).await;
-    let (_, old) = feed_of(&app, "", 1).await;
+    let (_, old) = feed_of(&app, "", 2).await;
     app.create("users", "user", user("u-2", "Grace", "Hopper")).await;
-    feed_of(&app, "", 2).await;
+    feed_of(&app, "", 3).await;
     // The clock moves on; everything so far is older than a zero retention.
     tokio::time::sleep(Duration::from_millis(5)).await;
     let removed = app.rollcall.engine.prune_changes(Duration::ZERO).await.unwrap();
-    assert_eq!(removed, 2);
+    assert_eq!(removed, 3);
     let gone = app.get(&format!("changes?after={old}")).await;
     gone.assert_imsx(410, "unknownobject");
     assert!(gone.body["imsx_description"].as_str().unwrap().contains("retention"));

@@ -73,6 +73,7 @@ async fn problems_of_values_name_their_element_and_rule() {
 #[tokio::test]
 async fn replace_and_patch_report_every_problem_and_change_nothing() {
     let app = TestApp::spawn().await;
+    app.add_school().await;
     app.create("users", "user", user("u1", "Ann", "Lee")).await;
     let before = app.get("users/u1").await.body;
 
