@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::primitives::{Date, Timestamp};
+use crate::problems::Problem;
 use crate::resource::{self, FieldDecl, FieldKind, ModelError};
 
 /// Where in a record the declared fields' values live.
@@ -194,34 +195,57 @@ impl ExtensionSet {
     /// each value typed, `null` dropped, required ones present. Keys under
     /// `metadata.ext` that no declaration names are left alone (`metadata`
     /// is free-form; a removed declaration leaves its values behind).
-    pub fn apply(&self, collection: &str, mut doc: Value) -> Result<Value, ModelError> {
+    pub fn apply(&self, collection: &str, doc: Value) -> Result<Value, ModelError> {
+        self.checked(collection, doc)
+            .map_err(|problems| ModelError(crate::problems::describe(&problems)))
+    }
+
+    /// [`apply`](Self::apply), refusing with every problem at its path
+    /// (`metadata.ext.house`).
+    pub fn checked(&self, collection: &str, mut doc: Value) -> Result<Value, Vec<Problem>> {
         let mut declared = self.of(collection).peekable();
         if declared.peek().is_none() {
             return Ok(doc);
         }
-        let mut ext = ext_object(&mut doc).map_err(ModelError)?;
+        let mut ext = ext_object(&mut doc).map_err(|e| vec![problem(e)])?;
+        let mut problems = Vec::new();
         for field in declared {
             let given = ext.as_ref().and_then(|m| m.get(&field.name)).filter(|v| !v.is_null());
-            match given.map(|v| field.value(v)).transpose().map_err(ModelError)? {
-                Some(stored) => {
+            match given.map(|v| field.value(v)).transpose() {
+                Err(e) => problems.push(problem(e)),
+                Ok(Some(stored)) => {
                     if let Some(m) = ext.as_mut() {
                         m.insert(field.name.clone(), stored);
                     }
                 }
-                None => {
+                Ok(None) => {
                     if let Some(m) = ext.as_mut() {
                         m.remove(&field.name);
                     }
                     if field.required {
-                        return Err(ModelError(format!(
-                            "{}: required extension field is missing",
-                            field.path()
-                        )));
+                        problems.push(Problem {
+                            path: field.path(),
+                            message: "required extension field is missing".into(),
+                        });
                     }
                 }
             }
         }
-        Ok(doc)
+        if problems.is_empty() { Ok(doc) } else { Err(problems) }
+    }
+}
+
+/// A `path: message` error as a [`Problem`].
+fn problem(error: String) -> Problem {
+    match error.split_once(": ") {
+        Some((path, message)) => Problem {
+            path: path.to_owned(),
+            message: message.to_owned(),
+        },
+        None => Problem {
+            path: String::new(),
+            message: error,
+        },
     }
 }
 

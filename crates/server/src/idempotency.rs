@@ -20,8 +20,9 @@ use crate::state::AppState;
 
 pub const HEADER: &str = "idempotency-key";
 const REPLAYED: &str = "idempotent-replayed";
-/// Largest response kept for replays; writes answer far less.
-const MAX_KEPT_BYTES: usize = 1 << 20;
+/// Largest response kept for replays: a bulk write's report of every
+/// record may be as large as the bulk body it answers.
+const MAX_KEPT_BYTES: usize = crate::routes::bulk::BODY_LIMIT;
 
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let writes = matches!(
@@ -88,7 +89,14 @@ async fn keyed(state: AppState, key: HeaderValue, request: Request, next: Next) 
     }
     let response = next.run(Request::from_parts(parts, Body::from(body))).await;
     let (parts, body) = response.into_parts();
-    let body = axum::body::to_bytes(body, MAX_KEPT_BYTES).await.unwrap_or_default();
+    let Ok(body) = axum::body::to_bytes(body, MAX_KEPT_BYTES).await else {
+        if let Err(e) = idempotency.release(&client, &key).await {
+            tracing::warn!(error = %e, "could not free an Idempotency-Key");
+        }
+        return Err(ApiError::Internal(
+            "the response was too large to keep for replays".into(),
+        ));
+    };
     let kept = match keepable(parts.status) {
         true => idempotency.finish(&client, &key, &stored(&parts, &body)).await,
         false => idempotency.release(&client, &key).await,

@@ -222,8 +222,8 @@ fn course_structure() -> Value {
                 "properties": { "title": {"type": "string"}, "identifier": {"type": "string"} } },
             "video": { "type": "object", "required": ["url", "title"],
                 "properties": { "url": {"type": "string"}, "title": {"type": "string"} } } } });
-    json!({
-        "operationId": "createCourseStructure", "tags": ["courses"],
+    let mut op = json!({
+        "operationId": "createCourseStructure", "tags": ["courses"], "parameters": [],
         "description": "Creates the course and its outline in one transaction (all or nothing): one course \
             component per distinct unit-title, in the order first seen, and under it one component per lesson, \
             in the order given, whose metadata keeps the lesson as sent (`metadata.lesson`) and its key \
@@ -236,7 +236,9 @@ fn course_structure() -> Value {
                 "course": schema_ref(&oneroster::model::course::COURSES) } } } } },
         "responses": errors(json!({ "201": { "description": "Created",
             "content": { "application/json": { "schema": sourced_id_pairs() } } } }), CREATE_ERRORS),
-    })
+    });
+    addressing::reference_check(&mut op, &oneroster::model::course::COURSES);
+    op
 }
 
 fn op_list(decl: &ResourceDecl, wrapper: &str, id: &str, tag: &str) -> Value {

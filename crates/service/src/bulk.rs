@@ -10,8 +10,9 @@ use std::collections::{HashMap, HashSet};
 
 use oneroster::model::user::USERS;
 use oneroster::problems::Problem;
-use oneroster::{ResourceDecl, SourcedId, path};
+use oneroster::{FieldDecl, ResourceDecl, SourcedId, path, unique_key};
 use rollcall_store::Write;
+use rollcall_store::schema::unique_fields;
 use serde_json::{Map, Value};
 use tokio::task::JoinSet;
 
@@ -110,14 +111,8 @@ impl Engine {
             let at = current
                 .as_ref()
                 .map_or_else(|| now.clone(), |c| rules::stamp_after(&now, c));
-            let checked = rules::checked(decl, object, &id, &at, found, refused.len() < DETAILED).and_then(|doc| {
-                extensions.apply(decl.collection, doc).map_err(|e| {
-                    vec![Problem {
-                        path: "metadata.ext".into(),
-                        message: e.0,
-                    }]
-                })
-            });
+            let checked = rules::checked(decl, object, &id, &at, found, refused.len() < DETAILED)
+                .and_then(|doc| extensions.checked(decl.collection, doc));
             match checked {
                 Ok(doc) => planned.push(Planned {
                     index,
@@ -133,6 +128,7 @@ impl Engine {
             }
         }
         refused.extend(self.unreferenced(decl, &planned).await?);
+        refused.extend(self.clashing(decl, &planned).await?);
         if !refused.is_empty() {
             refused.sort_by_key(|r| r.index);
             return Ok(Report::Refused(refused));
@@ -192,6 +188,47 @@ impl Engine {
                     sourced_id: Some(p.id.clone()),
                     problems,
                 });
+            }
+        }
+        Ok(refused)
+    }
+
+    /// The planned records whose unique value (a user's email or username,
+    /// compared on its key as the unique index does) an earlier record of
+    /// the request holds, or a stored record the request does not write.
+    async fn clashing(&self, decl: &'static ResourceDecl, planned: &[Planned]) -> Result<Vec<Refused>, ServiceError> {
+        let written: HashSet<&str> = planned.iter().map(|p| p.id.as_str()).collect();
+        let mut refused = Vec::new();
+        for field in unique_fields(decl) {
+            let mut first: HashMap<String, &Planned> = HashMap::new();
+            for p in planned {
+                let Some(value) = p.doc.get(field.name).and_then(Value::as_str) else {
+                    continue;
+                };
+                match first.get(&unique_key(value)) {
+                    Some(other) => refused.push(clash(
+                        p,
+                        field,
+                        format!(
+                            "'{value}' is also the {} of item {}: {}s are unique",
+                            field.name, other.index, field.name
+                        ),
+                    )),
+                    None => {
+                        first.insert(unique_key(value), p);
+                    }
+                }
+            }
+            let keys: Vec<String> = first.keys().cloned().collect();
+            for chunk in keys.chunks(BATCH) {
+                for (key, holder) in self.store().unique_holders(decl, field, chunk.to_vec()).await? {
+                    let Some(p) = first.get(&key) else { continue };
+                    if written.contains(holder.as_str()) {
+                        continue;
+                    }
+                    let message = format!("another {} ('{holder}') already has this {}", decl.singular, field.name);
+                    refused.push(clash(p, field, message));
+                }
             }
         }
         Ok(refused)
@@ -334,4 +371,16 @@ fn writes(decl: &'static ResourceDecl, planned: Vec<Planned>) -> Vec<Write> {
         });
     }
     steps
+}
+
+/// A refusal of `p` for its value of the unique `field`.
+fn clash(p: &Planned, field: &FieldDecl, message: String) -> Refused {
+    Refused {
+        index: p.index,
+        sourced_id: Some(p.id.clone()),
+        problems: vec![Problem {
+            path: field.name.to_owned(),
+            message,
+        }],
+    }
 }

@@ -152,7 +152,8 @@ impl Engine {
         self.fill_school(decl, &mut object).await?;
         let doc = rules::checked(decl, object, &id, &self.now(), found, true)
             .map_err(|p| invalid_record(decl.singular, p))?;
-        let mut doc = (self.extensions.held().apply(decl.collection, doc)).map_err(|e| ServiceError::Invalid(e.0))?;
+        let mut doc =
+            (self.extensions.held().checked(decl.collection, doc)).map_err(|p| invalid_record(decl.singular, p))?;
         rules::protect(decl, &mut doc, None).await?;
         let pair = SourcedIdPair {
             supplied,
@@ -320,8 +321,8 @@ impl Engine {
             .map_err(|p| invalid_record(decl.singular, p))?;
         self.extensions
             .held()
-            .apply(decl.collection, doc)
-            .map_err(|e| ServiceError::Invalid(e.0))
+            .checked(decl.collection, doc)
+            .map_err(|p| invalid_record(decl.singular, p))
     }
 
     /// The stamp of a write over `current` (see `rules::stamp_after`).

@@ -100,8 +100,20 @@ impl WebhookStore for PgStore {
         Ok(self.run(sql::RESEAL, &[&id, &key_id, &sealed]).await? > 0)
     }
 
-    async fn set_webhook_status(&self, id: &str, s: &WebhookState) -> Result<bool, StoreError> {
-        let params: &[&(dyn ToSql + Sync)] = &[&id, &s.status.as_str(), &s.attempts, &s.next_attempt_at, &s.last_error];
+    async fn set_webhook_status(
+        &self,
+        id: &str,
+        s: &WebhookState,
+        restart_at: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let params: &[&(dyn ToSql + Sync)] = &[
+            &id,
+            &s.status.as_str(),
+            &s.attempts,
+            &s.next_attempt_at,
+            &s.last_error,
+            &restart_at,
+        ];
         Ok(self.run(sql::SET_STATUS, params).await? > 0)
     }
 

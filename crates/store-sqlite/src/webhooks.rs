@@ -123,10 +123,22 @@ impl WebhookStore for SqliteStore {
             .await
     }
 
-    async fn set_webhook_status(&self, id: &str, state: &WebhookState) -> Result<bool, StoreError> {
-        let (id, s) = (id.to_owned(), state.clone());
+    async fn set_webhook_status(
+        &self,
+        id: &str,
+        state: &WebhookState,
+        restart_at: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let (id, s, restart_at) = (id.to_owned(), state.clone(), restart_at.map(str::to_owned));
         self.write_grouped(move |c| {
-            let params: &[&dyn ToSql] = &[&id, &s.status.as_str(), &s.attempts, &s.next_attempt_at, &s.last_error];
+            let params: &[&dyn ToSql] = &[
+                &id,
+                &s.status.as_str(),
+                &s.attempts,
+                &s.next_attempt_at,
+                &s.last_error,
+                &restart_at,
+            ];
             Ok(execute(c, sql::SET_STATUS, params)? > 0)
         })
         .await

@@ -110,8 +110,14 @@ pub trait WebhookStore: Send + Sync {
     /// Replaces the sealed secret; false when there is no such subscription.
     async fn reseal_webhook(&self, id: &str, key_id: &str, sealed: Vec<u8>) -> Result<bool, StoreError>;
     /// Sets the status (and its attempts, next try and error) whoever holds
-    /// the lease: an administrator's pause or resume.
-    async fn set_webhook_status(&self, id: &str, state: &WebhookState) -> Result<bool, StoreError>;
+    /// the lease: an administrator's pause or resume; `restart_at` moves its
+    /// position too (a resume past a position the feed no longer holds).
+    async fn set_webhook_status(
+        &self,
+        id: &str,
+        state: &WebhookState,
+        restart_at: Option<&str>,
+    ) -> Result<bool, StoreError>;
     /// Takes (or renews) the lease on a subscription that is due at `now`
     /// (active or retrying, its next attempt reached) for `holder` until
     /// `until`, when no other holder's lease runs; returns whether it holds it.
@@ -156,8 +162,8 @@ pub const SELECT_ALL: &str = "SELECT id, url, resources, operations, filter, key
 pub const DELETE: &str = "DELETE FROM webhooks WHERE id = $1";
 pub const RESEAL: &str = "UPDATE webhooks SET key_id = $2, sealed = $3 WHERE id = $1";
 /// Parameters: id, status, attempts, next_attempt_at, last_error.
-pub const SET_STATUS: &str =
-    "UPDATE webhooks SET status = $2, attempts = $3, next_attempt_at = $4, last_error = $5 WHERE id = $1";
+pub const SET_STATUS: &str = "UPDATE webhooks SET status = $2, attempts = $3, next_attempt_at = $4, last_error = $5, \
+     position = COALESCE($6, position) WHERE id = $1";
 /// Parameters: id, holder, now, until.
 pub const LEASE: &str = "UPDATE webhooks SET lease_holder = $2, lease_until = $4 WHERE id = $1 \
      AND status IN ('active', 'retrying') AND next_attempt_at <= $3 \

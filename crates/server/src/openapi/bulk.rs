@@ -17,8 +17,9 @@ pub(super) fn paths(paths: &mut Map<String, Value>, decl: &ResourceDecl) {
     if let Some(record) = example(decl) {
         content["example"] = json!({ wrapper: [record] });
     }
-    let op = json!({
+    let mut op = json!({
         "operationId": format!("bulkWrite{}", title(decl.collection)), "tags": [decl.collection, "bulk"],
+        "parameters": [],
         "description": format!("A Rollcall extension: up to {MAX_RECORDS} records under `{wrapper}`, written in one \
             transaction or none. Each record is checked as a single write checks it; one whose sourcedId is stored \
             replaces it (as PUT does, keeping a stored password the record leaves out), any other is created. \
@@ -27,12 +28,14 @@ pub(super) fn paths(paths: &mut Map<String, Value>, decl: &ResourceDecl) {
             `imsx_codeMinorField` per problem and `imsx_error_details` (`index`, `sourcedId`, `path`, \
             `message`); a sourcedId sent twice is refused at its second place. More than {MAX_RECORDS} \
             records is a 413 before the rest of the body is read; more than {MAX_SECRETS} records with \
-            passwords (each an argon2 hash) is a 422. A unique field already taken is a 409. The body may be \
+            passwords (each an argon2 hash) is a 422. An email or username another record of the request or a \
+            stored record already has is refused per item, as above. The body may be \
             up to {} MiB.", bulk::BODY_LIMIT / (1024 * 1024)),
         "requestBody": { "required": true, "content": { "application/json": content } },
         "responses": errors(json!({ "200": { "description": "Every record written",
             "content": { "application/json": { "schema": written() } } } }), CREATE_ERRORS),
     });
+    super::addressing::reference_check(&mut op, decl);
     paths.insert(
         format!("{API_PREFIX}/{}/{}", decl.path(), bulk::SEGMENT),
         json!({ "post": scoped(op, Operation::Write, decl) }),

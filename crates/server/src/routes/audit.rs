@@ -36,7 +36,12 @@ async fn audit(
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Read, decl)?;
     let query = audit_query(decl, &pairs)?;
-    let page = state.rollcall.engine.audit(decl, &id, &query).await?;
+    let engine = &state.rollcall.engine;
+    // `/users/{username}/audit` as `/users/{username}` (the log is kept by sourcedId).
+    let id = engine
+        .resolve(decl, &id, super::collection::key_by(decl, &pairs)?)
+        .await?;
+    let page = engine.audit(decl, &id, &query).await?;
     let entries: Vec<Value> = page.entries.iter().map(entry).collect();
     let mut response = axum::Json(json!({ "audit": entries })).into_response();
     response

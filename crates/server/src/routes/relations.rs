@@ -45,7 +45,7 @@ pub fn routes() -> Router<AppState> {
     }
     for write in WRITES {
         let route = match write.kind {
-            WriteKind::Enroll(role) => post(move |s, a, p, b| enroll(write, role, s, a, p, b)),
+            WriteKind::Enroll(role) => post(move |s, a, p, h, b| enroll(write, role, s, a, p, h, b)),
             WriteKind::AddAgent => post(add_agent),
             WriteKind::RemoveAgent => delete(remove_agent),
         };
@@ -102,16 +102,18 @@ async fn enroll(
     State(state): State<AppState>,
     auth: Authenticated,
     Params(params): Params,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Write, &ENROLLMENTS)?;
-    let engine = &state.rollcall.engine;
+    let engine = &super::collection::writer(&state, &auth, &headers)?;
     let class = engine
         .parents(write.parents, &PathValues(&params))
         .await?
         .pop()
         .ok_or_else(|| ApiError::Internal("an enrollment write without its class".into()))?;
-    let enrollment = unwrap_body(body, "enrollment")?;
+    let mut enrollment = unwrap_body(body, "enrollment")?;
+    super::extended::fold(&state, &ENROLLMENTS, &mut enrollment).await?;
     let pair = engine.enroll(&class, role, enrollment).await?;
     let pair = json!({
         "suppliedSourcedId": pair.supplied.unwrap_or_else(|| pair.allocated.clone()),

@@ -26,10 +26,13 @@ async fn create(
     State(state): State<AppState>,
     auth: Authenticated,
     headers: HeaderMap,
-    JsonBody(body): JsonBody,
+    JsonBody(mut body): JsonBody,
 ) -> Result<Response, ApiError> {
     auth.require(Operation::Write, &COURSES)?;
     let engine = writer(&state, &auth, &headers)?;
+    if let Some(course) = body.get_mut("course") {
+        super::extended::fold(&state, &COURSES, course).await?;
+    }
     let planned = course_structure::plan(body).map_err(|e| ApiError::Unprocessable(e.to_string()))?;
     rollcall_store::WriteContext::set_origin(rollcall_store::Origin::Bulk);
     let mut pairs = engine.create_all(planned).await?;

@@ -132,6 +132,7 @@ async fn grading_period_for_term(
     auth.require(Operation::Write, periods.base)?;
     in_view(&state, terms.base, Some(terms), &term_id, KeyBy::SourcedId).await?;
     let mut object = confined_body(periods, body)?;
+    super::extended::fold(&state, periods.base, &mut object).await?;
     let parent = json!({ "sourcedId": term_id });
     match object.get("parent") {
         None | Some(Value::Null) => {}

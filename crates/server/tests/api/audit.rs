@@ -175,3 +175,21 @@ async fn as_of_shows_the_record_as_it_was_then() {
     gone.assert_imsx(410, "unknownobject");
     assert_eq!(app.get(&format!("users/u-1?asOf={}", moment().await)).await.status, 200);
 }
+
+/// A user's audit trail is reachable by username, as the user is.
+#[tokio::test]
+async fn a_users_audit_is_found_by_username_too() {
+    let app = TestApp::spawn().await;
+    app.add_school().await;
+    let mut ada = user("u-1", "Ada", "Lovelace");
+    ada["username"] = json!("ada.l");
+    app.create("users", "user", ada).await;
+    let by_id = app.get("users/u-1/audit").await;
+    assert_eq!(by_id.status, 200, "{}", by_id.body);
+    let by_name = app.get("users/ada.l/audit").await;
+    assert_eq!(by_name.status, 200, "{}", by_name.body);
+    assert_eq!(by_name.body, by_id.body);
+    app.get("users/ada.l/audit?by=sourcedId")
+        .await
+        .assert_imsx(404, "unknownobject");
+}

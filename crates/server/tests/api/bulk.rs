@@ -113,14 +113,26 @@ async fn more_records_than_allowed_is_413_and_writes_nothing() {
 }
 
 #[tokio::test]
-async fn a_unique_clash_with_a_stored_record_writes_nothing() {
+async fn unique_clashes_with_stored_records_or_each_other_are_named_per_item() {
     let app = TestApp::spawn().await;
     app.add_school().await;
     app.create("users", "user", user("u9", "Taken", "Email")).await;
-    let mut records = users(0..3);
-    records[2]["email"] = json!("u9@example.org");
+    let mut records = users(0..4);
+    records[2]["email"] = json!(" U9@Example.org");
+    records[3]["username"] = json!("same.name");
+    records[1]["username"] = json!("Same.Name");
     let r = app.post("users/bulk", json!({ "users": records })).await;
-    r.assert_imsx(409, "invaliddata");
+    r.assert_imsx(422, "invaliddata");
+    assert_eq!(
+        details(&r),
+        [
+            ("2".into(), "u2".into(), "users[2].email".into()),
+            ("3".into(), "u3".into(), "users[3].username".into()),
+        ]
+    );
+    let text = r.body["imsx_description"].as_str().unwrap();
+    assert!(text.contains("another user ('u9') already has this email"), "{text}");
+    assert!(text.contains("is also the username of item 1"), "{text}");
     assert_eq!(total(&app, "users").await, 1);
 }
 
@@ -252,7 +264,10 @@ async fn extension_fields_are_checked_in_bulk() {
     records[1]["metadata"] = json!({ "ext": { "house": "purple" } });
     let r = app.post("users/bulk", json!({ "users": records.clone() })).await;
     r.assert_imsx(422, "invaliddata");
-    assert_eq!(details(&r)[0].0, "1");
+    assert_eq!(
+        details(&r),
+        [("1".into(), "u1".into(), "users[1].metadata.ext.house".into())]
+    );
     assert_eq!(total(&app, "users").await, 0);
 
     records[1]["metadata"]["ext"]["house"] = json!("blue");
@@ -264,4 +279,23 @@ async fn extension_fields_are_checked_in_bulk() {
         "{}",
         stored.body
     );
+}
+
+/// A keyed bulk write's report can pass a mebibyte (one problem entry per
+/// refused record); it is answered and replayed whole, never emptied.
+#[tokio::test]
+async fn a_large_keyed_report_is_answered_and_replayed_whole() {
+    let app = TestApp::spawn().await;
+    let body = json!({ "users": vec![json!({}); 8000] });
+    let send = || {
+        let request = app.http.post(app.url("users/bulk")).bearer_auth(&app.token);
+        app.send(request.header("Idempotency-Key", "bulk-report").json(&body))
+    };
+    let first = send().await;
+    first.assert_imsx(422, "invaliddata");
+    assert!(first.body.to_string().len() > 1 << 20, "the report is past a MiB");
+    assert!(details(&first).len() >= 8000);
+    let again = send().await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.body, first.body);
 }

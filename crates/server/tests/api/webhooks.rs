@@ -286,6 +286,35 @@ async fn a_dead_receiver_fails_visibly_and_resumes_where_it_stopped() {
     assert_eq!(receiver.accepted(), created(&ids(2, "d")));
 }
 
+/// Retention that prunes past a paused subscription's position fails it,
+/// saying how to recover; resuming restarts it at the feed's end.
+#[tokio::test]
+async fn a_subscription_behind_retention_fails_and_resumes_at_the_feeds_end() {
+    let app = TestApp::spawn().await;
+    app.seed_school().await;
+    let (receiver, url) = Receiver::start(0).await;
+    let (id, _) = subscribe(&app, json!({"url": url, "resources": ["users"]})).await;
+    let paused = app.post(&format!("/admin/webhooks/{id}/pause"), Value::Null).await;
+    assert_eq!(paused.body["webhook"]["status"], "paused", "{}", paused.body);
+    create_users(&app, &ids(2, "old")).await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    app.rollcall.engine.prune_changes(Duration::ZERO).await.unwrap();
+
+    let resumed = app.post(&format!("/admin/webhooks/{id}/resume"), Value::Null).await;
+    assert_eq!(resumed.body["webhook"]["status"], "active", "{}", resumed.body);
+    let _worker = worker(&app, fast());
+    create_users(&app, &ids(1, "new")).await;
+    until("the new user arrives", async || !receiver.accepted().is_empty()).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        receiver.accepted(),
+        created(&ids(1, "new")),
+        "what was pruned is not sent"
+    );
+    let shown = admin_get(&app, &format!("/{id}")).await;
+    assert_eq!(shown.body["webhook"]["status"], "active", "{}", shown.body);
+}
+
 #[tokio::test]
 async fn deliveries_carry_on_after_a_restart_without_loss() {
     let app = TestApp::spawn().await;
@@ -455,7 +484,7 @@ async fn leases_are_exclusive_until_they_expire_and_saves_need_one() {
     );
 
     state.status = WebhookStatus::Paused;
-    assert!(store.set_webhook_status(&id, &state).await.unwrap());
+    assert!(store.set_webhook_status(&id, &state, None).await.unwrap());
     assert!(
         !store.lease_webhook(&id, "b", now + 1600, now + 2600).await.unwrap(),
         "paused is not due"
@@ -467,7 +496,7 @@ async fn leases_are_exclusive_until_they_expire_and_saves_need_one() {
     let mut later = state.clone();
     later.status = WebhookStatus::Active;
     later.next_attempt_at = now + 5000;
-    assert!(store.set_webhook_status(&id, &later).await.unwrap());
+    assert!(store.set_webhook_status(&id, &later, None).await.unwrap());
     assert!(
         !store.lease_webhook(&id, "c", now + 4000, now + 6000).await.unwrap(),
         "not due yet"

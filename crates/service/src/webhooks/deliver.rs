@@ -188,7 +188,10 @@ impl Worker {
             let page = match self.store.changes_after(after.as_ref(), self.config.batch).await {
                 Ok(page) => page,
                 Err(StoreError::Gone(m)) => {
-                    let error = format!("the change feed no longer holds this subscription's position ({m})");
+                    let error = format!(
+                        "the change feed no longer holds this subscription's position ({m}); resume it to \
+                         restart at the feed's end, after resyncing the receiver"
+                    );
                     return self.fail(&webhook, state, error).await;
                 }
                 Err(e) => return Err(e.into()),

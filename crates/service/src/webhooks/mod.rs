@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use oneroster::Clock;
 use rollcall_store::changes::ChangePosition;
-use rollcall_store::{Store, WebhookRecord, WebhookState, WebhookStatus};
+use rollcall_store::{Store, StoreError, WebhookRecord, WebhookState, WebhookStatus};
 use serde_json::{Value, json};
 
 use crate::{Credentials, ServiceError};
@@ -155,6 +155,17 @@ impl Webhooks {
         Ok(Created { webhook, secret })
     }
 
+    /// The feed's end, when `webhook`'s position is one the feed no longer
+    /// holds.
+    async fn restart_at(&self, webhook: &WebhookRecord) -> Result<Option<String>, ServiceError> {
+        let position = webhook.state.position.clone().map(ChangePosition);
+        match self.store.changes_after(position.as_ref(), 1).await {
+            Err(StoreError::Gone(_)) => Ok(Some(self.feed_end().await?.0)),
+            Err(e) => Err(e.into()),
+            Ok(_) => Ok(None),
+        }
+    }
+
     /// Where the feed ends now: the position after its last change.
     async fn feed_end(&self) -> Result<ChangePosition, ServiceError> {
         let mut page = self.store.changes_after(None, SCAN_PAGE).await?;
@@ -184,7 +195,9 @@ impl Webhooks {
     }
 
     /// Delivers again from where it stopped, at once and with a fresh count
-    /// of attempts; an active one is left as it is.
+    /// of attempts; an active one is left as it is. A subscription whose
+    /// position the feed no longer holds (pruned by retention, or from
+    /// before a restore) restarts at the feed's end: its receiver resyncs.
     pub async fn resume(&self, id: &str) -> Result<WebhookRecord, ServiceError> {
         self.set_status(id, WebhookStatus::Active).await
     }
@@ -201,6 +214,10 @@ impl Webhooks {
         {
             return Ok(current);
         }
+        let restart_at = match status {
+            WebhookStatus::Active => self.restart_at(&current).await?,
+            _ => None,
+        };
         let state = WebhookState {
             status,
             attempts: if status == WebhookStatus::Active {
@@ -212,7 +229,7 @@ impl Webhooks {
             last_error: current.state.last_error.clone(),
             ..current.state
         };
-        self.store.set_webhook_status(id, &state).await?;
+        self.store.set_webhook_status(id, &state, restart_at.as_deref()).await?;
         tracing::debug!(webhook = %id, status = status.as_str(), "webhook status set");
         self.get(id).await
     }
