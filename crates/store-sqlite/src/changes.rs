@@ -37,11 +37,16 @@ const APPEND: &str = "INSERT INTO change_log \
 
 const COLUMNS: &str = "position, resource, sourced_id, operation, at, actor, request_id, origin, record, fields";
 
-/// One entry to append: the write's [`Logged`] with its record's identity.
+/// One entry to append: the write's [`Logged`] with its record's identity,
+/// its JSON already written out, so an import's preparing thread does that
+/// work rather than the single writer.
 pub(crate) struct Entry {
     pub resource: &'static str,
     pub sourced_id: String,
-    pub logged: Logged,
+    operation: &'static str,
+    at: String,
+    record: Option<String>,
+    fields: String,
 }
 
 impl Entry {
@@ -49,7 +54,10 @@ impl Entry {
         Self {
             resource: decl.path(),
             sourced_id: sourced_id.to_owned(),
-            logged,
+            operation: logged.operation.as_str(),
+            record: logged.record.as_ref().map(ToString::to_string),
+            fields: logged.fields_json(),
+            at: logged.at,
         }
     }
 }
@@ -58,18 +66,17 @@ impl Entry {
 pub(crate) fn append(c: &Connection, ctx: &WriteContext, entries: &[Entry]) -> Result<(), StoreError> {
     let mut insert = c.prepare_cached(APPEND).map_err(backend)?;
     for e in entries {
-        let record = e.logged.record.as_ref().map(ToString::to_string);
         insert
             .execute(rusqlite::params![
                 e.resource,
                 e.sourced_id,
-                e.logged.operation.as_str(),
-                e.logged.at,
+                e.operation,
+                e.at,
                 ctx.actor,
                 ctx.request_id,
                 ctx.origin.as_str(),
-                record,
-                e.logged.fields_json(),
+                e.record,
+                e.fields,
             ])
             .map_err(backend)?;
     }
