@@ -6,7 +6,7 @@
 //! Responses worth retrying (5xx, 429) are not kept: the key is freed. A
 //! request without a valid token passes through to be refused as usual.
 
-use axum::body::{Body, Bytes};
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header, request};
 use axum::middleware::Next;
@@ -89,14 +89,17 @@ async fn keyed(state: AppState, key: HeaderValue, request: Request, next: Next) 
     }
     let response = next.run(Request::from_parts(parts, Body::from(body))).await;
     let (parts, body) = response.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, MAX_KEPT_BYTES).await else {
+    // An answer too large to keep (or of unknown size) goes out as it is and
+    // frees the key: a retry runs again rather than replaying nothing.
+    if body.size_hint().upper().is_none_or(|n| n > MAX_KEPT_BYTES as u64) {
         if let Err(e) = idempotency.release(&client, &key).await {
             tracing::warn!(error = %e, "could not free an Idempotency-Key");
         }
-        return Err(ApiError::Internal(
-            "the response was too large to keep for replays".into(),
-        ));
-    };
+        return Ok(Response::from_parts(parts, body));
+    }
+    let body = axum::body::to_bytes(body, MAX_KEPT_BYTES)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let kept = match keepable(parts.status) {
         true => idempotency.finish(&client, &key, &stored(&parts, &body)).await,
         false => idempotency.release(&client, &key).await,

@@ -130,8 +130,7 @@ impl Engine {
         refused.extend(self.unreferenced(decl, &planned).await?);
         refused.extend(self.clashing(decl, &planned).await?);
         if !refused.is_empty() {
-            refused.sort_by_key(|r| r.index);
-            return Ok(Report::Refused(refused));
+            return Ok(Report::Refused(merged(refused)));
         }
         let planned = protect(decl, planned).await?;
         let written = planned.iter().map(|p| Written {
@@ -195,9 +194,10 @@ impl Engine {
 
     /// The planned records whose unique value (a user's email or username,
     /// compared on its key as the unique index does) an earlier record of
-    /// the request holds, or a stored record the request does not write.
+    /// the request holds, or another stored record holds (also one this
+    /// request replaces: new records are written first, so a value cannot
+    /// move between records in one request).
     async fn clashing(&self, decl: &'static ResourceDecl, planned: &[Planned]) -> Result<Vec<Refused>, ServiceError> {
-        let written: HashSet<&str> = planned.iter().map(|p| p.id.as_str()).collect();
         let mut refused = Vec::new();
         for field in unique_fields(decl) {
             let mut first: HashMap<String, &Planned> = HashMap::new();
@@ -222,11 +222,10 @@ impl Engine {
             let keys: Vec<String> = first.keys().cloned().collect();
             for chunk in keys.chunks(BATCH) {
                 for (key, holder) in self.store().unique_holders(decl, field, chunk.to_vec()).await? {
-                    let Some(p) = first.get(&key) else { continue };
-                    if written.contains(holder.as_str()) {
+                    let Some(p) = first.get(&key).filter(|p| p.id != holder) else {
                         continue;
-                    }
-                    let message = format!("another {} ('{holder}') already has this {}", decl.singular, field.name);
+                    };
+                    let message = format!("another {} already has this {}", decl.singular, field.name);
                     refused.push(clash(p, field, message));
                 }
             }
@@ -383,4 +382,17 @@ fn clash(p: &Planned, field: &FieldDecl, message: String) -> Refused {
             message,
         }],
     }
+}
+
+/// One refusal per record, in request order, with all its problems.
+fn merged(mut refused: Vec<Refused>) -> Vec<Refused> {
+    refused.sort_by_key(|r| r.index);
+    let mut out: Vec<Refused> = Vec::with_capacity(refused.len());
+    for r in refused {
+        match out.last_mut() {
+            Some(last) if last.index == r.index => last.problems.extend(r.problems),
+            _ => out.push(r),
+        }
+    }
+    out
 }

@@ -161,7 +161,8 @@ pub const SELECT_ALL: &str = "SELECT id, url, resources, operations, filter, key
      status, attempts, next_attempt_at, last_error, last_delivery_at FROM webhooks ORDER BY id";
 pub const DELETE: &str = "DELETE FROM webhooks WHERE id = $1";
 pub const RESEAL: &str = "UPDATE webhooks SET key_id = $2, sealed = $3 WHERE id = $1";
-/// Parameters: id, status, attempts, next_attempt_at, last_error.
+/// Parameters: id, status, attempts, next_attempt_at, last_error, and the
+/// position to restart at (`NULL` keeps it).
 pub const SET_STATUS: &str = "UPDATE webhooks SET status = $2, attempts = $3, next_attempt_at = $4, last_error = $5, \
      position = COALESCE($6, position) WHERE id = $1";
 /// Parameters: id, holder, now, until.

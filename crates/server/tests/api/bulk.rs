@@ -119,6 +119,7 @@ async fn unique_clashes_with_stored_records_or_each_other_are_named_per_item() {
     app.create("users", "user", user("u9", "Taken", "Email")).await;
     let mut records = users(0..4);
     records[2]["email"] = json!(" U9@Example.org");
+    records[2]["roles"][0]["org"]["sourcedId"] = json!("nowhere");
     records[3]["username"] = json!("same.name");
     records[1]["username"] = json!("Same.Name");
     let r = app.post("users/bulk", json!({ "users": records })).await;
@@ -126,13 +127,21 @@ async fn unique_clashes_with_stored_records_or_each_other_are_named_per_item() {
     assert_eq!(
         details(&r),
         [
+            ("2".into(), "u2".into(), "users[2].roles[0].org.sourcedId".into()),
             ("2".into(), "u2".into(), "users[2].email".into()),
             ("3".into(), "u3".into(), "users[3].username".into()),
         ]
     );
     let text = r.body["imsx_description"].as_str().unwrap();
-    assert!(text.contains("another user ('u9') already has this email"), "{text}");
+    assert!(
+        text.contains("users[2].email: another user already has this email"),
+        "{text}"
+    );
     assert!(text.contains("is also the username of item 1"), "{text}");
+    assert!(
+        text.starts_with("2 of 4 users refused"),
+        "one refusal per record: {text}"
+    );
     assert_eq!(total(&app, "users").await, 1);
 }
 
