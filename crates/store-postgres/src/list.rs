@@ -54,7 +54,7 @@ pub async fn list(store: &PgStore, decl: &'static ResourceDecl, query: &ListQuer
         None => {
             // Both statements go down the one connection together
             // (tokio-postgres pipelines them): one round trip, not two.
-            let (items, total) = tokio::try_join!(docs(store, &tx, &page), total(store, &tx, &count_key))?;
+            let (items, total) = both(tokio::join!(docs(store, &tx, &page), total(store, &tx, &count_key)))?;
             memo.put_count(&epoch, count_key, total);
             (items, total)
         }
@@ -65,6 +65,17 @@ pub async fn list(store: &PgStore, decl: &'static ResourceDecl, query: &ListQuer
         None => items,
     };
     Ok(Page { items, total })
+}
+
+/// Both answers, or the error that stopped them. When one statement runs
+/// past the budget, the other fails only because the transaction was
+/// aborted: the timeout is what the caller must hear, whichever came first.
+fn both<A, B>(pair: (Result<A, StoreError>, Result<B, StoreError>)) -> Result<(A, B), StoreError> {
+    match pair {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (Err(e @ StoreError::TimedOut(_)), _) | (_, Err(e @ StoreError::TimedOut(_))) => Err(e),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    }
 }
 
 async fn docs(store: &PgStore, tx: &Transaction<'_>, page: &Compiled) -> Result<Vec<Value>, StoreError> {
@@ -84,4 +95,28 @@ async fn total(store: &PgStore, tx: &Transaction<'_>, count: &StatementKey) -> R
         .map_err(|e| store.fail(e))?;
     let total: i64 = row.try_get(0).map_err(backend)?;
     Ok(total as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_timeout_wins_over_the_abort_it_caused_whichever_came_first() {
+        let budget = Duration::from_millis(20);
+        let aborted = || StoreError::Backend("current transaction is aborted".into());
+        let pairs: [(Result<(), _>, Result<(), _>); 2] = [
+            (Err(aborted()), Err(StoreError::TimedOut(budget))),
+            (Err(StoreError::TimedOut(budget)), Err(aborted())),
+        ];
+        for pair in pairs {
+            assert!(matches!(both(pair), Err(StoreError::TimedOut(b)) if b == budget));
+        }
+        assert!(matches!(
+            both::<(), ()>((Err(aborted()), Ok(()))),
+            Err(StoreError::Backend(_))
+        ));
+    }
 }
