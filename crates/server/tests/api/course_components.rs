@@ -302,3 +302,27 @@ async fn a_course_structure_whose_course_is_taken_stores_nothing() {
     app.get("courses/course-2").await.assert_imsx(404, "unknownobject");
     assert_eq!(app.get("courses/components").await.body["totalCount"], 0);
 }
+
+/// Netex's `extendedFields` on the structure's course is taken as on
+/// createCourse (it used to be dropped silently), and checked.
+#[tokio::test]
+async fn a_course_structure_takes_the_courses_extended_fields() {
+    let app = TestApp::spawn().await;
+    app.add_school().await;
+    let field = json!({"name": "level", "type": "enum", "values": ["intro", "honors"]});
+    assert_eq!(app.post("/admin/extensions/courses", field).await.status, 201);
+    let mut body = structure();
+    body["course"]["extendedFields"] = json!({"level": "advanced"});
+    app.post("courses/structure", body.clone())
+        .await
+        .assert_imsx(422, "invaliddata");
+    body["course"]["extendedFields"] = json!({"level": "honors"});
+    let r = app.post("courses/structure", body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let course = app.get("courses/course-1").await;
+    assert_eq!(
+        course.body["course"]["metadata"]["ext"]["level"], "honors",
+        "{}",
+        course.body
+    );
+}
